@@ -1,0 +1,77 @@
+"""Reusable blocks as layer types: ``block:<name>`` nodes infer through the block's body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph_schema.catalog.params import MAX_SIZE, ParamSpec
+from graph_schema.catalog.spec import LayerSpec, PortSpec, ShapeError
+from graph_schema.document import Block, Project
+
+# Blocks being inferred right now, innermost last: a block that (indirectly) contains itself
+# would otherwise recurse forever.
+_ACTIVE: list[str] = []
+
+
+def _argument_param(name: str, default: Any) -> ParamSpec:
+    if isinstance(default, bool):
+        return ParamSpec(name, "bool", default=default)
+    if isinstance(default, int):
+        return ParamSpec(name, "int", default=default, minimum=-MAX_SIZE)
+    if isinstance(default, float):
+        return ParamSpec(name, "float", default=default)
+    if isinstance(default, str):
+        return ParamSpec(name, "str", default=default)
+    return ParamSpec(name, "int_list", default=default)
+
+
+def block_spec(project: Project | None, name: str) -> LayerSpec | None:
+    block = project.block(name) if project is not None else None
+    if block is None:
+        return None
+    return LayerSpec(
+        type=f"block:{name}",
+        family="block",
+        rule=_block_rule(project, block),
+        params=tuple(_argument_param(k, v) for k, v in block.arguments.items()),
+        inputs=tuple(PortSpec(node.name) for node in block.inputs()),
+        outputs=tuple(node.name for node in block.outputs()),
+        description=block.notes or f"Reusable block {name}",
+    )
+
+
+def infer_block(project: Project, block: Block, inputs, arguments: dict):
+    """Infer the block's body for one instance's input shapes and argument values."""
+    from graph_schema.inference import Inference
+
+    if block.name in _ACTIVE:
+        chain = " -> ".join([*_ACTIVE[_ACTIVE.index(block.name):], block.name])
+        raise ShapeError(f"block '{block.name}' contains itself ({chain})", port=None,
+                         code="block-recursion")
+    shapes = {node.id: shape for node, shape in zip(block.inputs(), inputs)}
+    _ACTIVE.append(block.name)
+    try:
+        return Inference(block, project, input_shapes=shapes, arguments=arguments)
+    finally:
+        _ACTIVE.pop()
+
+
+def _block_rule(project: Project, block: Block):
+    def rule(p, inputs):
+        inner = infer_block(project, block, inputs, p)
+        errors = [d for d in inner.diagnostics() if d.is_error]
+        if errors:
+            first = errors[0]
+            where = f", input {first.port}" if first.port is not None else ""
+            raise ShapeError(
+                f"inside block '{block.name}', node '{first.node_name}' ({first.node_type})"
+                f"{where}: {first.message}", port=None, code="block-error")
+        outputs = []
+        for node in block.outputs():
+            shapes = inner.input_shapes_of(node.id)
+            outputs.append(shapes[0] if shapes else None)
+        if any(shape is None for shape in outputs):
+            raise ShapeError(f"block '{block.name}' has an output that nothing reaches",
+                             port=None, code="block-error")
+        return outputs
+    return rule

@@ -1,0 +1,165 @@
+"""What the catalog knows about one layer type: ports, parameters, shape rule, emission."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from graph_schema.catalog.params import ParamSpec
+from graph_schema.dims import Dim, Shape
+
+# One glyph per family: the canvas, exported diagrams and the palette all draw from this list.
+FAMILIES: dict[str, str] = {
+    "io": "Inputs and outputs",
+    "conv": "Convolution",
+    "linear": "Linear",
+    "pool": "Pooling",
+    "norm": "Normalization",
+    "activation": "Activation",
+    "dropout": "Dropout",
+    "recurrent": "Recurrent",
+    "attention": "Attention",
+    "embedding": "Embedding",
+    "merge": "Merge",
+    "reshape": "Reshape",
+    "padding": "Padding",
+    "resample": "Resampling",
+    "reduce": "Reduction",
+    "op": "Tensor op",
+    "block": "Block",
+}
+
+Params = dict[str, Any]
+Inputs = Sequence[Shape | None]
+ShapeRule = Callable[[Params, Inputs], list[Shape]]
+InferRule = Callable[[Params, Inputs], dict[str, Any]]
+CountRule = Callable[[Params], int]
+MacsRule = Callable[[Params, Inputs, list[Shape]], Dim]
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A one-click repair: ``set_param`` (node, param, value) or ``insert_node`` (type, params,
+    on the edge into ``node``'s input ``port``)."""
+
+    label: str
+    kind: str
+    args: dict = field(default_factory=dict)
+
+
+class ShapeError(Exception):
+    """Raised by a shape rule: what was expected at which input, and what arrived."""
+
+    def __init__(self, message: str, port: int | None = 0, fix: Fix | None = None,
+                 code: str = "shape-mismatch"):
+        super().__init__(message)
+        self.message = message
+        self.port = port
+        self.fix = fix
+        self.code = code
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    name: str
+    optional: bool = False
+    variadic: bool = False  # this port repeats: inputs k, k+1, ... are all of this kind
+
+
+@dataclass(frozen=True)
+class OpCall:
+    """How a tensor op is written in PyTorch, for code generation and for the catalog tests.
+
+    kind: "operator" (``a + b``), "function" (``torch.cat([a, b], dim=1)``),
+    "method" (``x.permute(0, 2, 1)``) or "getitem" (``x[:, 0]``).
+    """
+
+    kind: str
+    name: str
+    inputs: str = "args"  # "args": each input positional; "list": all inputs in one list
+    positional: tuple[str, ...] = ()  # parameters passed positionally after the inputs
+    star: str | None = None  # a list parameter unpacked positionally: x.permute(*dims)
+    keyword: tuple[str, ...] = ()  # parameters passed by name
+
+
+def _no_params(_: Params) -> int:
+    return 0
+
+
+def _no_macs(_p: Params, _i: Inputs, _o: list[Shape]) -> Dim:
+    return 0
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    type: str  # namespaced: "nn.Conv2d", "op.add", "io.Input"
+    family: str
+    rule: ShapeRule
+    params: tuple[ParamSpec, ...] = ()
+    inputs: tuple[PortSpec, ...] = (PortSpec("input"),)
+    outputs: tuple[str, ...] = ("output",)  # names of the usual outputs (a rule may add more)
+    infer: InferRule | None = None
+    torch_class: str | None = None  # "Conv2d" when the type is torch.nn.Conv2d
+    forward_params: tuple[str, ...] = ()  # module params passed to forward(), not __init__
+    # How inputs reach forward(): "args" (one positional each), "hx_tuple" (LSTM:
+    # input, (h_0, c_0)), "self_attention" (key and value default to the query).
+    forward_inputs: str = "args"
+    # How the module is built: "kwargs" (torch_class(**params)) or "transformer_stack"
+    # (torch_class(<Layer>(**layer params), num_layers=...), the layer class in `stack_layer`).
+    construct: str = "kwargs"
+    stack_layer: str | None = None
+    call: OpCall | None = None  # for op.* types
+    count_params: CountRule = _no_params
+    macs: MacsRule = _no_macs
+    summary_params: tuple[str, ...] = ()  # the key parameters a node shows on the canvas
+    description: str = ""
+    legacy_types: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise ValueError(f"{self.type}: unknown family {self.family!r}")
+
+    @cached_property
+    def param_map(self) -> dict[str, ParamSpec]:
+        return {p.name: p for p in self.params}
+
+    @cached_property
+    def defaults(self) -> dict[str, Any]:
+        """Default values, normalised the way user values are (kernel_size=3 -> (3, 3))."""
+        return {p.name: None if p.default is None else p.check_value(p.default)
+                for p in self.params}
+
+    @property
+    def inferable(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params if p.inferable)
+
+    def port_spec(self, index: int) -> PortSpec | None:
+        if index < len(self.inputs):
+            return self.inputs[index]
+        if self.inputs and self.inputs[-1].variadic:
+            return self.inputs[-1]
+        return None
+
+    def port_name(self, index: int) -> str:
+        spec = self.port_spec(index)
+        if spec is None:
+            return f"input {index}"
+        return f"{spec.name} {index}" if spec.variadic else spec.name
+
+    @property
+    def min_inputs(self) -> int:
+        """How many leading ports must be connected."""
+        count = 0
+        for port in self.inputs:
+            if port.optional:
+                break
+            count += 1
+        return count
+
+    @property
+    def max_inputs(self) -> int | None:
+        if self.inputs and self.inputs[-1].variadic:
+            return None
+        return len(self.inputs)

@@ -1,0 +1,58 @@
+"""Diagnostics: what is wrong (or suspicious) in a drawing, pinned to a node and input port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from graph_schema.catalog.spec import Fix
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    node_id: str | None  # None: about the whole network
+    port: int | None  # the input port, when the problem is at one
+    severity: Severity
+    code: str  # stable machine-readable kind: "shape-mismatch", "cycle", "unconnected-input"
+    message: str  # what was expected and what was received, without the location
+    fix: Fix | None = None
+    network: str = ""
+    node_name: str = ""
+    node_type: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def location(self) -> str:
+        """``network 'main', node 'fc1' (nn.Linear), input 0``"""
+        parts = [f"network '{self.network}'"] if self.network else []
+        if self.node_id is not None:
+            parts.append(f"node '{self.node_name or self.node_id}' ({self.node_type})")
+        if self.port is not None:
+            parts.append(f"input {self.port}")
+        return ", ".join(parts)
+
+    def format(self, prefix: str = "") -> str:
+        where = self.location()
+        head = f"{prefix}: " if prefix else ""
+        level = "" if self.is_error else "warning: "
+        fix = f" (fix: {self.fix.label})" if self.fix else ""
+        return f"{head}{where}: {level}{self.message}{fix}" if where else \
+            f"{head}{level}{self.message}{fix}"
+
+    def to_json(self) -> dict:
+        return {
+            "network": self.network,
+            "node_id": self.node_id,
+            "node_name": self.node_name,
+            "node_type": self.node_type,
+            "port": self.port,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "fix": None if self.fix is None else {
+                "label": self.fix.label, "kind": self.fix.kind, "args": self.fix.args},
+        }

@@ -1,0 +1,222 @@
+"""The document a user draws: a Project of networks, reusable blocks, notes and training setup.
+
+These pydantic models check the *structure* of a file (types, required fields, sizes). Whether
+the drawing makes sense (known layer types, fitting shapes, valid names) is the validator's job,
+so that a project with mistakes still opens and can be repaired.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+from typing import Annotated, Any, Literal
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+
+FORMAT_VERSION = 2
+
+# Ids are saved and referenced by edges; keep them short, printable and free of whitespace.
+NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Text = Annotated[str, Field(max_length=200_000)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+# Attribute names of torch.nn.Module (and the names generated code relies on). A node named
+# like one of these would silently replace a method of the generated module.
+RESERVED_NAMES = frozenset(
+    {
+        "self", "forward", "torch", "nn", "F", "math", "super", "x", "training",
+        "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
+        "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr",
+        "float", "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half",
+        "ipu", "load_state_dict", "modules", "mtia", "named_buffers", "named_children",
+        "named_modules", "named_parameters", "parameters", "register_backward_hook",
+        "register_buffer", "register_forward_hook", "register_forward_pre_hook",
+        "register_full_backward_hook", "register_full_backward_pre_hook",
+        "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook",
+        "register_module", "register_parameter", "register_state_dict_post_hook",
+        "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule",
+        "share_memory", "state_dict", "to", "to_empty", "train", "type", "xpu", "zero_grad",
+        "reset_parameters",
+    }
+)
+
+INIT_SCHEMES = (
+    "default",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "xavier_normal",
+    "xavier_uniform",
+    "normal",
+    "zeros",
+    "orthogonal",
+)
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be an attribute name in generated code, or None if it can."""
+    if not name.isidentifier():
+        return f"{name!r} is not a valid Python identifier"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"{name!r} is a Python keyword"
+    if name.startswith("__"):
+        return f"{name!r} starts with a double underscore (reserved by Python)"
+    if name in RESERVED_NAMES or name.startswith("_") and name.lstrip("_") in RESERVED_NAMES:
+        return f"{name!r} would shadow a name the generated module relies on"
+    return None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Position(_Strict):
+    x: float = 0.0
+    y: float = 0.0
+
+    @field_validator("x", "y")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value) or abs(value) > 1e9:
+            raise ValueError("a canvas position must be a finite number below 1e9")
+        return value
+
+
+class Node(_Strict):
+    id: NodeId
+    type: Name  # namespaced: "nn.Conv2d", "op.add", "io.Input", "block:SE"
+    name: Name  # becomes the attribute / variable name in generated code
+    params: dict[str, JsonValue] = Field(default_factory=dict)  # only what the user set
+    position: Position = Field(default_factory=Position)
+    init: Literal[INIT_SCHEMES] = "default"  # type: ignore[valid-type]
+    notes: Text = ""
+
+
+class Edge(_Strict):
+    source: NodeId
+    target: NodeId
+    source_port: int = Field(default=0, ge=0, le=1024)
+    target_port: int = Field(default=0, ge=0, le=1024)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """An input port takes one edge, so the target end identifies an edge."""
+        return (self.target, self.target_port)
+
+
+class Network(_Strict):
+    name: Name
+    nodes: list[Node] = Field(default_factory=list, max_length=200_000)
+    edges: list[Edge] = Field(default_factory=list, max_length=400_000)
+    notes: Text = ""
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Network:
+        seen: set[str] = set()
+        for node in self.nodes:
+            if node.id in seen:
+                raise ValueError(f"network {self.name!r}: node id {node.id!r} is used twice")
+            seen.add(node.id)
+        return self
+
+    def node(self, node_id: str) -> Node | None:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        return None
+
+    def node_map(self) -> dict[str, Node]:
+        return {node.id: node for node in self.nodes}
+
+    def graph(self) -> nx.MultiDiGraph:
+        """The topology: one graph node per node id, one edge per connection.
+
+        Edges to unknown node ids are left out here; the validator reports them.
+        """
+        graph = nx.MultiDiGraph()
+        graph.add_nodes_from(node.id for node in self.nodes)
+        for edge in self.edges:
+            if edge.source in graph and edge.target in graph:
+                graph.add_edge(edge.source, edge.target, source_port=edge.source_port,
+                               target_port=edge.target_port)
+        return graph
+
+    def inputs(self) -> list[Node]:
+        return [node for node in self.nodes if node.type == "io.Input"]
+
+    def outputs(self) -> list[Node]:
+        return [node for node in self.nodes if node.type == "io.Output"]
+
+
+class Block(Network):
+    """A reusable sub-network, placed in other graphs as a node of type ``block:<name>``.
+
+    Its ``io.Input`` / ``io.Output`` nodes are the block's ports, in the order they appear.
+    ``arguments`` are values the block's layers can refer to (``{"arg": "channels"}``), set per
+    instance through the instance node's params.
+    """
+
+    arguments: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("arguments")
+    @classmethod
+    def _argument_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            problem = name_problem(key)
+            if problem:
+                raise ValueError(f"block argument: {problem}")
+        return value
+
+
+LOSSES = ("cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_with_logits")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+
+
+class Training(_Strict):
+    """What the paper says about training: kept with the drawing, used by the runner."""
+
+    task: Literal["classification", "regression", "segmentation", "other"] = "classification"
+    dataset: Annotated[str, Field(max_length=1000)] = ""
+    loss: Literal[LOSSES] = "cross_entropy"  # type: ignore[valid-type]
+    metrics: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=lambda: ["accuracy"], max_length=32
+    )
+    optimizer: Literal[OPTIMIZERS] = "adam"  # type: ignore[valid-type]
+    learning_rate: float = Field(default=1e-3, gt=0, le=10)
+    weight_decay: float = Field(default=0.0, ge=0, le=10)
+    batch_size: int = Field(default=32, ge=1, le=1_000_000)
+    epochs: int = Field(default=10, ge=1, le=1_000_000)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+
+
+class Project(_Strict):
+    format_version: Literal[FORMAT_VERSION] = FORMAT_VERSION  # type: ignore[valid-type]
+    name: Name = "untitled"
+    notes: Text = ""
+    networks: list[Network] = Field(min_length=1, max_length=1000)
+    blocks: list[Block] = Field(default_factory=list, max_length=10_000)
+    training: Training = Field(default_factory=Training)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Project:
+        for label, items in (("network", self.networks), ("block", self.blocks)):
+            seen: set[str] = set()
+            for item in items:
+                if item.name in seen:
+                    raise ValueError(f"two {label}s are named {item.name!r}")
+                seen.add(item.name)
+        return self
+
+    def network(self, name: str | None = None) -> Network:
+        if name is None:
+            return self.networks[0]
+        for network in self.networks:
+            if network.name == name:
+                return network
+        raise KeyError(name)
+
+    def block(self, name: str) -> Block | None:
+        for block in self.blocks:
+            if block.name == name:
+                return block
+        return None

@@ -1,0 +1,186 @@
+"""Reading and writing project files: JSON with a format version, migrated on load.
+
+Loading never executes anything from the file: it is parsed as JSON and checked by pydantic.
+Saving is atomic: the new content goes to a temporary file beside the target, is flushed to
+disk, then renamed over the target, so a crash mid-save leaves the old file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from graph_schema.catalog import current_type
+from graph_schema.document import FORMAT_VERSION, Project
+
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+class ProjectError(Exception):
+    """A file that cannot be read as a project; the message says what and where."""
+
+    def __init__(self, where: str, reason: str):
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
+# -- migrations --------------------------------------------------------------------------
+# Each entry turns a document of version k into version k+1. Loading walks the chain from the
+# file's version to FORMAT_VERSION, so old files keep opening after every format change.
+
+
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 held one network at the top level; version 2 holds a list of them."""
+    network = {key: doc[key] for key in ("nodes", "edges") if key in doc}
+    network["name"] = doc.get("network_name", "main")
+    return {
+        "format_version": 2,
+        "name": doc.get("name", "untitled"),
+        "notes": doc.get("notes", ""),
+        "networks": [network],
+        "blocks": doc.get("blocks", []),
+    }
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+
+def migrate(doc: dict[str, Any], where: str = "project") -> dict[str, Any]:
+    version = doc.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ProjectError(where, "not a TorchCanvas project (no integer 'format_version')")
+    if version > FORMAT_VERSION:
+        raise ProjectError(
+            where,
+            f"format_version {version} is newer than this TorchCanvas understands "
+            f"(up to {FORMAT_VERSION}); update TorchCanvas to open it",
+        )
+    if version not in MIGRATIONS and version != FORMAT_VERSION:
+        raise ProjectError(where, f"unknown format_version {version}")
+    while version < FORMAT_VERSION:
+        doc = MIGRATIONS[version](doc)
+        version = doc["format_version"]
+    _rename_legacy_types(doc)
+    return doc
+
+
+def _rename_legacy_types(doc: dict[str, Any]) -> None:
+    for graph in [*doc.get("networks", []), *doc.get("blocks", [])]:
+        if not isinstance(graph, dict):
+            continue
+        for node in graph.get("nodes", []) or []:
+            if isinstance(node, dict) and isinstance(node.get("type"), str):
+                node["type"] = current_type(node["type"])
+
+
+# -- parsing -----------------------------------------------------------------------------
+
+
+def project_from_dict(doc: Any, where: str = "project") -> Project:
+    if not isinstance(doc, dict):
+        raise ProjectError(where, f"expected a JSON object at the top level, found "
+                                  f"{type(doc).__name__}")
+    doc = migrate(doc, where)
+    try:
+        return Project.model_validate(doc)
+    except ValidationError as exc:
+        raise ProjectError(where, _first_problem(exc)) from None
+
+
+def project_from_json(text: str, where: str = "project") -> Project:
+    try:
+        doc = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise ProjectError(where, f"not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                                  f"{exc.msg})") from None
+    except ValueError as exc:
+        raise ProjectError(where, str(exc)) from None
+    except RecursionError:
+        raise ProjectError(where, "JSON nested too deeply") from None
+    return project_from_dict(doc, where)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a project can hold")
+
+
+def _first_problem(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    location = _format_location(first.get("loc", ()))
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" \
+        if len(errors) > 1 else ""
+    message = first.get("msg", "invalid value")
+    message = message.removeprefix("Value error, ")
+    return f"{location}: {message}{more}" if location else f"{message}{more}"
+
+
+def _format_location(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def load_project(path: str | os.PathLike) -> Project:
+    """Read a project file; raise ProjectError with a one-line reason when it can't be used."""
+    path = Path(path)
+    where = str(path)
+    try:
+        if path.is_dir():
+            raise ProjectError(where, "is a directory, not a project file")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ProjectError(where, f"is {size // 2**20} MiB; project files are at most "
+                                      f"{MAX_FILE_BYTES // 2**20} MiB")
+        data = path.read_bytes()
+    except ProjectError:
+        raise
+    except FileNotFoundError:
+        raise ProjectError(where, "no such file") from None
+    except OSError as exc:
+        raise ProjectError(where, f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ProjectError(where, f"is not UTF-8 text (byte {exc.start})") from None
+    return project_from_json(text, where)
+
+
+def project_to_json(project: Project) -> str:
+    return json.dumps(project.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def save_project(project: Project, path: str | os.PathLike) -> None:
+    """Write atomically: a crash mid-save never leaves a half-written project behind."""
+    path = Path(path)
+    text = project_to_json(project)
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        os.chmod(tmp_name, _mode_for(path))
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _mode_for(path: Path) -> int:
+    """Keep an existing file's permissions; new files get the usual 0644 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

@@ -1,0 +1,45 @@
+"""The convolution and dense layers' shape rules agree with torch."""
+
+import pytest
+
+from tests.catalog_case import check_against_torch
+
+CONV_CASES = [
+    ("nn.Conv1d", {"out_channels": 4, "kernel_size": 3}, [(2, 3, 17)]),
+    ("nn.Conv1d", {"out_channels": 4, "kernel_size": 5, "stride": 2, "padding": 2,
+                   "dilation": 2}, [(2, 3, 30)]),
+    ("nn.Conv1d", {"out_channels": 6, "kernel_size": 3, "padding": "same", "groups": 3},
+     [(1, 3, 11)]),
+    ("nn.Conv2d", {"out_channels": 8, "kernel_size": [3, 5], "stride": [2, 1],
+                   "padding": [1, 2]}, [(2, 3, 15, 16)]),
+    ("nn.Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": "valid",
+                   "padding_mode": "reflect"}, [(1, 2, 9, 9)]),
+    ("nn.Conv2d", {"out_channels": 4, "kernel_size": 3, "bias": False}, [(3, 7, 7)]),
+    ("nn.Conv3d", {"out_channels": 2, "kernel_size": 3, "stride": 2, "padding": 1},
+     [(1, 2, 9, 10, 11)]),
+    ("nn.ConvTranspose1d", {"out_channels": 4, "kernel_size": 4, "stride": 2, "padding": 1},
+     [(2, 3, 8)]),
+    ("nn.ConvTranspose2d", {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1,
+                            "output_padding": 1}, [(2, 3, 8, 9)]),
+    ("nn.ConvTranspose2d", {"out_channels": 6, "kernel_size": 3, "groups": 3, "dilation": 2},
+     [(1, 3, 5, 5)]),
+    ("nn.ConvTranspose3d", {"out_channels": 2, "kernel_size": 2, "stride": 2},
+     [(1, 4, 3, 4, 5)]),
+    ("nn.Linear", {"out_features": 7}, [(5, 3)]),
+    ("nn.Linear", {"out_features": 7, "bias": False}, [(5, 2, 3)]),
+    ("nn.Bilinear", {"out_features": 4}, [(5, 3), (5, 6)]),
+    ("nn.Identity", {}, [(2, 3)]),
+    ("nn.Flatten", {}, [(2, 3, 4, 5)]),
+    ("nn.Flatten", {"start_dim": 0, "end_dim": 2}, [(2, 3, 4, 5)]),
+    ("nn.Unflatten", {"dim": 1, "unflattened_size": [2, -1]}, [(3, 12)]),
+]
+
+
+@pytest.mark.parametrize("type_name, params, shapes", CONV_CASES)
+def test_shape_rule_matches_torch(type_name, params, shapes):
+    check_against_torch(type_name, params, shapes)
+
+
+def test_embedding_matches_torch():
+    check_against_torch("nn.Embedding", {"num_embeddings": 10, "embedding_dim": 4},
+                        [(2, 7)], dtypes=["int64"])
