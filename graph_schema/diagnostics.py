@@ -18,9 +18,10 @@ class Diagnostic:
     code: str  # stable machine-readable kind: "shape-mismatch", "cycle", "unconnected-input"
     message: str  # what was expected and what was received, without the location
     fix: Fix | None = None
-    network: str = ""
+    network: str = ""  # the name of the network (or block) the node is in
     node_name: str = ""
     node_type: str = ""
+    scope: str = "network"  # "network" or "block"
 
     @property
     def is_error(self) -> bool:
@@ -28,7 +29,7 @@ class Diagnostic:
 
     def location(self) -> str:
         """``network 'main', node 'fc1' (nn.Linear), input 0``"""
-        parts = [f"network '{self.network}'"] if self.network else []
+        parts = [f"{self.scope} '{self.network}'"] if self.network else []
         if self.node_id is not None:
             parts.append(f"node '{self.node_name or self.node_id}' ({self.node_type})")
         if self.port is not None:
@@ -45,6 +46,7 @@ class Diagnostic:
 
     def to_json(self) -> dict:
         return {
+            "scope": self.scope,
             "network": self.network,
             "node_id": self.node_id,
             "node_name": self.node_name,

@@ -25,7 +25,7 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 # like one of these would silently replace a method of the generated module.
 RESERVED_NAMES = frozenset(
     {
-        "self", "forward", "torch", "nn", "F", "math", "super", "x", "training",
+        "self", "forward", "torch", "nn", "F", "math", "super", "training",
         "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
         "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr",
         "float", "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half",

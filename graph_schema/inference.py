@@ -19,7 +19,7 @@ from graph_schema.catalog import ParamError, ShapeError, get_spec
 from graph_schema.catalog.spec import LayerSpec
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.dims import Shape, format_shape
-from graph_schema.document import Network, Node, Project
+from graph_schema.document import Block, Network, Node, Project
 
 
 @dataclass
@@ -109,6 +109,11 @@ class Inference:
         else:
             changed = set()
         return changed | self._propagate(dirty & set(self.nodes))
+
+    @property
+    def order(self) -> list[str]:
+        """Node ids in topological order (nodes on cycles left out)."""
+        return self._order
 
     def input_shapes_of(self, node_id: str) -> list[Shape | None]:
         return self.states[node_id].inputs
@@ -298,4 +303,9 @@ class Inference:
 
     def _diag(self, node: Node, port, severity, code, message, fix=None) -> Diagnostic:
         return Diagnostic(node.id, port, severity, code, message, fix,
-                          network=self.network.name, node_name=node.name, node_type=node.type)
+                          network=self.network.name, node_name=node.name, node_type=node.type,
+                          scope=self.scope)
+
+    @property
+    def scope(self) -> str:
+        return "block" if isinstance(self.network, Block) else "network"

@@ -54,9 +54,10 @@ def expect_dim(shape: Shape, axis: int, expected: Dim, what: str, port: int = 0,
     # A symbolic size cannot be proven wrong at design time; only two numbers can disagree.
     if actual == expected or not (isinstance(actual, int) and isinstance(expected, int)):
         return
-    axis_name = "last dimension" if axis == -1 else f"dimension {axis}"
+    axis_name = "the last dimension" if axis == -1 else f"dimension {axis % len(shape)}"
     raise ShapeError(
-        f"expected {axis_name} {format_dim(expected)} ({what}), received {format_shape(shape)}",
+        f"expected {axis_name} to be {format_dim(expected)} ({what}), "
+        f"received {format_shape(shape)}",
         port=port,
         fix=fix,
     )

@@ -1,0 +1,167 @@
+"""`torchcanvas` on the command line: validate, summarize and list layers.
+
+Exit codes: 0 success (warnings allowed), 1 the project has errors, 2 the input could not be
+used at all (unreadable file, not a project, bad arguments). Never a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from graph_schema import ProjectError, load_project, validate
+from graph_schema.catalog import FAMILIES, all_specs
+from graph_schema.diagnostics import Diagnostic
+from graph_schema.summary import render_table, summarize
+
+EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Arguments that name something the file does not have."""
+
+
+def _print_diagnostics(path: str, diagnostics: list[Diagnostic], stream) -> None:
+    for diagnostic in sorted(diagnostics, key=lambda d: (not d.is_error,)):
+        print(diagnostic.format(path), file=stream)
+
+
+def cmd_validate(args) -> int:
+    project = load_project(args.file)
+    diagnostics = validate(project)
+    errors = [d for d in diagnostics if d.is_error]
+    if args.json:
+        json.dump({"file": args.file, "valid": not errors,
+                   "errors": len(errors), "warnings": len(diagnostics) - len(errors),
+                   "diagnostics": [d.to_json() for d in diagnostics]}, sys.stdout, indent=2)
+        print()
+    else:
+        _print_diagnostics(args.file, diagnostics, sys.stdout)
+        warnings = len(diagnostics) - len(errors)
+        verdict = "invalid" if errors else "valid"
+        print(f"{args.file}: {verdict} ({len(errors)} error{'s' * (len(errors) != 1)}, "
+              f"{warnings} warning{'s' * (warnings != 1)})")
+    return EXIT_INVALID if errors else EXIT_OK
+
+
+def cmd_summary(args) -> int:
+    project = load_project(args.file)
+    networks = _chosen_networks(project, args.network)
+    for index, network in enumerate(networks):
+        if index:
+            print()
+        print(render_table(summarize(project, network)))
+    errors = [d for d in validate(project) if d.is_error]
+    if errors:
+        print(f"\n{len(errors)} error(s); the summary is incomplete:", file=sys.stderr)
+        _print_diagnostics(args.file, errors, sys.stderr)
+    return EXIT_INVALID if errors else EXIT_OK
+
+
+def _chosen_networks(project, name):
+    if name is None:
+        return list(project.networks)
+    names = [n.name for n in project.networks]
+    if name not in names:
+        raise UsageError(f"no network named {name!r}; the project has {', '.join(names)}")
+    return [project.network(name)]
+
+
+def _layer_json(spec) -> dict:
+    return {
+        "type": spec.type,
+        "family": spec.family,
+        "description": spec.description,
+        "torch_class": spec.torch_class,
+        "inputs": [{"name": p.name, "optional": p.optional, "variadic": p.variadic}
+                   for p in spec.inputs],
+        "outputs": list(spec.outputs),
+        "params": [{"name": p.name, "kind": p.kind, "default": p.default,
+                    "required": p.required, "optional": p.optional,
+                    "inferable": p.inferable, "choices": list(p.choices),
+                    "minimum": p.minimum, "maximum": p.maximum} for p in spec.params],
+    }
+
+
+def cmd_layers(args) -> int:
+    specs = all_specs()
+    if args.json:
+        json.dump([_layer_json(s) for s in specs], sys.stdout, indent=2)
+        print()
+        return EXIT_OK
+    for family, label in FAMILIES.items():
+        members = [s for s in specs if s.family == family]
+        if not members:
+            continue
+        print(f"{label} ({len(members)})")
+        for spec in members:
+            params = ", ".join(_param_text(p) for p in spec.params)
+            print(f"  {spec.type:<28} {params}")
+    print(f"{len(specs)} layer types")
+    return EXIT_OK
+
+
+def _param_text(param) -> str:
+    if param.inferable:
+        return f"{param.name}=<inferred>"
+    if param.required:
+        return f"{param.name}=<required>"
+    return f"{param.name}={param.default!r}"
+
+
+def cmd_demo(args) -> int:
+    from builder.demo import run_demo
+
+    return run_demo(args.file)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="torchcanvas",
+        description="Draw PyTorch networks, see every tensor shape, get the code.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a project: shapes, connections, names")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="machine-readable diagnostics")
+    p.set_defaults(run=cmd_validate)
+
+    p = sub.add_parser("summary", help="layer table with output shapes, parameters and MACs")
+    p.add_argument("file")
+    p.add_argument("--network", help="only this network of the project")
+    p.set_defaults(run=cmd_summary)
+
+    p = sub.add_parser("layers", help="list the layer catalog")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_layers)
+
+    p = sub.add_parser("demo", help="open the app on a project, or show a headless demo")
+    p.add_argument("file")
+    p.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits with 2 and a usage line on bad arguments
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except ProjectError as err:
+        print(f"torchcanvas: {err}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except UsageError as err:
+        print(f"torchcanvas: {err}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`); nothing more to say.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
