@@ -14,6 +14,7 @@ from collections.abc import Callable
 from graph_schema import ProjectError, load_project, validate
 from graph_schema.catalog import FAMILIES, all_specs
 from graph_schema.diagnostics import Diagnostic
+from graph_schema.files import atomic_write_text
 from graph_schema.summary import render_table, summarize
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
@@ -111,6 +112,33 @@ def _param_text(param) -> str:
     return f"{param.name}={param.default!r}"
 
 
+def cmd_generate(args) -> int:
+    from codegen import GenerationError, generate_source
+
+    project = load_project(args.file)
+    try:
+        source = generate_source(project, network=args.network, class_name=args.class_name)
+    except GenerationError as err:
+        if not err.diagnostics:
+            raise UsageError(str(err)) from None
+        print(f"{args.file}: cannot generate code: {err}", file=sys.stderr)
+        _print_diagnostics(args.file, err.diagnostics, sys.stderr)
+        return EXIT_INVALID
+    if args.output is None:
+        sys.stdout.write(source)
+    else:
+        _write(args.output, source)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        atomic_write_text(path, text)
+    except OSError as err:
+        raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
+
+
 def cmd_demo(args) -> int:
     from builder.demo import run_demo
 
@@ -136,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("layers", help="list the layer catalog")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_layers)
+
+    p = sub.add_parser("generate", help="write the network as a standalone PyTorch module")
+    p.add_argument("file")
+    p.add_argument("-o", "--output", metavar="OUT.py", help="write here instead of stdout")
+    p.add_argument("--network", help="only this network (default: all, one class each)")
+    p.add_argument("--class-name", help="name of the generated class (one network only)")
+    p.set_defaults(run=cmd_generate)
 
     p = sub.add_parser("demo", help="open the app on a project, or show a headless demo")
     p.add_argument("file")

@@ -105,10 +105,23 @@ class Edge(_Strict):
 
 
 class Network(_Strict):
+    """A graph of nodes. ``arguments`` are named values that node params can refer to with
+    ``{"arg": "num_classes"}``; generated code turns them into constructor arguments."""
+
     name: Name
     nodes: list[Node] = Field(default_factory=list, max_length=200_000)
     edges: list[Edge] = Field(default_factory=list, max_length=400_000)
+    arguments: dict[str, JsonValue] = Field(default_factory=dict)
     notes: Text = ""
+
+    @field_validator("arguments")
+    @classmethod
+    def _argument_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            problem = name_problem(key)
+            if problem:
+                raise ValueError(f"argument name: {problem}")
+        return value
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Network:
@@ -152,20 +165,8 @@ class Block(Network):
     """A reusable sub-network, placed in other graphs as a node of type ``block:<name>``.
 
     Its ``io.Input`` / ``io.Output`` nodes are the block's ports, in the order they appear.
-    ``arguments`` are values the block's layers can refer to (``{"arg": "channels"}``), set per
-    instance through the instance node's params.
+    Each instance sets the block's ``arguments`` through the instance node's params.
     """
-
-    arguments: dict[str, JsonValue] = Field(default_factory=dict)
-
-    @field_validator("arguments")
-    @classmethod
-    def _argument_names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key in value:
-            problem = name_problem(key)
-            if problem:
-                raise ValueError(f"block argument: {problem}")
-        return value
 
 
 LOSSES = ("cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_with_logits")

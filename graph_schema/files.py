@@ -160,8 +160,12 @@ def project_to_json(project: Project) -> str:
 
 def save_project(project: Project, path: str | os.PathLike) -> None:
     """Write atomically: a crash mid-save never leaves a half-written project behind."""
+    atomic_write_text(path, project_to_json(project))
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, flush it, then rename it over."""
     path = Path(path)
-    text = project_to_json(project)
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:

@@ -53,10 +53,10 @@ class Inference:
         # Inside a block instance the block's inputs take the instance's shapes, and
         # {"arg": name} parameters take the instance's argument values.
         self.input_shapes = input_shapes or {}
-        self.arguments = arguments
+        self.arguments = dict(network.arguments) if arguments is None else arguments
         self.states: dict[str, NodeState] = {}
         self.cycle_nodes: set[str] = set()
-        self._param_cache: dict[str, tuple[dict, str, dict, list]] = {}
+        self._param_cache: dict[str, tuple[dict, str, dict, list, dict]] = {}
         self._rebuild_topology()
         self._infer(self._order)
 
@@ -232,7 +232,7 @@ class Inference:
         """The user's params, normalised; cached while the node's params dict is unchanged."""
         cached = self._param_cache.get(node.id)
         if cached is not None and cached[1] == node.type and cached[0] == node.params \
-                and self.arguments is None:
+                and cached[4] == self.arguments:
             return cached[2], cached[3]
         explicit: dict[str, Any] = {}
         problems: list[Diagnostic] = []
@@ -244,20 +244,21 @@ class Inference:
                                            f"{spec.type} has no parameter {key!r}"))
                 continue
             try:
-                value = self._argument_value(value)
+                value = self._argument_value(key, value)
                 explicit[key] = param.check_value(value)
             except ParamError as err:
                 problems.append(self._diag(node, None, "error", "bad-param", str(err)))
-        self._param_cache[node.id] = (dict(node.params), node.type, explicit, problems)
+        self._param_cache[node.id] = (dict(node.params), node.type, explicit, problems,
+                                      dict(self.arguments))
         return explicit, problems
 
-    def _argument_value(self, value: Any) -> Any:
+    def _argument_value(self, key: str, value: Any) -> Any:
         if isinstance(value, dict) and set(value) == {"arg"}:
             name = value["arg"]
-            if self.arguments is None:
-                raise ParamError(f"refers to block argument {name!r} outside a block")
-            if name not in self.arguments:
-                raise ParamError(f"refers to block argument {name!r}, which the block lacks")
+            if not isinstance(name, str) or name not in self.arguments:
+                where = "block" if isinstance(self.network, Block) else "network"
+                raise ParamError(f"{key} refers to argument {name!r}, which the {where} does not "
+                                 f"define")
             return self.arguments[name]
         return value
 

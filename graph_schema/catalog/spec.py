@@ -109,6 +109,10 @@ class LayerSpec:
     # How the module is built: "kwargs" (torch_class(**params)) or "transformer_stack"
     # (torch_class(<Layer>(**layer params), num_layers=...), the layer class in `stack_layer`).
     construct: str = "kwargs"
+    # What the torch call returns: "auto" (one value, or a flat tuple of the outputs),
+    # "nested_state" (LSTM: output, (h_n, c_n)), "pair" (attention: always a 2-tuple, the
+    # second None when the rule gives one output).
+    returns: str = "auto"
     stack_layer: str | None = None
     call: OpCall | None = None  # for op.* types
     count_params: CountRule = _no_params

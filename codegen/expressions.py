@@ -1,0 +1,134 @@
+"""The Python expression for one node: its constructor in __init__, its call in forward."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codegen.literals import py_literal
+from codegen.pyformat import Call
+from graph_schema.catalog import LayerSpec, ParamSpec
+from graph_schema.dims import Shape, Sym
+
+# Kinds whose normalised value is a tuple that torch equally accepts as one number.
+_SQUEEZABLE = {"ints", "floats", "padding", "dims"}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A parameter bound to a constructor argument: written as the argument's name."""
+
+    name: str
+
+
+def render_value(param: ParamSpec, value) -> str:
+    if isinstance(value, Bound):
+        return value.name
+    if param.kind in _SQUEEZABLE and isinstance(value, tuple) and value and \
+            all(v == value[0] for v in value):
+        return py_literal(value[0])
+    if param.kind in ("int_list", "shape") and isinstance(value, (tuple, list)):
+        return py_literal(tuple(value))
+    return py_literal(value)
+
+
+def _differs(param: ParamSpec, value, default_value) -> bool:
+    if isinstance(value, Bound):
+        return True
+    return value != default_value
+
+
+def _is_positional(param: ParamSpec) -> bool:
+    return param.required or param.inferable
+
+
+def constructor_args(spec: LayerSpec, params: dict, skip: tuple[str, ...] = ()) -> list[str]:
+    """Leading required/inferable params positionally (torch's order), the rest by keyword
+    and only where they differ from torch's default."""
+    args: list[str] = []
+    positional = True
+    defaults = spec.defaults
+    for param in spec.params:
+        if not param.constructor or param.name in spec.forward_params or param.name in skip:
+            continue
+        value = params.get(param.name)
+        if positional and _is_positional(param):
+            args.append(render_value(param, value))
+            continue
+        positional = False
+        if _is_positional(param) or _differs(param, value, defaults.get(param.name)):
+            args.append(f"{param.name}={render_value(param, value)}")
+    return args
+
+
+def module_constructor(spec: LayerSpec, params: dict) -> Call:
+    if spec.construct == "transformer_stack":
+        layer = Call(f"nn.{spec.stack_layer}",
+                     tuple(constructor_args(spec, params, skip=("num_layers",))))
+        num_layers = render_value(spec.param_map["num_layers"], params["num_layers"])
+        return Call(f"nn.{spec.torch_class}", (layer, f"num_layers={num_layers}"))
+    return Call(f"nn.{spec.torch_class}", tuple(constructor_args(spec, params)))
+
+
+def module_call(attribute: str, spec: LayerSpec, params: dict, inputs: list[str | None]):
+    args = _forward_inputs(spec, inputs)
+    defaults = spec.defaults
+    for name in spec.forward_params:
+        param = spec.param_map[name]
+        if _differs(param, params.get(name), defaults.get(name)):
+            args.append(f"{name}={render_value(param, params[name])}")
+    return Call(f"self.{attribute}", tuple(args))
+
+
+def _forward_inputs(spec: LayerSpec, inputs: list[str | None]) -> list[str]:
+    if spec.forward_inputs == "self_attention":
+        query = inputs[0]
+        key = inputs[1] if len(inputs) > 1 and inputs[1] else query
+        value = inputs[2] if len(inputs) > 2 and inputs[2] else key
+        return [query, key, value]
+    present = [name for name in inputs if name is not None]
+    if spec.forward_inputs == "hx_tuple" and len(present) > 2:
+        return [present[0], f"({', '.join(present[1:])})"]
+    return present
+
+
+def op_expression(spec: LayerSpec, params: dict, inputs: list[str],
+                  input_shapes: list[Shape | None]):
+    call = spec.call
+    if call.kind == "operator":
+        return f" {call.name} ".join(inputs)
+    if call.kind == "getitem":
+        return f"{inputs[0]}[{', '.join(params['index'])}]"
+    args: list = [f"[{', '.join(inputs)}]"] if call.inputs == "list" else list(inputs)
+    param_map = spec.param_map
+    for name in call.positional:
+        args.append(_op_value(param_map[name], params[name], inputs, input_shapes))
+    if call.star:
+        args += [_size_item(item, inputs, input_shapes) for item in params[call.star]]
+    defaults = spec.defaults
+    for name in call.keyword:
+        param = param_map[name]
+        if param.required or _differs(param, params.get(name), defaults.get(name)):
+            args.append(f"{name}={_op_value(param, params[name], inputs, input_shapes)}")
+    if call.kind == "method":
+        target, *rest = args
+        return Call(f"{target}.{call.name}", tuple(rest))
+    return Call(call.name, tuple(args))
+
+
+def _op_value(param: ParamSpec, value, inputs, input_shapes) -> str:
+    if param.kind == "shape" and isinstance(value, (tuple, list)):
+        items = [_size_item(item, inputs, input_shapes) for item in value]
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+    return render_value(param, value)
+
+
+def _size_item(item, inputs, input_shapes) -> str:
+    """A reshape size: a number, or a named dimension read from the input at run time."""
+    if isinstance(item, str):
+        shape = input_shapes[0] or ()
+        symbol = Sym.named(item)
+        for axis, dim in enumerate(shape):
+            if dim == symbol:
+                return f"{inputs[0]}.size({axis})"
+        raise ValueError(f"dimension {item!r} is not in the input shape")
+    return py_literal(item)

@@ -1,0 +1,149 @@
+"""The body of forward(): one line per node, top to bottom, with readable variable names.
+
+A value that only the very next line uses flows through one running variable (``x``), the
+way people write chains by hand. A value needed later (a residual shortcut, a branch) gets
+the name of the node that made it, so ``identity`` or ``skip`` survive until they are used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from codegen.expressions import module_call, op_expression
+from codegen.pyformat import statement
+from graph_schema.dims import format_shape
+from graph_schema.document import Network
+from graph_schema.inference import Inference
+
+RUNNING_CANDIDATES = ("x", "h", "out", "y", "z", "hidden", "features")
+
+
+@dataclass
+class ForwardBody:
+    arguments: list[str] = field(default_factory=list)  # forward's parameters (the inputs)
+    lines: list[str] = field(default_factory=list)  # at the method body's indentation
+    outputs: int = 1
+    uses_functional: bool = False
+
+
+class _Namer:
+    def __init__(self, network: Network, inference: Inference, emitted: list[str]):
+        self.inference = inference
+        self.taken = {node.name for node in network.nodes}
+        self.running = self._running_name(network, inference, emitted[:1])
+        self.position = {node_id: i for i, node_id in enumerate(emitted)}
+        self.names: dict[tuple[str, int], str] = {}
+
+    def _running_name(self, network: Network, inference: Inference, first: list[str]) -> str:
+        for candidate in RUNNING_CANDIDATES:
+            owner = next((n for n in network.nodes if n.name == candidate), None)
+            if owner is None:
+                return candidate
+            # An input called x may be overwritten by the first line when that line is the
+            # only one that reads it.
+            users = [e for t in inference.outgoing[owner.id] for e in inference.incoming[t]
+                     if e.source == owner.id]
+            if owner.type == "io.Input" and len(users) == 1 and \
+                    list(inference.outgoing[owner.id]) == first:
+                return candidate
+        return "value"
+
+    def fresh(self, base: str) -> str:
+        name, counter = base, 2
+        while name in self.taken or name == self.running:
+            name = f"{base}_{counter}"
+            counter += 1
+        self.taken.add(name)
+        return name
+
+    def consumers(self, node_id: str, port: int) -> list[str]:
+        return [e_target for e_target, e in self._edges_from(node_id) if e == port]
+
+    def _edges_from(self, node_id: str):
+        for target in self.inference.outgoing[node_id]:
+            for edge in self.inference.incoming[target]:
+                if edge.source == node_id:
+                    yield target, edge.source_port
+
+    def name_outputs(self, node, port_names: list[str]) -> list[str]:
+        """A variable per output port: the running one, a lasting one, or ``_`` if unused."""
+        here = self.position[node.id]
+        result = []
+        for port, port_name in enumerate(port_names):
+            users = self.consumers(node.id, port)
+            if not users:
+                result.append("_")
+            elif len(users) == 1 and self.position.get(users[0]) == here + 1 \
+                    and self.running not in result:
+                result.append(self.running)
+            else:
+                base = node.name if len(port_names) == 1 else f"{node.name}_{port_name}"
+                result.append(self.fresh(base))
+            self.names[(node.id, port)] = result[-1]
+        return result
+
+
+def build_forward(network: Network, inference: Inference,
+                  values_of: dict[str, dict]) -> ForwardBody:
+    """``values_of[node_id]``: the params as the code writes them (some bound to arguments)."""
+    from graph_schema.blocks import block_spec
+    from graph_schema.catalog import get_spec
+
+    outputs = network.outputs()
+    emitted = [n for n in inference.order if inference.nodes[n].type not in ("io.Output",)]
+    body = ForwardBody(outputs=len(outputs))
+    computing = [n for n in emitted if inference.nodes[n].type != "io.Input"]
+    namer = _Namer(network, inference, computing + [o.id for o in outputs])
+    indent = "        "
+    for node in network.inputs():
+        body.arguments.append(node.name)
+        namer.names[(node.id, 0)] = node.name
+    for node_id in computing:
+        node = inference.nodes[node_id]
+        state = inference.states[node_id]
+        spec = (block_spec(inference.project, node.type[6:]) if node.type.startswith("block:")
+                else get_spec(node.type))
+        inputs = _input_names(inference, namer, node_id)
+        port_names = _port_names(spec, state.outputs)
+        targets = namer.name_outputs(node, port_names)
+        params = values_of.get(node_id, state.params)
+        if spec.call is not None:
+            expr = op_expression(spec, params, inputs, state.inputs)
+            body.uses_functional |= spec.call.name.startswith("F.")
+        else:
+            expr = module_call(node.name, spec, params, inputs)
+        comment = "-> " + ", ".join(format_shape(s) for s in state.outputs)
+        prefix = _unpack(spec, targets) + " = "
+        body.lines += statement(indent, prefix, expr, comment)
+    returned = [_output_value(inference, namer, node.id) for node in outputs]
+    body.lines += statement(indent, "return ", ", ".join(returned))
+    return body
+
+
+def _input_names(inference: Inference, namer: _Namer, node_id: str) -> list[str | None]:
+    names: dict[int, str] = {}
+    for edge in inference.incoming[node_id]:
+        names[edge.port] = namer.names[(edge.source, edge.source_port)]
+    count = max(names) + 1 if names else 0
+    return [names.get(port) for port in range(count)]
+
+
+def _output_value(inference: Inference, namer: _Namer, node_id: str) -> str:
+    (edge,) = inference.incoming[node_id]
+    return namer.names[(edge.source, edge.source_port)]
+
+
+def _port_names(spec, outputs) -> list[str]:
+    names = list(spec.outputs)
+    while len(names) < len(outputs):
+        names.append(f"{names[0] if names else 'out'}{len(names)}")
+    return names[:len(outputs)]
+
+
+def _unpack(spec, targets: list[str]) -> str:
+    """The assignment target, shaped like what the torch call returns."""
+    if spec.returns == "nested_state" and len(targets) == 3:
+        return f"{targets[0]}, ({targets[1]}, {targets[2]})"
+    if spec.returns == "pair" and len(targets) == 1:
+        return f"{targets[0]}, _"
+    return ", ".join(targets)
