@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from graph_schema import ProjectError, load_project, validate
 from graph_schema.catalog import FAMILIES, all_specs
@@ -114,10 +115,17 @@ def _param_text(param) -> str:
 
 def cmd_generate(args) -> int:
     from codegen import GenerationError, generate_source
+    from codegen.train_script import generate_train_script
 
+    if args.train_script and not args.output:
+        raise UsageError("--train-script needs -o OUT.py: the script imports the model from it")
     project = load_project(args.file)
     try:
         source = generate_source(project, network=args.network, class_name=args.class_name)
+        script = None
+        if args.train_script:
+            module = Path(args.output).stem
+            script = generate_train_script(project, module, args.network, args.class_name)
     except GenerationError as err:
         if not err.diagnostics:
             raise UsageError(str(err)) from None
@@ -126,9 +134,12 @@ def cmd_generate(args) -> int:
         return EXIT_INVALID
     if args.output is None:
         sys.stdout.write(source)
-    else:
-        _write(args.output, source)
-        print(f"wrote {args.output}", file=sys.stderr)
+        return EXIT_OK
+    _write(args.output, source)
+    print(f"wrote {args.output}", file=sys.stderr)
+    if script is not None:
+        _write(args.train_script, script)
+        print(f"wrote {args.train_script}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -170,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUT.py", help="write here instead of stdout")
     p.add_argument("--network", help="only this network (default: all, one class each)")
     p.add_argument("--class-name", help="name of the generated class (one network only)")
+    p.add_argument("--train-script", metavar="TRAIN.py",
+                   help="also write a plain PyTorch training script for the model")
     p.set_defaults(run=cmd_generate)
 
     p = sub.add_parser("demo", help="open the app on a project, or show a headless demo")
