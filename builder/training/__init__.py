@@ -1,0 +1,1 @@
+"""The training runner: trains any nn.Module on a project's data (torch, no Qt)."""

@@ -1,0 +1,96 @@
+"""Imports point down: graph_schema < codegen < builder, and Qt stays in builder.gui.
+
+Checked twice: by import-linter's contracts in pyproject.toml, and by a plain ``ast`` walk that
+holds even where import-linter is not installed.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+FORBIDDEN = {
+    "graph_schema": {"torch", "PySide6", "codegen", "builder"},
+    "codegen": {"PySide6", "builder"},
+}
+
+
+def _lint_imports() -> str | None:
+    beside = Path(sys.executable).parent / "lint-imports"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("lint-imports")
+
+
+def test_import_linter_contracts_hold():
+    command = _lint_imports()
+    if command is None:
+        pytest.skip("import-linter is not installed (pip install -e '.[dev]')")
+    result = subprocess.run([command, "--no-cache"], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, f"lint-imports failed:\n{result.stdout}\n{result.stderr}"
+
+
+def _imported_modules(tree: ast.AST, path: Path) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the file's own package
+                parts = path.relative_to(REPO_ROOT).with_suffix("").parts[:-node.level]
+                base = ".".join(parts)
+                if node.module:
+                    found.append((node.lineno, f"{base}.{node.module}"))
+                else:
+                    found.extend((node.lineno, f"{base}.{alias.name}") for alias in node.names)
+            elif node.module:
+                found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Call) and _is_dynamic_import(node):
+            argument = node.args[0] if node.args else None
+            if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                found.append((node.lineno, argument.value))
+    return found
+
+
+def _is_dynamic_import(call: ast.Call) -> bool:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id in {"__import__", "import_module"}
+    return isinstance(func, ast.Attribute) and func.attr == "import_module"
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_forbidden_imports_in_source(package):
+    files = sorted((REPO_ROOT / package).rglob("*.py"))
+    assert files, f"no Python files found under {package}/"
+    violations = []
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for lineno, module in _imported_modules(tree, path):
+            top = module.split(".")[0]
+            if top in FORBIDDEN[package]:
+                violations.append(f"{path.relative_to(REPO_ROOT)}:{lineno}: imports {module}")
+    assert not violations, (f"{package} must not import {', '.join(sorted(FORBIDDEN[package]))}:\n"
+                            + "\n".join(violations))
+
+
+def test_the_ast_check_sees_every_import_form(tmp_path):
+    source = (
+        "import torch.nn as nn\n"
+        "from PySide6 import QtCore\n"
+        "def later():\n"
+        "    import builder.cli\n"
+        "    importlib.import_module('codegen')\n"
+        "from . import sibling\n"
+    )
+    fake = REPO_ROOT / "graph_schema" / "fake.py"
+    modules = {m for _, m in _imported_modules(ast.parse(source), fake)}
+    assert modules == {"torch.nn", "PySide6", "builder.cli", "codegen", "graph_schema.sibling"}
