@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import unicodedata
 from typing import Annotated, Any, Literal
 
 import networkx as nx
@@ -57,6 +58,9 @@ def name_problem(name: str) -> str | None:
     """Why ``name`` cannot be an attribute name in generated code, or None if it can."""
     if not name.isidentifier():
         return f"{name!r} is not a valid Python identifier"
+    if unicodedata.normalize("NFKC", name) != name:
+        # Python reads identifiers in NFKC form: 'ｓｅｌｆ' is self, 'ﬁ' is fi.
+        return f"{name!r} is read by Python as {unicodedata.normalize('NFKC', name)!r}"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         return f"{name!r} is a Python keyword"
     if name.startswith("__"):

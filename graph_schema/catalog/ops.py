@@ -1,1 +1,23 @@
-"""(being written)"""
+"""Tensor ops written inline in forward(): ``a + b``, ``torch.cat``, ``x.permute``, ``x[:, 0]``.
+
+Each type is ``op.<name>`` with an :class:`OpCall` saying how PyTorch spells it, and no module
+or parameters of its own. The families live in sibling modules, imported here for their
+registrations:
+
+* ops_merge: add, sub, mul, div (broadcasting), matmul, cat, stack
+* ops_shape: reshape, view, permute, transpose, flatten, squeeze, unsqueeze, expand, contiguous
+* ops_index: getitem, split, chunk
+* ops_reduce: mean, sum, amax, amin, max (values and indices), softmax, log_softmax
+* ops_pointwise: relu, sigmoid, tanh, gelu, silu, neg, abs, exp, log, sqrt, pow, scale,
+  add_scalar
+* ops_resize: interpolate, pad
+"""
+
+from graph_schema.catalog import (  # noqa: F401  (imported for their registrations)
+    ops_index,
+    ops_merge,
+    ops_pointwise,
+    ops_reduce,
+    ops_resize,
+    ops_shape,
+)
