@@ -122,8 +122,11 @@ class ClassBuilder:
                                              if k in self.graph.arguments}}
         if self.auto_arguments:
             inner = infer_block(project, self.graph, state.inputs, values)
+            nodes = self.graph.node_map()
             for (node_id, key), name in self.auto_arguments.items():
-                values[name] = inner.states[node_id].params[key]
+                # node_values, not the state's params: a nested block's own auto-arguments
+                # are not params of its node.
+                values[name] = self.node_values(nodes[node_id], inner)[key]
         return values
 
     def _auto_argument(self, node: Node, key: str, first_value: Any) -> str:
@@ -182,7 +185,10 @@ class ClassBuilder:
         summary = summarize(self.project, self.graph, self.primary)
         count = f"Parameters: {summary.total_params:,}"
         if self.arguments:
-            count += " (with the default arguments)"
+            # A block is inferred per placement; the first one may not use the defaults.
+            declared = {k: self.primary.arguments.get(k) for k in self.graph.arguments}
+            defaults = declared == dict(self.graph.arguments)
+            count += " (with the default arguments)" if defaults else " (as first placed)"
         parts = [title.strip().rstrip(".") + ".", notes.strip(), count + "."]
         # Multi-line docstrings close on their own line, as ruff and PEP 257 prefer.
         return docstring_body("\n\n".join(p for p in parts if p), "    ") + "\n    "

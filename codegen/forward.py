@@ -29,7 +29,8 @@ class ForwardBody:
 class _Namer:
     def __init__(self, network: Network, inference: Inference, emitted: list[str]):
         self.inference = inference
-        self.taken = {node.name for node in network.nodes}
+        self.node_names = {node.name for node in network.nodes}
+        self.taken: set[str] = set()
         self.running = self._running_name(network, inference, emitted[:1])
         self.position = {node_id: i for i, node_id in enumerate(emitted)}
         self.names: dict[tuple[str, int], str] = {}
@@ -46,11 +47,18 @@ class _Namer:
             if owner.type == "io.Input" and len(users) == 1 and \
                     list(inference.outgoing[owner.id]) == first:
                 return candidate
-        return "value"
+        names, name, counter = {n.name for n in network.nodes}, "value", 2
+        while name in names:  # every candidate is a node's name: never clobber an input
+            name = f"value_{counter}"
+            counter += 1
+        return name
 
-    def fresh(self, base: str) -> str:
+    def fresh(self, base: str, own: str | None = None) -> str:
+        """``base``, or ``base_2`` ... when that is taken: by another variable, the running
+        one, or another node's name (an input's parameter, or the variable it will want)."""
         name, counter = base, 2
-        while name in self.taken or name == self.running:
+        while name in self.taken or name == self.running or \
+                (name in self.node_names and name != own):
             name = f"{base}_{counter}"
             counter += 1
         self.taken.add(name)
@@ -78,7 +86,7 @@ class _Namer:
                 result.append(self.running)
             else:
                 base = node.name if len(port_names) == 1 else f"{node.name}_{port_name}"
-                result.append(self.fresh(base))
+                result.append(self.fresh(base, own=node.name))
             self.names[(node.id, port)] = result[-1]
         return result
 

@@ -1,0 +1,119 @@
+"""The command line: exit codes, message format, and no tracebacks for bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from builder.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
+BROKEN = sorted((ROOT / "examples" / "broken").glob("*.json"))
+
+# What each broken example must name: the node at fault.
+BROKEN_NAMES = {
+    "linear_without_flatten.json": "node 'fc1' (nn.Linear), input 0",
+    "wrong_in_channels.json": "node 'conv2' (nn.Conv2d), input 0",
+    "cat_spatial_mismatch.json": "node 'merge' (op.cat), input 1",
+    "cycle.json": "node 'fc1' (nn.Linear)",
+    "unconnected_input.json": "node 'conv1' (nn.Conv2d), input 0",
+    "unknown_layer_and_bad_names.json": "node 'class' (nn.ReLU)",
+}
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_is_valid(capsys, path):
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 0, out
+    assert out.strip().endswith("(0 errors, 0 warnings)"), out
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.name)
+def test_every_broken_example_is_refused_naming_the_node(capsys, path):
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1
+    expected = f"{path}: network 'main', {BROKEN_NAMES[path.name]}: "
+    assert expected in out, out
+
+
+def test_broken_examples_are_all_covered():
+    assert {p.name for p in BROKEN} == set(BROKEN_NAMES)
+    assert len(BROKEN) >= 5
+
+
+def test_validate_json(capsys):
+    code, out, _ = run(capsys, "validate", "--json", str(ROOT / "examples/broken/cycle.json"))
+    report = json.loads(out)
+    assert code == 1 and report["valid"] is False
+    assert {d["code"] for d in report["diagnostics"]} >= {"cycle"}
+    assert all(d["severity"] in ("error", "warning") for d in report["diagnostics"])
+
+
+@pytest.mark.parametrize("content", [
+    b"{oops", b"\xff\xfe", b"[]", b'{"format_version": 7}', b"",
+    b'{"format_version": 2, "networks": [{"name": "n", "nodes": [1]}]}',
+])
+def test_unusable_files_exit_2_with_one_line(tmp_path, capsys, content):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    code, out, err = run(capsys, "validate", str(path))
+    assert code == 2
+    assert err.startswith(f"torchcanvas: {path}: ")
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err + out
+
+
+def test_directory_and_missing(tmp_path, capsys):
+    assert run(capsys, "validate", str(tmp_path))[0] == 2
+    assert run(capsys, "summary", str(tmp_path / "nope.json"))[0] == 2
+
+
+def test_absurd_values_are_errors_not_crashes(tmp_path, capsys):
+    doc = {"format_version": 2, "networks": [{"name": "n", "nodes": [
+        {"id": "i", "type": "io.Input", "name": "x", "params": {"shape": ["N", 3, 8, 8]}},
+        {"id": "c", "type": "nn.Conv2d", "name": "conv",
+         "params": {"out_channels": 10**30, "kernel_size": -3, "stride": 1e400}},
+        {"id": "o", "type": "io.Output", "name": "y"}],
+        "edges": [{"source": "i", "target": "c"}, {"source": "c", "target": "o"}]}]}
+    path = tmp_path / "absurd.json"
+    path.write_text(json.dumps(doc).replace("Infinity", "1e400"))
+    code, out, err = run(capsys, "validate", str(path))
+    assert code == 1, out + err
+    assert "out_channels must be at most" in out
+    assert "kernel_size must be at least 1" in out
+    assert "Traceback" not in out + err
+
+
+def test_summary_table(capsys):
+    code, out, _ = run(capsys, "summary", str(ROOT / "examples/lenet.json"))
+    assert code == 0
+    assert "c1" in out and "(N, 6, 28, 28)" in out
+    assert "Total params: 61,706" in out  # LeNet-5 with a full C3 table
+
+
+def test_layers_lists_at_least_100_types(capsys):
+    code, out, _ = run(capsys, "layers", "--json")
+    layers = json.loads(out)
+    assert code == 0 and len(layers) >= 100
+    types = {layer["type"] for layer in layers}
+    assert {"nn.Conv2d", "nn.LSTM", "op.cat", "nn.MultiheadAttention"} <= types
+    conv = next(layer for layer in layers if layer["type"] == "nn.Conv2d")
+    in_channels = next(p for p in conv["params"] if p["name"] == "in_channels")
+    assert in_channels["inferable"] is True
+
+
+def test_python_dash_m_builder_is_the_same_command():
+    result = subprocess.run([sys.executable, "-m", "builder", "validate",
+                             str(ROOT / "examples/mlp.json")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout
