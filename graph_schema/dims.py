@@ -13,7 +13,6 @@ computed along another path.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Union
 
 Monomial = tuple[str, ...]  # sorted atom names; () is the constant term
 Terms = tuple[tuple[Monomial, int], ...]
@@ -131,7 +130,7 @@ class Sym:
         return total
 
 
-Dim = Union[int, Sym]
+Dim = int | Sym
 Shape = tuple[Dim, ...]
 
 

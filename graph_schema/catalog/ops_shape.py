@@ -103,7 +103,11 @@ def _permute_rule(p, inputs):
     shape = first(inputs)
     dims = p["dims"]
     rank = len(shape)
-    axes = [d % rank if -rank <= d < rank else None for d in dims] if rank else []
+    if not rank:
+        # torch has no spelling for it: x.permute() with no dims is a TypeError.
+        raise ShapeError("expected an input with at least 1 dimension to permute, received a "
+                         "scalar ()", port=0, code="rank-mismatch")
+    axes = [d % rank if -rank <= d < rank else None for d in dims]
     if len(dims) != rank or None in axes or sorted(axes) != list(range(rank)):
         raise ShapeError(
             f"expected dims to order all {rank} dimensions of the input, each once (a "
