@@ -1,0 +1,115 @@
+"""One-click repairs: turn a diagnostic's Fix into the steps of one undoable command.
+
+The catalog and the lints say *what* would fix a problem (set a parameter, insert a layer
+into an input's edge, remove or replace a layer); this module says how, on the document.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from builder.gui.commands import (
+    AddEdge,
+    AddNode,
+    MoveNodes,
+    RemoveEdge,
+    Step,
+    UpdateNode,
+    removal_steps,
+)
+from builder.gui.controller import EditController
+from builder.gui.document import GraphKey
+from graph_schema.diagnostics import Diagnostic
+from graph_schema.document import Edge, Position
+
+RANK_STEP = 110.0  # how far downstream layers move to make room for an inserted layer
+
+
+class FixError(Exception):
+    """The fix no longer applies (the graph changed since the diagnostic was made)."""
+
+
+def apply_fix(controller: EditController, key: GraphKey, diagnostic: Diagnostic) -> bool:
+    if diagnostic.fix is None or diagnostic.node_id is None:
+        return False
+    builders = {"set_param": _set_param, "insert_node": _insert_node,
+                "remove_node": _remove_node, "replace_node": _replace_node}
+    builder = builders.get(diagnostic.fix.kind)
+    if builder is None:
+        controller.refused.emit(f"TorchCanvas cannot apply '{diagnostic.fix.label}' itself")
+        return False
+    try:
+        steps = builder(controller, key, diagnostic)
+    except FixError as err:
+        controller.refused.emit(f"Cannot apply '{diagnostic.fix.label}': {err}")
+        return False
+    controller.push(f"Fix: {diagnostic.fix.label}", steps)
+    return True
+
+
+def _node(controller, key, node_id):
+    try:
+        return controller.doc.node(key, node_id)
+    except KeyError:
+        raise FixError("the layer no longer exists") from None
+
+
+def _set_param(controller, key, diagnostic) -> list[Step]:
+    node = _node(controller, key, diagnostic.node_id)
+    args = diagnostic.fix.args
+    params = {**node.params, args["param"]: args["value"]}
+    return [UpdateNode(controller.doc, key, node.id, {"params": params})]
+
+
+def _insert_node(controller, key, diagnostic) -> list[Step]:
+    """Insert a layer into the edge that feeds the diagnosed input."""
+    doc = controller.doc
+    target = _node(controller, key, diagnostic.node_id)
+    port = diagnostic.port or 0
+    incoming = [e for e in doc.graph(key).edges if e.target == target.id and e.target_port == port]
+    if not incoming:
+        raise FixError(f"input {port} of '{target.name}' is not connected")
+    (edge,) = incoming
+    args = diagnostic.fix.args
+    new = controller.make_node(key, args["type"], target.position, args.get("params"))
+    steps: list[Step] = [_make_room(controller, key, target.id)]
+    steps += [
+        RemoveEdge(doc, key, edge),
+        AddNode(doc, key, new),
+        AddEdge(doc, key, Edge(source=edge.source, source_port=edge.source_port,
+                               target=new.id)),
+        AddEdge(doc, key, Edge(source=new.id, target=target.id, target_port=port)),
+    ]
+    return steps
+
+
+def _make_room(controller, key, first: str) -> MoveNodes:
+    """Move ``first`` and everything downstream of it one rank down."""
+    graph = controller.doc.analysis(key).inference.graph
+    moving = {first} | nx.descendants(graph, first)
+    old = {n: controller.doc.node(key, n).position for n in moving}
+    new = {n: Position(x=p.x, y=p.y + RANK_STEP) for n, p in old.items()}
+    return MoveNodes(controller.doc, key, old, new)
+
+
+def _remove_node(controller, key, diagnostic) -> list[Step]:
+    """Remove a layer and join what fed its input 0 to everything it fed."""
+    doc = controller.doc
+    node = _node(controller, key, diagnostic.node_id)
+    edges = doc.edges_of(key, node.id)
+    feeding = [e for e in edges if e.target == node.id and e.target_port == 0]
+    consumers = [e for e in edges if e.source == node.id]
+    steps = removal_steps(doc, key, {node.id})
+    for source in feeding:
+        for out in consumers:
+            steps.append(AddEdge(doc, key, Edge(source=source.source,
+                                                source_port=source.source_port,
+                                                target=out.target, target_port=out.target_port)))
+    return steps
+
+
+def _replace_node(controller, key, diagnostic) -> list[Step]:
+    node = _node(controller, key, diagnostic.node_id)
+    args = diagnostic.fix.args
+    return [UpdateNode(controller.doc, key, node.id,
+                       {"type": args["type"], "params": dict(args.get("params") or {})})]

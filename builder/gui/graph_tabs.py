@@ -1,0 +1,128 @@
+"""Tabs of canvases: one per network, plus the blocks the user opened to edit.
+
+A block tab edits the block's definition, so every placement of it follows.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QTabWidget
+
+from builder.gui.controller import EditController
+from builder.gui.document import GraphKey, ProjectDocument
+from builder.gui.scene import CanvasScene
+from builder.gui.theme import Theme
+from builder.gui.view import CanvasView
+
+
+def tab_title(key: GraphKey) -> str:
+    return key[1] if key[0] == "network" else f"▣ {key[1]}"
+
+
+class GraphTabs(QTabWidget):
+    current_graph_changed = Signal(object)  # GraphKey or None
+    selection_changed = Signal(object, object)  # GraphKey, set of node ids
+    node_activated = Signal(object, str)  # GraphKey, node id (double-click)
+    view_created = Signal(object)  # CanvasView: the window wires its menus and popups
+
+    def __init__(self, doc: ProjectDocument, controller: EditController, theme: Theme,
+                 parent=None):
+        super().__init__(parent)
+        self.doc = doc
+        self.controller = controller
+        self.theme = theme
+        self.setDocumentMode(True)
+        self.setMovable(True)
+        self.setTabsClosable(True)
+        self.tabCloseRequested.connect(self._on_tab_close_requested)
+        self.currentChanged.connect(self._on_current_changed)
+        doc.graph_added.connect(self._on_doc_graph_added)
+        doc.graph_removed.connect(self._on_doc_graph_removed)
+        doc.graph_renamed.connect(self._on_doc_graph_renamed)
+        doc.project_replaced.connect(self.rebuild)
+        self.rebuild()
+
+    # -- reading ---------------------------------------------------------------------------
+    def views(self) -> list[CanvasView]:
+        return [self.widget(i) for i in range(self.count())]
+
+    def view_for(self, key: GraphKey) -> CanvasView | None:
+        return next((v for v in self.views() if v.canvas.key == key), None)
+
+    def current_view(self) -> CanvasView | None:
+        return self.currentWidget()
+
+    def current_key(self) -> GraphKey | None:
+        view = self.current_view()
+        return view.canvas.key if view is not None else None
+
+    # -- opening and closing ---------------------------------------------------------------
+    def rebuild(self) -> None:
+        while self.count():
+            self._close_index(0)
+        for key in self.doc.graph_keys():
+            if key[0] == "network":
+                self.open_graph(key, focus=False)
+        if self.count():
+            self.setCurrentIndex(0)
+            self._on_current_changed(0)
+
+    def open_graph(self, key: GraphKey, focus: bool = True) -> CanvasView:
+        view = self.view_for(key)
+        if view is None:
+            scene = CanvasScene(self.doc, self.controller, key, self.theme)
+            view = CanvasView(scene)
+            scene.selectionChanged.connect(lambda s=scene: self._on_scene_selection(s))
+            scene.node_activated.connect(lambda node_id, s=scene:
+                                         self.node_activated.emit(s.key, node_id))
+            self.addTab(view, tab_title(key))
+            self.view_created.emit(view)
+            view.fit()
+        if focus:
+            self.setCurrentWidget(view)
+        return view
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        for view in self.views():
+            view.canvas.set_theme(theme)
+            view.viewport().update()
+
+    def _close_index(self, index: int) -> None:
+        view = self.widget(index)
+        self.removeTab(index)
+        view.canvas.detach()
+        view.deleteLater()
+
+    def _on_tab_close_requested(self, index: int) -> None:
+        key = self.widget(index).canvas.key
+        networks = [v for v in self.views() if v.canvas.key[0] == "network"]
+        if key[0] == "network" and len(networks) == 1:
+            return  # the last network tab stays: there must be something to draw on
+        self._close_index(index)
+
+    def _on_current_changed(self, _index: int) -> None:
+        self.current_graph_changed.emit(self.current_key())
+        view = self.current_view()
+        if view is not None:
+            self._on_scene_selection(view.canvas)
+
+    def _on_scene_selection(self, scene: CanvasScene) -> None:
+        if self.current_view() is not None and self.current_view().canvas is scene:
+            self.selection_changed.emit(scene.key, scene.selected_node_ids())
+
+    # -- document signals ------------------------------------------------------------------
+    def _on_doc_graph_added(self, key: GraphKey) -> None:
+        if key[0] == "network":
+            self.open_graph(key)
+
+    def _on_doc_graph_removed(self, key: GraphKey) -> None:
+        view = self.view_for(key)
+        if view is not None:
+            self._close_index(self.indexOf(view))
+
+    def _on_doc_graph_renamed(self, old: GraphKey, new: GraphKey) -> None:
+        # The scene may or may not have seen the rename yet: look for either key.
+        view = self.view_for(old) or self.view_for(new)
+        if view is not None:
+            self.setTabText(self.indexOf(view), tab_title(new))

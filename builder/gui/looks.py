@@ -1,0 +1,117 @@
+"""From a node and its inferred state to what its glyph shows (a NodeLook).
+
+The canvas and the exporter both build looks here, so a node reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from builder.gui.glyphs import OPERATORS, NodeLook
+from graph_schema.blocks import block_spec
+from graph_schema.catalog import get_spec
+from graph_schema.catalog.spec import LayerSpec
+from graph_schema.diagnostics import Diagnostic
+from graph_schema.document import Node, Project
+from graph_schema.inference import NodeState
+
+# Short labels for the parameters a node shows on the canvas ("k3 · s2" rather than
+# "kernel_size=(3, 3), stride=(2, 2)"); others are written name=value.
+ABBREVIATIONS = {
+    "out_channels": "",
+    "out_features": "",
+    "kernel_size": "k",
+    "stride": "s",
+    "dilation": "d",
+    "padding": "p",
+    "num_heads": "heads ",
+    "hidden_size": "",
+    "p": "p=",
+    "chunks": "chunks ",
+    "dim": "dim ",
+}
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        items = [format_value(v) for v in value]
+        if items and all(i == items[0] for i in items) and not isinstance(value, list):
+            return items[0]
+        return "×".join(items) if all(isinstance(v, int) for v in value) else \
+            "[" + ", ".join(items) + "]"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if value is None:
+        return "None"
+    return str(value)
+
+
+def detail_text(spec: LayerSpec, params: dict) -> str:
+    """The key parameters: the first always, the others when they differ from the default."""
+    parts = []
+    for index, name in enumerate(spec.summary_params):
+        if name not in params:
+            continue
+        value = params[name]
+        if index and value == spec.defaults.get(name):
+            continue
+        prefix = ABBREVIATIONS.get(name, f"{name}=")
+        parts.append(f"{prefix}{format_value(value)}")
+    return " · ".join(parts)
+
+
+def spec_for(project: Project, node: Node) -> LayerSpec | None:
+    if node.type.startswith("block:"):
+        return block_spec(project, node.type[len("block:"):])
+    return get_spec(node.type)
+
+
+def type_label(node: Node) -> str:
+    if node.type.startswith("block:"):
+        return f"block {node.type[len('block:'):]}"
+    return node.type.split(".", 1)[-1]
+
+
+def worst_severity(diagnostics: list[Diagnostic]) -> str | None:
+    if any(d.is_error for d in diagnostics):
+        return "error"
+    return "warning" if diagnostics else None
+
+
+def node_look(project: Project, node: Node, state: NodeState | None,
+              diagnostics: list[Diagnostic], incoming_ports: set[int]) -> NodeLook:
+    spec = spec_for(project, node)
+    severity = worst_severity(diagnostics)
+    if spec is None:
+        return NodeLook(node.name, node.type + " (unknown)", "", "op",
+                        inputs=max(1, len(incoming_ports)), outputs=1, severity=severity)
+    params = dict(spec.defaults)
+    if state is not None and state.params:
+        params.update(state.params)
+    inputs = input_port_count(spec, incoming_ports)
+    outputs = len(state.outputs) if state and state.outputs is not None else len(spec.outputs)
+    if node.type == "io.Input":
+        detail = "×".join(str(d) for d in params.get("shape") or ())
+        if params.get("dtype") not in (None, "float32"):
+            detail += f" {params['dtype']}"
+    else:
+        detail = detail_text(spec, params)
+    return NodeLook(
+        name=node.name,
+        type_label=type_label(node),
+        detail=detail,
+        family=spec.family,
+        inputs=inputs,
+        outputs=outputs,
+        operator=OPERATORS.get(node.type),
+        severity=severity,
+    )
+
+
+def input_port_count(spec: LayerSpec, connected: set[int]) -> int:
+    """The declared ports; a variadic last port always offers one free slot more."""
+    count = len(spec.inputs)
+    highest = max(connected) + 1 if connected else 0
+    if spec.inputs and spec.inputs[-1].variadic:
+        return max(count, highest + 1, 2)
+    return max(count, highest)

@@ -1,0 +1,259 @@
+"""The main window: canvas tabs in the middle, palette on the left, panels around, menus.
+
+It wires parts together and owns no editing logic: edits go through the controller, and
+every panel listens to the document.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QMainWindow, QMenu, QWidget
+
+from builder.gui.controller import EditController
+from builder.gui.document import GraphKey, ProjectDocument
+from builder.gui.graph_tabs import GraphTabs
+from builder.gui.palette import Palette, QuickAdd
+from builder.gui.theme import system_theme, theme_named
+from builder.gui.view import CanvasView
+
+SETTINGS_ORG, SETTINGS_APP = "TorchCanvas", "TorchCanvas"
+
+
+def settings() -> QSettings:
+    return QSettings(SETTINGS_ORG, SETTINGS_APP)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, doc: ProjectDocument | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = doc or ProjectDocument()
+        self.controller = EditController(self.doc, self)
+        self.theme_name = settings().value("theme", "system")
+        self.theme = theme_named(self.theme_name)
+        self.tabs = GraphTabs(self.doc, self.controller, self.theme)
+        self.setCentralWidget(self.tabs)
+        self.docks: dict[str, QDockWidget] = {}
+        self.palette = Palette(self.doc)
+        self.quick_add = QuickAdd(self.doc, self)
+        self._quick_add_at = QPointF()
+        self.add_dock("palette", "Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._build_menus()
+        self._wire()
+        for view in self.tabs.views():
+            self._on_tabs_view_created(view)
+        self.statusBar()
+        self.resize(1400, 900)
+        self._update_title()
+
+    # -- parts ------------------------------------------------------------------------------
+    def add_dock(self, name: str, title: str, widget: QWidget,
+                 area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{name}")  # saveState() needs names
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+        if hasattr(self, "view_menu"):
+            self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def current_view(self) -> CanvasView | None:
+        return self.tabs.current_view()
+
+    def current_key(self) -> GraphKey | None:
+        return self.tabs.current_key()
+
+    def _wire(self) -> None:
+        self.controller.refused.connect(self._on_controller_refused)
+        self.controller.undo_stack.cleanChanged.connect(self._update_title)
+        self.doc.path_changed.connect(self._update_title)
+        self.doc.project_changed.connect(self._update_title)
+        self.doc.project_replaced.connect(self._update_title)
+        self.tabs.view_created.connect(self._on_tabs_view_created)
+        self.tabs.node_activated.connect(self._on_tabs_node_activated)
+        self.palette.layer_chosen.connect(self._on_palette_layer_chosen)
+        self.quick_add.chosen.connect(self._on_quick_add_chosen)
+
+    # -- menus ------------------------------------------------------------------------------
+    def action(self, text: str, slot, shortcut=None, menu: QMenu | None = None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(lambda _checked=False: slot())
+        if menu is not None:
+            menu.addAction(act)
+        return act
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("&File")
+        self.edit_menu = bar.addMenu("&Edit")
+        self.view_menu = bar.addMenu("&View")
+        self.network_menu = bar.addMenu("&Network")
+        self._build_edit_menu()
+        self._build_view_menu()
+        self._build_network_menu()
+
+    def _build_edit_menu(self) -> None:
+        menu = self.edit_menu
+        undo = self.controller.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.controller.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        menu.addAction(undo)
+        menu.addAction(redo)
+        menu.addSeparator()
+        self.delete_action = self.action("&Delete", self.delete_selection,
+                                         QKeySequence.StandardKey.Delete, menu)
+        self.action("Select &All", self.select_all, QKeySequence.StandardKey.SelectAll, menu)
+        menu.addSeparator()
+        self.action("Add Layer…", self.show_quick_add, None, menu)
+
+    def _build_view_menu(self) -> None:
+        menu = self.view_menu
+        self.action("&Fit to Window", self._fit, "F", menu)
+        self.action("Zoom &In", lambda: self._zoom(1.25), QKeySequence.StandardKey.ZoomIn, menu)
+        self.action("Zoom &Out", lambda: self._zoom(0.8), QKeySequence.StandardKey.ZoomOut, menu)
+        self.action("&Actual Size", self._reset_zoom, "Ctrl+0", menu)
+        menu.addSeparator()
+        themes = menu.addMenu("&Theme")
+        for name, label in (("system", "Follow System"), ("light", "Light"), ("dark", "Dark")):
+            act = self.action(label, lambda n=name: self.set_theme(n), None, themes)
+            act.setCheckable(True)
+            act.setChecked(name == self.theme_name)
+        self._theme_actions = themes.actions()
+        menu.addSeparator()
+
+    def _build_network_menu(self) -> None:
+        menu = self.network_menu
+        self.action("&New Network…", self.new_network, None, menu)
+        self.action("&Rename…", self.rename_current_graph, None, menu)
+        self.action("&Delete Network", self.delete_current_network, None, menu)
+
+    # -- edit actions -----------------------------------------------------------------------
+    def delete_selection(self) -> None:
+        view = self.current_view()
+        if view is not None:
+            view.delete_selection()
+
+    def select_all(self) -> None:
+        view = self.current_view()
+        if view is not None:
+            for item in view.canvas.nodes.values():
+                item.setSelected(True)
+
+    def show_quick_add(self, at: QPointF | None = None) -> None:
+        view = self.current_view()
+        if view is None:
+            return
+        self._quick_add_at = at if at is not None else view.mapToScene(
+            view.viewport().rect().center())
+        local = view.mapFromScene(self._quick_add_at)
+        self.quick_add.popup(view.viewport().mapToGlobal(local))
+
+    def _on_quick_add_chosen(self, type_name: str) -> None:
+        view = self.current_view()
+        if view is not None:
+            view.add_layer(type_name, self._quick_add_at)
+
+    def _on_palette_layer_chosen(self, type_name: str) -> None:
+        view = self.current_view()
+        if view is None:
+            return
+        center = view.mapToScene(view.viewport().rect().center())
+        view.add_layer(type_name, _free_spot(view, center))
+
+    def _on_tabs_view_created(self, view: CanvasView) -> None:
+        view.quick_add_requested.connect(self.show_quick_add)
+
+    def _on_tabs_node_activated(self, key: GraphKey, node_id: str) -> None:
+        node = self.doc.node(key, node_id)
+        if node.type.startswith("block:") and self.doc.has_graph(("block", node.type[6:])):
+            self.tabs.open_graph(("block", node.type[6:]))
+
+    def _on_controller_refused(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+
+    # -- view actions -----------------------------------------------------------------------
+    def _fit(self) -> None:
+        if self.current_view():
+            self.current_view().fit()
+
+    def _zoom(self, factor: float) -> None:
+        if self.current_view():
+            self.current_view().zoom_by(factor)
+
+    def _reset_zoom(self) -> None:
+        if self.current_view():
+            self.current_view().reset_zoom()
+
+    def set_theme(self, name: str) -> None:
+        self.theme_name = name
+        self.theme = theme_named(name) if name != "system" else system_theme()
+        settings().setValue("theme", name)
+        for act, wanted in zip(self._theme_actions, ("system", "light", "dark")):
+            act.setChecked(wanted == name)
+        self.tabs.set_theme(self.theme)
+
+    # -- networks ---------------------------------------------------------------------------
+    def new_network(self) -> None:
+        from builder.gui.graph_edits import add_network
+
+        name, ok = QInputDialog.getText(self, "New network", "Name of the new network:")
+        if ok and name.strip():
+            add_network(self.controller, name.strip())
+
+    def rename_current_graph(self) -> None:
+        from builder.gui.graph_edits import rename_graph
+
+        key = self.current_key()
+        if key is None:
+            return
+        name, ok = QInputDialog.getText(self, "Rename", f"New name for {key[0]} '{key[1]}':",
+                                        text=key[1])
+        if ok and name.strip() and name.strip() != key[1]:
+            rename_graph(self.controller, key, name.strip())
+
+    def delete_current_network(self) -> None:
+        from builder.gui.graph_edits import remove_network
+
+        key = self.current_key()
+        if key is not None and key[0] == "network":
+            remove_network(self.controller, key)
+
+    # -- window -----------------------------------------------------------------------------
+    def _update_title(self, *_args) -> None:
+        path = self.doc.path
+        name = path.name if path is not None else self.doc.project.name
+        self.setWindowTitle(f"{name}[*] — TorchCanvas")
+        self.setWindowModified(not self.controller.undo_stack.isClean())
+
+    def restore_layout(self) -> None:
+        store = settings()
+        geometry, state = store.value("window/geometry"), store.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        store = settings()
+        store.setValue("window/geometry", self.saveGeometry())
+        store.setValue("window/state", self.saveState())
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.save_layout()
+        super().closeEvent(event)
+
+
+def _free_spot(view: CanvasView, near: QPointF) -> QPointF:
+    """A point near ``near`` where a new node does not cover an existing one."""
+    point = QPointF(near)
+    for _ in range(40):
+        if view.canvas.node_item_at(point) is None and \
+                view.canvas.node_item_at(point + QPointF(80, 30)) is None:
+            return point
+        point += QPointF(24, 24)
+    return point

@@ -1,0 +1,296 @@
+"""The scene of one graph (a network or a block): items that mirror the document.
+
+It listens to the document's signals and adds, removes or refreshes items; user gestures
+(moving nodes, dragging a connection) are passed to interaction objects that call the
+controller.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
+
+from builder.gui.controller import EditController
+from builder.gui.document import GraphKey, ProjectDocument
+from builder.gui.interactions import Interaction, LinkDrag, MoveTracker
+from builder.gui.items import EdgeItem, NodeItem
+from builder.gui.looks import node_look
+from builder.gui.theme import Theme
+from graph_schema.dims import format_shape_compact
+from graph_schema.document import Edge, Position
+
+EdgeKey = tuple[str, int, str, int]
+
+
+def edge_key(edge: Edge) -> EdgeKey:
+    return (edge.source, edge.source_port, edge.target, edge.target_port)
+
+
+class CanvasScene(QGraphicsScene):
+    node_activated = Signal(str)  # double-click on a node (open a block, focus the inspector)
+
+    def __init__(self, doc: ProjectDocument, controller: EditController, key: GraphKey,
+                 theme: Theme, parent=None):
+        super().__init__(parent)
+        self.doc = doc
+        self.controller = controller
+        self.key = key
+        self.theme = theme
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[EdgeKey, EdgeItem] = {}
+        self.interaction: Interaction | None = None
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self._connect_document()
+        self.rebuild()
+
+    def _connect_document(self) -> None:
+        doc = self.doc
+        doc.node_added.connect(self._on_doc_node_added)
+        doc.node_removed.connect(self._on_doc_node_removed)
+        doc.node_changed.connect(self._on_doc_node_changed)
+        doc.nodes_moved.connect(self._on_doc_nodes_moved)
+        doc.edge_added.connect(self._on_doc_edge_added)
+        doc.edge_removed.connect(self._on_doc_edge_removed)
+        doc.shapes_changed.connect(self._on_doc_shapes_changed)
+        doc.diagnostics_changed.connect(self._on_doc_diagnostics_changed)
+        doc.graph_renamed.connect(self._on_doc_graph_renamed)
+
+    def detach(self) -> None:
+        """Stop listening (the tab showing this scene is closing)."""
+        for signal, slot in (
+                (self.doc.node_added, self._on_doc_node_added),
+                (self.doc.node_removed, self._on_doc_node_removed),
+                (self.doc.node_changed, self._on_doc_node_changed),
+                (self.doc.nodes_moved, self._on_doc_nodes_moved),
+                (self.doc.edge_added, self._on_doc_edge_added),
+                (self.doc.edge_removed, self._on_doc_edge_removed),
+                (self.doc.shapes_changed, self._on_doc_shapes_changed),
+                (self.doc.diagnostics_changed, self._on_doc_diagnostics_changed),
+                (self.doc.graph_renamed, self._on_doc_graph_renamed)):
+            signal.disconnect(slot)
+
+    # -- building --------------------------------------------------------------------------
+    def rebuild(self) -> None:
+        self.clear()
+        self.nodes.clear()
+        self.edges.clear()
+        graph = self.doc.graph(self.key)
+        for node in graph.nodes:
+            self._add_node_item(node.id)
+        for edge in graph.edges:
+            self._add_edge_item(edge)
+        self._refresh_all()
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        for item in [*self.nodes.values(), *self.edges.values()]:
+            item.theme = theme
+        self.update()
+
+    def _add_node_item(self, node_id: str) -> NodeItem:
+        node = self.doc.node(self.key, node_id)
+        item = NodeItem(node_id, self._look(node_id), self.theme)
+        item.setPos(node.position.x, node.position.y)
+        self.addItem(item)
+        self.nodes[node_id] = item
+        return item
+
+    def _add_edge_item(self, edge: Edge) -> None:
+        source, target = self.nodes.get(edge.source), self.nodes.get(edge.target)
+        if source is None or target is None or edge_key(edge) in self.edges:
+            return  # a dangling edge (the diagnostics panel lists it)
+        item = EdgeItem(source, edge.source_port, target, edge.target_port, self.theme)
+        self.addItem(item)
+        self.edges[edge_key(edge)] = item
+
+    def _look(self, node_id: str):
+        analysis = self.doc.analysis(self.key)
+        node = analysis.inference.nodes[node_id]
+        ports = {e.port for e in analysis.inference.incoming.get(node_id, [])}
+        return node_look(self.doc.project, node, analysis.inference.states.get(node_id),
+                         analysis.by_node.get(node_id, []), ports)
+
+    # -- refreshing ------------------------------------------------------------------------
+    def _refresh_nodes(self, node_ids) -> None:
+        analysis = self.doc.analysis(self.key)
+        for node_id in node_ids:
+            item = self.nodes.get(node_id)
+            if item is None:
+                continue
+            item.set_look(self._look(node_id))
+            item.set_connected_inputs(frozenset(
+                e.port for e in analysis.inference.incoming.get(node_id, [])))
+            item.setToolTip(self._tooltip(node_id))
+
+    def _tooltip(self, node_id: str) -> str:
+        analysis = self.doc.analysis(self.key)
+        node = analysis.inference.nodes[node_id]
+        lines = [f"{node.name} ({node.type})"]
+        for diagnostic in analysis.by_node.get(node_id, []):
+            where = f"input {diagnostic.port}: " if diagnostic.port is not None else ""
+            level = "error" if diagnostic.is_error else "warning"
+            fix = f" (fix: {diagnostic.fix.label})" if diagnostic.fix else ""
+            lines.append(f"{level}: {where}{diagnostic.message}{fix}")
+        if node.notes:
+            lines.append(node.notes)
+        return "\n".join(lines)
+
+    def _refresh_edges(self, items) -> None:
+        analysis = self.doc.analysis(self.key)
+        inference = analysis.inference
+        for key, item in items:
+            source, source_port, target, target_port = key
+            shape = inference.output_shape(source, source_port)
+            label = format_shape_compact(shape) if shape is not None else ""
+            error = next((d.message for d in analysis.by_node.get(target, [])
+                          if d.is_error and d.port == target_port), None)
+            item.set_state(label, error)
+
+    def _refresh_all(self) -> None:
+        self._refresh_nodes(list(self.nodes))
+        self._refresh_edges(list(self.edges.items()))
+
+    # -- document signals ------------------------------------------------------------------
+    def _on_doc_node_added(self, key: GraphKey, node_id: str) -> None:
+        if key == self.key:
+            self._add_node_item(node_id)
+            self._refresh_nodes([node_id])
+
+    def _on_doc_node_removed(self, key: GraphKey, node_id: str) -> None:
+        if key != self.key:
+            return
+        item = self.nodes.pop(node_id, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _on_doc_node_changed(self, key: GraphKey, node_id: str) -> None:
+        if key == self.key:
+            self._refresh_nodes([node_id])
+
+    def _on_doc_nodes_moved(self, key: GraphKey, node_ids: list[str]) -> None:
+        if key != self.key:
+            return
+        for node_id in node_ids:
+            item = self.nodes.get(node_id)
+            if item is not None:
+                position = self.doc.node(key, node_id).position
+                if item.pos() != QPointF(position.x, position.y):
+                    item.setPos(position.x, position.y)
+
+    def _on_doc_edge_added(self, key: GraphKey, edge: Edge) -> None:
+        if key != self.key:
+            return
+        self._add_edge_item(edge)
+        self._refresh_nodes([edge.target])
+        self._refresh_edges([(edge_key(edge), self.edges[edge_key(edge)])]
+                            if edge_key(edge) in self.edges else [])
+
+    def _on_doc_edge_removed(self, key: GraphKey, edge: Edge) -> None:
+        if key != self.key:
+            return
+        item = self.edges.pop(edge_key(edge), None)
+        if item is not None:
+            item.detach()
+            self.removeItem(item)
+        self._refresh_nodes([edge.target])
+
+    def _on_doc_shapes_changed(self, key: GraphKey, node_ids) -> None:
+        if key != self.key:
+            return
+        self._refresh_nodes(node_ids)
+        touched = set(node_ids)
+        self._refresh_edges([(k, item) for k, item in self.edges.items()
+                             if k[0] in touched or k[2] in touched])
+
+    def _on_doc_diagnostics_changed(self, key: GraphKey) -> None:
+        if key == self.key:
+            self._refresh_all()
+
+    def _on_doc_graph_renamed(self, old: GraphKey, new: GraphKey) -> None:
+        if old == self.key:
+            self.key = new
+
+    # -- user gestures ---------------------------------------------------------------------
+    def node_item_at(self, scene_pos: QPointF) -> NodeItem | None:
+        for item in self.items(scene_pos):
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def port_at(self, scene_pos: QPointF) -> tuple[NodeItem, str, int] | None:
+        area = QRectF(scene_pos.x() - 10, scene_pos.y() - 10, 20, 20)
+        for item in self.items(area):
+            if isinstance(item, NodeItem):
+                port = item.port_at(scene_pos)
+                if port is not None:
+                    return item, port[0], port[1]
+        return None
+
+    def selected_node_ids(self) -> set[str]:
+        return {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
+
+    def selected_edges(self) -> list[Edge]:
+        found = []
+        for key, item in self.edges.items():
+            if item.isSelected():
+                found.append(Edge(source=key[0], source_port=key[1], target=key[2],
+                                  target_port=key[3]))
+        return found
+
+    def select_nodes(self, node_ids) -> None:
+        self.clearSelection()
+        for node_id in node_ids:
+            if node_id in self.nodes:
+                self.nodes[node_id].setSelected(True)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        from PySide6.QtCore import Qt
+
+        if event.button() == Qt.MouseButton.LeftButton:
+            port = self.port_at(event.scenePos())
+            if port is not None:
+                self.interaction = LinkDrag(self, *port)
+                event.accept()
+                return
+            if self.node_item_at(event.scenePos()) is not None:
+                self.interaction = MoveTracker(self)
+        super().mousePressEvent(event)
+        if isinstance(self.interaction, MoveTracker):
+            self.interaction.start()
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if isinstance(self.interaction, LinkDrag):
+            self.interaction.move(event.scenePos())
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        interaction, self.interaction = self.interaction, None
+        if isinstance(interaction, LinkDrag):
+            interaction.finish(event.scenePos())
+            return
+        super().mouseReleaseEvent(event)
+        if isinstance(interaction, MoveTracker):
+            interaction.finish()
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        item = self.node_item_at(event.scenePos())
+        if item is not None:
+            self.node_activated.emit(item.node_id)
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def positions_of(self, node_ids) -> dict[str, Position]:
+        return {n: Position(x=self.nodes[n].pos().x(), y=self.nodes[n].pos().y())
+                for n in node_ids if n in self.nodes}
+
+    def render_to(self, painter: QPainter, target: QRectF, source: QRectF) -> None:
+        """Draw the graph with nothing selected (exports must not show the selection)."""
+        selected = self.selectedItems()
+        self.clearSelection()
+        try:
+            self.render(painter, target, source)
+        finally:
+            for item in selected:
+                item.setSelected(True)

@@ -1,0 +1,135 @@
+"""Colours and fonts of the canvas, in a light and a dark variant.
+
+One colour per layer family, chosen to stay distinct from each other and readable on both
+backgrounds; the glyph painter, the palette and exported diagrams all take them from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+
+FAMILY_COLORS: dict[str, str] = {
+    "io": "#5f6b7a",
+    "conv": "#2f6fdb",
+    "linear": "#7b4fd6",
+    "pool": "#0f9b8e",
+    "norm": "#d4901a",
+    "activation": "#e0533a",
+    "dropout": "#8a8f98",
+    "recurrent": "#3a9a3a",
+    "attention": "#c23f88",
+    "embedding": "#9a6634",
+    "merge": "#394559",
+    "reshape": "#1e9fc4",
+    "padding": "#7f8f1f",
+    "resample": "#5a54c9",
+    "reduce": "#b0475a",
+    "op": "#4f7f6f",
+    "block": "#2c5d8a",
+}
+
+ERROR_COLOR = "#d62828"
+WARNING_COLOR = "#e09b00"
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    background: QColor
+    grid: QColor
+    node_fill: QColor
+    node_text: QColor
+    node_subtext: QColor
+    node_border: QColor
+    selection: QColor
+    edge: QColor
+    label_fill: QColor
+    label_text: QColor
+    port_fill: QColor
+
+    def family_color(self, family: str) -> QColor:
+        return QColor(FAMILY_COLORS.get(family, FAMILY_COLORS["op"]))
+
+    def tint(self, family: str) -> QColor:
+        """The node body: the family colour, faded into the background."""
+        base = self.family_color(family)
+        strength = 0.10 if self.name == "light" else 0.22
+        return _mix(self.node_fill, base, strength)
+
+
+def _mix(a: QColor, b: QColor, amount: float) -> QColor:
+    return QColor(
+        round(a.red() + (b.red() - a.red()) * amount),
+        round(a.green() + (b.green() - a.green()) * amount),
+        round(a.blue() + (b.blue() - a.blue()) * amount),
+    )
+
+
+LIGHT = Theme(
+    name="light",
+    background=QColor("#f7f8fa"),
+    grid=QColor("#e6e9ee"),
+    node_fill=QColor("#ffffff"),
+    node_text=QColor("#1b1f24"),
+    node_subtext=QColor("#57606a"),
+    node_border=QColor("#b8c0cc"),
+    selection=QColor("#1f6feb"),
+    edge=QColor("#6e7781"),
+    label_fill=QColor("#ffffff"),
+    label_text=QColor("#24292f"),
+    port_fill=QColor("#ffffff"),
+)
+
+DARK = Theme(
+    name="dark",
+    background=QColor("#1e2227"),
+    grid=QColor("#2a2f36"),
+    node_fill=QColor("#2b3038"),
+    node_text=QColor("#e6edf3"),
+    node_subtext=QColor("#9ba6b2"),
+    node_border=QColor("#4a5361"),
+    selection=QColor("#58a6ff"),
+    edge=QColor("#8b949e"),
+    label_fill=QColor("#262b32"),
+    label_text=QColor("#d0d7de"),
+    port_fill=QColor("#1e2227"),
+)
+
+THEMES = {"light": LIGHT, "dark": DARK}
+
+
+def system_theme() -> Theme:
+    """Dark when the desktop is dark (Qt >= 6.5 knows the colour scheme), light otherwise."""
+    app = QGuiApplication.instance()
+    if app is None:
+        return LIGHT
+    scheme = app.styleHints().colorScheme()
+    if scheme == Qt.ColorScheme.Dark:
+        return DARK
+    if scheme == Qt.ColorScheme.Light:
+        return LIGHT
+    window = app.palette().color(QPalette.ColorRole.Window)
+    return DARK if window.lightness() < 128 else LIGHT
+
+
+def theme_named(name: str) -> Theme:
+    return THEMES.get(name) or system_theme()
+
+
+def ui_font(point_size: float, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setFamilies(["DejaVu Sans", "Segoe UI", "Helvetica Neue", "Arial", "sans-serif"])
+    font.setPointSizeF(point_size)
+    font.setBold(bold)
+    return font
+
+
+def mono_font(point_size: float) -> QFont:
+    font = QFont()
+    font.setFamilies(["DejaVu Sans Mono", "Menlo", "Consolas", "monospace"])
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    font.setPointSizeF(point_size)
+    return font

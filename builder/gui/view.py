@@ -1,0 +1,237 @@
+"""The canvas view: zoom, pan, rubber-band selection, fit, drops from the palette, keys.
+
+Wheel zooms around the cursor; the middle button, or the left button with Space held, pans;
+a left drag on empty canvas selects with a rubber band.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtWidgets import QGraphicsView
+
+from builder.gui.items import GRID, NodeItem
+from builder.gui.scene import CanvasScene
+from graph_schema.document import Position
+
+LAYER_MIME = "application/x-torchcanvas-layer"
+MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
+NUDGE = GRID
+
+
+def layer_mime(type_name: str) -> QMimeData:
+    data = QMimeData()
+    data.setData(LAYER_MIME, type_name.encode("utf-8"))
+    data.setText(type_name)
+    return data
+
+
+class CanvasView(QGraphicsView):
+    quick_add_requested = Signal(QPointF)  # scene position for a new layer
+    context_menu_requested = Signal(QPoint, QPointF, object)  # global pos, scene pos, node id
+    zoom_changed = Signal(float)
+
+    def __init__(self, scene: CanvasScene, parent=None):
+        super().__init__(scene, parent)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._space_held = False
+        self._pan_from: QPoint | None = None
+        self._update_scene_rect()
+        scene.changed.connect(self._update_scene_rect)
+
+    @property
+    def canvas(self) -> CanvasScene:
+        return self.scene()
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    # -- zoom and fit ----------------------------------------------------------------------
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        target = max(MIN_ZOOM, min(MAX_ZOOM, self.zoom() * factor))
+        factor = target / self.zoom()
+        if anchor is None:
+            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.scale(factor, factor)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.zoom_changed.emit(self.zoom())
+
+    def reset_zoom(self) -> None:
+        self.zoom_by(1.0 / self.zoom())
+
+    def fit(self) -> None:
+        """Show every node, at no more than 100 % zoom."""
+        rect = self.canvas.itemsBoundingRect()
+        if rect.isEmpty():
+            return
+        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > 1.0:
+            self.reset_zoom()
+            self.centerOn(rect.center())
+        self.zoom_changed.emit(self.zoom())
+
+    def focus_node(self, node_id: str) -> None:
+        item = self.canvas.nodes.get(node_id)
+        if item is None:
+            return
+        self.canvas.select_nodes([node_id])
+        if self.zoom() < 0.6:
+            self.zoom_by(0.8 / self.zoom())
+        self.centerOn(item.sceneBoundingRect().center())
+
+    def _update_scene_rect(self, *_args) -> None:
+        # Leave room around the drawing so nodes can be dragged past the current edge.
+        rect = self.canvas.itemsBoundingRect().adjusted(-2000, -2000, 2000, 2000)
+        self.setSceneRect(rect.united(self.sceneRect()) if not self.sceneRect().isEmpty()
+                          else rect)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if delta:
+            self.zoom_by(1.0015 ** delta, event.position())
+        event.accept()
+
+    # -- panning ---------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.MiddleButton or (
+                event.button() == Qt.MouseButton.LeftButton and self._space_held):
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            delta = event.position().toPoint() - self._pan_from
+            self._pan_from = event.position().toPoint()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space_held
+                                      else Qt.CursorShape.ArrowCursor)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    # -- keys ------------------------------------------------------------------------------
+    def event(self, event: QEvent) -> bool:
+        # Tab would move the keyboard focus away; on the canvas it opens quick-add.
+        if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Tab:
+            self.quick_add_requested.emit(self._cursor_scene_pos())
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        key = event.key()
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_selection()
+            return
+        if key == Qt.Key.Key_F and not event.modifiers():
+            self.fit()
+            return
+        arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
+                  Qt.Key.Key_Down: (0, 1)}
+        if key in arrows and self.canvas.selected_node_ids():
+            self.nudge(*arrows[key])
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = False
+            self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+            return
+        super().keyReleaseEvent(event)
+
+    def delete_selection(self) -> None:
+        scene = self.canvas
+        scene.controller.delete(scene.key, scene.selected_node_ids(), scene.selected_edges())
+
+    def nudge(self, dx: int, dy: int) -> None:
+        scene = self.canvas
+        positions = {}
+        for node_id in scene.selected_node_ids():
+            position = scene.doc.node(scene.key, node_id).position
+            positions[node_id] = Position(x=position.x + dx * NUDGE, y=position.y + dy * NUDGE)
+        scene.controller.move(scene.key, positions)
+
+    def _cursor_scene_pos(self) -> QPointF:
+        local = self.viewport().mapFromGlobal(self.cursor().pos())
+        if not self.viewport().rect().contains(local):
+            local = self.viewport().rect().center()
+        return self.mapToScene(local)
+
+    # -- drops from the palette ------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        if not event.mimeData().hasFormat(LAYER_MIME):
+            super().dropEvent(event)
+            return
+        type_name = bytes(event.mimeData().data(LAYER_MIME)).decode("utf-8")
+        point = self.mapToScene(event.position().toPoint())
+        self.add_layer(type_name, point)
+        event.acceptProposedAction()
+
+    def add_layer(self, type_name: str, point: QPointF) -> str:
+        scene = self.canvas
+        position = Position(x=round(point.x() / GRID) * GRID, y=round(point.y() / GRID) * GRID)
+        node_id = scene.controller.add_node(scene.key, type_name, position)
+        scene.select_nodes([node_id])
+        return node_id
+
+    # -- context menu and background -------------------------------------------------------
+    def contextMenuEvent(self, event) -> None:  # noqa: N802
+        point = self.mapToScene(event.pos())
+        item = self.canvas.node_item_at(point)
+        if isinstance(item, NodeItem) and not item.isSelected():
+            self.canvas.select_nodes([item.node_id])
+        self.context_menu_requested.emit(event.globalPos(), point,
+                                         item.node_id if item is not None else None)
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        theme = self.canvas.theme
+        painter.fillRect(rect, theme.background)
+        if self.zoom() < 0.5:
+            return
+        step = GRID * 4
+        painter.setPen(QPen(theme.grid, 0))
+        left = int(rect.left() // step) * step
+        top = int(rect.top() // step) * step
+        x = left
+        while x < rect.right():
+            painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+            x += step
+        y = top
+        while y < rect.bottom():
+            painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
+            y += step
