@@ -21,7 +21,9 @@ SETTINGS_ORG, SETTINGS_APP = "TorchCanvas", "TorchCanvas"
 
 
 def settings() -> QSettings:
-    return QSettings(SETTINGS_ORG, SETTINGS_APP)
+    """The app's settings, under the application's organisation and name (app.py sets them;
+    tests set their own, so they never touch a user's settings)."""
+    return QSettings()
 
 
 class MainWindow(QMainWindow):
