@@ -58,16 +58,33 @@ def _inches(points: float) -> str:
     return f"{max(points / POINTS_PER_INCH, 0.01):.4f}"
 
 
+def _orderings(graph: LayoutGraph) -> dict[int, str]:
+    """dot's per-node ``ordering``: "in" keeps a merge's inputs left to right by port;
+    "out" does the same for the outputs of a node that sends several ports onward (a split,
+    an LSTM's output and state) and merges nothing (one attribute per node)."""
+    inputs: dict[int, int] = {}
+    output_ports: dict[int, set[int]] = {}
+    for edge in graph.edges:
+        inputs[edge.target] = inputs.get(edge.target, 0) + 1
+        output_ports.setdefault(edge.source, set()).add(edge.source_port)
+    orderings = {node: "in" for node, count in inputs.items() if count > 1}
+    for node, ports in output_ports.items():
+        if len(ports) > 1 and node not in orderings:
+            orderings[node] = "out"
+    return orderings
+
+
 def dot_source(graph: LayoutGraph, rank_gap: float, node_gap: float) -> str:
     digraph = graphviz.Digraph()
-    # ordering=in keeps each node's inputs left to right in the order the edges are listed,
-    # and they are listed by input port.
-    digraph.attr("graph", rankdir="TB", ordering="in", nodesep=_inches(node_gap),
-                 ranksep=_inches(rank_gap))
+    digraph.attr("graph", rankdir="TB", nodesep=_inches(node_gap), ranksep=_inches(rank_gap))
     digraph.attr("node", shape="box", fixedsize="true", label="", margin="0")
+    orderings = _orderings(graph)
     for i, (width, height) in enumerate(zip(graph.widths, graph.heights)):
-        digraph.node(f"n{i}", width=_inches(width), height=_inches(height))
-    for edge in sorted(graph.edges, key=lambda e: (e.target, e.target_port, e.source_port)):
+        extra = {"ordering": orderings[i]} if i in orderings else {}
+        digraph.node(f"n{i}", width=_inches(width), height=_inches(height), **extra)
+    # Listed by input port, then output port: the order the ordering attributes keep.
+    for edge in sorted(graph.edges, key=lambda e: (e.target_port, e.source_port, e.target,
+                                                   e.source)):
         digraph.edge(f"n{edge.source}", f"n{edge.target}")
     return digraph.source
 
