@@ -180,9 +180,13 @@ class Inference:
         resolved = dict(spec.defaults)
         resolved.update(explicit)
         state.params = resolved
-        if problems or any(
-            shape is None for i, shape in enumerate(inputs) if self._required(spec, i)
-        ):
+        if problems:
+            return state
+        # A parameter only the user can give (out_channels) is asked for at once, before
+        # anything is connected; inferable ones (in_channels) wait for their input.
+        if self._missing_params(node, spec, resolved, state, inferable=False):
+            return state
+        if any(shape is None for i, shape in enumerate(inputs) if self._required(spec, i)):
             return state
         try:
             if node.type == "io.Input" and node.id in self.input_shapes:
@@ -193,11 +197,7 @@ class Inference:
                             if k not in explicit}
                 resolved.update(inferred)
                 state.inferred = frozenset(inferred)
-            missing = [p.name for p in spec.params if p.required and resolved.get(p.name) is None]
-            if missing:
-                state.diagnostics.append(self._diag(
-                    node, None, "error", "missing-param",
-                    f"{', '.join(missing)} must be set"))
+            if self._missing_params(node, spec, resolved, state, inferable=True):
                 return state
             state.outputs = spec.rule(resolved, inputs)
         except ShapeError as err:
@@ -211,6 +211,16 @@ class Inference:
                 f"cannot infer the output shape from inputs "
                 f"{', '.join(format_shape(s) for s in inputs)} ({type(err).__name__}: {err})"))
         return state
+
+    def _missing_params(self, node: Node, spec: LayerSpec, resolved: dict, state: NodeState,
+                        inferable: bool) -> bool:
+        """Report required parameters still unset (with ``inferable``: those too)."""
+        missing = [p.name for p in spec.params if p.required and resolved.get(p.name) is None
+                   and (inferable or not p.inferable)]
+        if missing:
+            state.diagnostics.append(self._diag(node, None, "error", "missing-param",
+                                                f"{', '.join(missing)} must be set"))
+        return bool(missing)
 
     def _required(self, spec: LayerSpec, port: int) -> bool:
         port_spec = spec.port_spec(port)

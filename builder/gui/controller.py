@@ -52,7 +52,11 @@ def base_name(type_name: str) -> str:
         return BASE_NAMES[type_name]
     short = type_name.split(":", 1)[-1].split(".", 1)[-1]
     short = re.sub(r"(\d)d$", "", short)  # Conv2d -> Conv
-    short = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", short).lower().strip("_")
+    # LeakyReLU -> leaky_relu: unit names written as acronyms become one word, then split
+    # lower->Upper, and an acronym from the next word (MLPHead -> mlp_head).
+    short = re.sub(r"([A-Z]?[A-Z]?[a-z]?)LU", lambda m: m.group(1).capitalize() + "lu", short)
+    short = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", short)
+    short = short.lower().strip("_")
     if name_problem(short) is not None:
         short = f"{short}_layer" if short.isidentifier() else "layer"
     return short

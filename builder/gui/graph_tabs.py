@@ -72,9 +72,10 @@ class GraphTabs(QTabWidget):
         if view is None:
             scene = CanvasScene(self.doc, self.controller, key, self.theme)
             view = CanvasView(scene)
-            scene.selectionChanged.connect(lambda s=scene: self._on_scene_selection(s))
-            scene.node_activated.connect(lambda node_id, s=scene:
-                                         self.node_activated.emit(s.key, node_id))
+            scene.setParent(view)  # the scene lives and dies with its view
+            # Bound methods, not lambdas: Qt drops the connection when either side dies.
+            scene.selectionChanged.connect(self._on_scene_selection_changed)
+            scene.node_activated.connect(self._on_scene_node_activated)
             self.addTab(view, tab_title(key))
             self.view_created.emit(view)
             view.fit()
@@ -107,8 +108,17 @@ class GraphTabs(QTabWidget):
         if view is not None:
             self._on_scene_selection(view.canvas)
 
-    def _on_scene_selection(self, scene: CanvasScene) -> None:
-        if self.current_view() is not None and self.current_view().canvas is scene:
+    def _on_scene_selection_changed(self) -> None:
+        self._on_scene_selection(self.sender())
+
+    def _on_scene_node_activated(self, node_id: str) -> None:
+        scene = self.sender()
+        if isinstance(scene, CanvasScene):
+            self.node_activated.emit(scene.key, node_id)
+
+    def _on_scene_selection(self, scene) -> None:
+        view = self.current_view()
+        if isinstance(scene, CanvasScene) and view is not None and view.canvas is scene:
             self.selection_changed.emit(scene.key, scene.selected_node_ids())
 
     # -- document signals ------------------------------------------------------------------
