@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from builder.render_command import add_render_parser
 from graph_schema import ProjectError, load_project, validate
 from graph_schema.catalog import FAMILIES, all_specs
 from graph_schema.diagnostics import Diagnostic
@@ -188,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="open the app on a project, or show a headless demo")
     p.add_argument("file")
     p.set_defaults(run=cmd_demo)
+
+    add_render_parser(sub)
     return parser
 
 

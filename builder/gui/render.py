@@ -1,0 +1,201 @@
+"""Draw one graph of a project to a PNG, SVG or PDF file, with the canvas's own painting code.
+
+Used by File > Export Diagram and by ``torchcanvas render``. A temporary ``CanvasScene`` is
+built for the graph, so the file shows exactly what the canvas shows (glyphs, shape labels,
+red edges and badges for diagnostics), minus the selection. The file is written atomically:
+a failed export never leaves half an image over an older one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSize, QSizeF
+from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
+from PySide6.QtSvg import QSvgGenerator
+
+from builder.gui.controller import EditController
+from builder.gui.document import GraphKey, ProjectDocument
+from builder.gui.glyphs import node_size
+from builder.gui.looks import node_look
+from builder.gui.scene import CanvasScene
+from builder.gui.theme import Theme
+from graph_schema.layout import layout_network
+
+FORMATS = (".png", ".svg", ".pdf")
+MARGIN = 32.0  # scene units of background around the drawing
+PNG_SCALE = 2  # pixels per scene unit: crisp on HiDPI screens and in slides
+EMPTY_SIZE = (240.0, 120.0)  # what an empty graph is drawn as
+
+
+class RenderError(Exception):
+    """The diagram could not be written; the message says why."""
+
+
+def check_format(path: str | os.PathLike) -> str:
+    """The lower-case suffix of ``path`` when it is one we can write, else RenderError."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise RenderError(f"{path}: the diagram format comes from the file name; use "
+                          f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}")
+    return suffix
+
+
+def node_sizes(doc: ProjectDocument, key: GraphKey) -> dict[str, tuple[float, float]]:
+    """The size of every node's glyph, as the canvas draws it (for auto-layout)."""
+    analysis = doc.analysis(key)
+    inference = analysis.inference
+    sizes = {}
+    for node_id, node in inference.nodes.items():
+        ports = {e.port for e in inference.incoming.get(node_id, [])}
+        look = node_look(doc.project, node, inference.states.get(node_id),
+                         analysis.by_node.get(node_id, []), ports)
+        sizes[node_id] = node_size(look)
+    return sizes
+
+
+def lay_out(doc: ProjectDocument, key: GraphKey) -> None:
+    """Give every node of a graph a position from auto-layout (for files drawn without one).
+
+    This writes positions straight into the project: only for a document nobody edits (the
+    render command's own copy), never for the app's document, whose changes are undo steps.
+    """
+    graph = doc.graph(key)
+    result = layout_network(graph, node_sizes(doc, key))
+    for node in graph.nodes:
+        node.position = result.positions[node.id]
+
+
+def render_graph(doc: ProjectDocument, key: GraphKey, path: str | os.PathLike, theme: Theme,
+                 controller: EditController | None = None) -> Path:
+    """Draw graph ``key`` of ``doc`` to ``path`` (.png, .svg or .pdf) in ``theme``."""
+    path = Path(path)
+    suffix = check_format(path)
+    scene = CanvasScene(doc, controller or EditController(doc), key, theme)
+    try:
+        items = scene.itemsBoundingRect()
+        if items.isEmpty():
+            items = QRectF(0, 0, *EMPTY_SIZE)
+        source = items.adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN)
+        data = {".png": _png, ".svg": _svg, ".pdf": _pdf}[suffix](scene, source, theme,
+                                                                  doc.project.name)
+    finally:
+        scene.detach()
+        scene.deleteLater()
+    _write_atomically(path, data)
+    return path
+
+
+def _draw(painter: QPainter, scene: CanvasScene, source: QRectF, target: QRectF,
+          theme: Theme) -> None:
+    painter.setRenderHints(QPainter.RenderHint.Antialiasing
+                           | QPainter.RenderHint.TextAntialiasing
+                           | QPainter.RenderHint.SmoothPixmapTransform)
+    painter.fillRect(target, theme.background)
+    scene.render_to(painter, target, source)
+
+
+def _png(scene: CanvasScene, source: QRectF, theme: Theme, _title: str) -> bytes:
+    width, height = math.ceil(source.width()), math.ceil(source.height())
+    image = QImage(width * PNG_SCALE, height * PNG_SCALE, QImage.Format.Format_ARGB32)
+    if image.isNull():
+        raise RenderError(f"the diagram is too large for an image ({width}×{height})")
+    image.setDevicePixelRatio(PNG_SCALE)
+    # 96 dpi at 1x: viewers that honour the resolution show it at its natural size.
+    dots_per_meter = round(96 / 0.0254 * PNG_SCALE)
+    image.setDotsPerMeterX(dots_per_meter)
+    image.setDotsPerMeterY(dots_per_meter)
+    painter = QPainter(image)
+    try:
+        _draw(painter, scene, source, QRectF(0, 0, width, height), theme)
+    finally:
+        painter.end()
+    return _encode(lambda buffer: image.save(buffer, "PNG"), "PNG")
+
+
+def _svg(scene: CanvasScene, source: QRectF, theme: Theme, title: str) -> bytes:
+    width, height = math.ceil(source.width()), math.ceil(source.height())
+
+    def write(buffer: QBuffer) -> bool:
+        generator = QSvgGenerator()
+        generator.setOutputDevice(buffer)
+        generator.setSize(QSize(width, height))
+        generator.setViewBox(QRectF(0, 0, width, height))
+        generator.setTitle(title)
+        generator.setDescription("Drawn by TorchCanvas")
+        painter = QPainter()
+        if not painter.begin(generator):
+            return False
+        try:
+            _draw(painter, scene, source, QRectF(0, 0, width, height), theme)
+        finally:
+            painter.end()
+        return True
+
+    return _encode(write, "SVG")
+
+
+def _pdf(scene: CanvasScene, source: QRectF, theme: Theme, title: str) -> bytes:
+    def write(buffer: QBuffer) -> bool:
+        writer = QPdfWriter(buffer)
+        writer.setTitle(title)
+        writer.setCreator("TorchCanvas")
+        writer.setResolution(72)  # one device unit = one point = one scene unit
+        size = QPageSize(QSizeF(source.width(), source.height()), QPageSize.Unit.Point,
+                         "diagram", QPageSize.SizeMatchPolicy.ExactMatch)
+        writer.setPageLayout(QPageLayout(size, QPageLayout.Orientation.Portrait,
+                                         QMarginsF(0, 0, 0, 0)))
+        painter = QPainter()
+        if not painter.begin(writer):
+            return False
+        try:
+            _draw(painter, scene, source, QRectF(0, 0, source.width(), source.height()),
+                  theme)
+        finally:
+            painter.end()
+        return True
+
+    return _encode(write, "PDF")
+
+
+def _encode(write, label: str) -> bytes:
+    """Run ``write(buffer)`` against an in-memory buffer and return what it wrote."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    ok = write(buffer)
+    buffer.close()
+    if not ok or data.isEmpty():
+        raise RenderError(f"Qt could not draw the diagram as {label}")
+    return bytes(data.data())
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as err:
+        raise RenderError(f"cannot write {path}: {err.strerror or err}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, _file_mode(path))
+        os.replace(tmp_name, path)
+    except OSError as err:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise RenderError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def _file_mode(path: Path) -> int:
+    """Keep an existing file's permissions; a new one gets 0666 less the umask, as usual."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
