@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.catalog_case import check_against_torch
+from tests.catalog_case import check_against_torch, infer_single
 
 CONV_CASES = [
     ("nn.Conv1d", {"out_channels": 4, "kernel_size": 3}, [(2, 3, 17)]),
@@ -17,21 +17,37 @@ CONV_CASES = [
     ("nn.Conv2d", {"out_channels": 4, "kernel_size": 3, "bias": False}, [(3, 7, 7)]),
     ("nn.Conv3d", {"out_channels": 2, "kernel_size": 3, "stride": 2, "padding": 1},
      [(1, 2, 9, 10, 11)]),
+    ("nn.Conv3d", {"out_channels": 4, "kernel_size": [1, 3, 3], "dilation": [1, 2, 1],
+                   "groups": 2}, [(2, 6, 8, 9, 5)]),
     ("nn.ConvTranspose1d", {"out_channels": 4, "kernel_size": 4, "stride": 2, "padding": 1},
      [(2, 3, 8)]),
+    ("nn.ConvTranspose1d", {"out_channels": 2, "kernel_size": 3, "stride": 3,
+                            "output_padding": 2, "bias": False}, [(3, 5)]),
     ("nn.ConvTranspose2d", {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1,
                             "output_padding": 1}, [(2, 3, 8, 9)]),
     ("nn.ConvTranspose2d", {"out_channels": 6, "kernel_size": 3, "groups": 3, "dilation": 2},
      [(1, 3, 5, 5)]),
     ("nn.ConvTranspose3d", {"out_channels": 2, "kernel_size": 2, "stride": 2},
      [(1, 4, 3, 4, 5)]),
+    ("nn.ConvTranspose3d", {"out_channels": 3, "kernel_size": [3, 1, 2], "padding": [1, 0, 0],
+                            "dilation": [2, 1, 1]}, [(2, 4, 5, 6, 3)]),
     ("nn.Linear", {"out_features": 7}, [(5, 3)]),
     ("nn.Linear", {"out_features": 7, "bias": False}, [(5, 2, 3)]),
     ("nn.Bilinear", {"out_features": 4}, [(5, 3), (5, 6)]),
+    ("nn.Bilinear", {"out_features": 2, "bias": False}, [(2, 7, 3), (2, 7, 4)]),
     ("nn.Identity", {}, [(2, 3)]),
+    ("nn.Identity", {}, [()]),
     ("nn.Flatten", {}, [(2, 3, 4, 5)]),
     ("nn.Flatten", {"start_dim": 0, "end_dim": 2}, [(2, 3, 4, 5)]),
     ("nn.Unflatten", {"dim": 1, "unflattened_size": [2, -1]}, [(3, 12)]),
+    ("nn.Unflatten", {"dim": -1, "unflattened_size": [4, 2, 3]}, [(5, 24)]),
+]
+
+# (type, params, input shapes, input dtypes): the indices an Embedding looks up are integers.
+EMBEDDING_CASES = [
+    ("nn.Embedding", {"num_embeddings": 10, "embedding_dim": 4}, [(2, 7)], ["int64"]),
+    ("nn.Embedding", {"num_embeddings": 5, "embedding_dim": 3, "padding_idx": 0}, [(6,)],
+     ["int64"]),
 ]
 
 
@@ -40,6 +56,14 @@ def test_shape_rule_matches_torch(type_name, params, shapes):
     check_against_torch(type_name, params, shapes)
 
 
-def test_embedding_matches_torch():
-    check_against_torch("nn.Embedding", {"num_embeddings": 10, "embedding_dim": 4},
-                        [(2, 7)], dtypes=["int64"])
+@pytest.mark.parametrize("type_name, params, shapes, dtypes", EMBEDDING_CASES)
+def test_embedding_matches_torch(type_name, params, shapes, dtypes):
+    check_against_torch(type_name, params, shapes, dtypes=dtypes)
+
+
+def test_unflatten_refuses_dimension_names():
+    """nn.Unflatten is built with its sizes, before any input exists to read a name from."""
+    state = infer_single("nn.Unflatten", {"dim": 1, "unflattened_size": ["N", -1]}, [(3, 12)])
+    (error,) = state.diagnostics
+    assert error.code == "bad-param" and "not dimension names (N)" in error.message
+    assert "op.reshape" in error.message

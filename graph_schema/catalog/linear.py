@@ -15,10 +15,11 @@ from graph_schema.catalog.helpers import (
     numel,
     set_param_fix,
 )
+from graph_schema.catalog.ops_shape import divide_size
 from graph_schema.catalog.params import ParamSpec
 from graph_schema.catalog.registry import register
 from graph_schema.catalog.spec import LayerSpec, PortSpec, ShapeError
-from graph_schema.dims import exact_div, format_shape, product
+from graph_schema.dims import format_shape, product
 
 
 def _features_fix(shape, in_features):
@@ -79,9 +80,16 @@ def _unflatten_rule(p, inputs):
     expect_min_rank(shape, 1)
     axis = norm_axis(p["dim"], len(shape), shape=shape)
     sizes = list(p["unflattened_size"])
+    names = [s for s in sizes if isinstance(s, str)]
+    if names:
+        # nn.Unflatten is built with its sizes: there is no input yet to read a name from.
+        raise ShapeError(f"unflattened_size takes sizes and at most one -1, not dimension "
+                         f"names ({', '.join(names)}); op.reshape can keep a named dimension",
+                         port=None, code="bad-param")
     known = product(s for s in sizes if s != -1)
     if -1 in sizes:
-        missing = exact_div(shape[axis], known)
+        # A symbolic size may still divide at run time (as reshape's -1 assumes).
+        missing = divide_size(shape[axis], known)
         if missing is None:
             raise ShapeError(f"dimension {axis} of size {shape[axis]} cannot be split into "
                              f"{tuple(sizes)}, received {format_shape(shape)}")

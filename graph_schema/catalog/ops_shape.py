@@ -16,7 +16,7 @@ def _target_text(target) -> str:
     return "(" + ", ".join(str(item) for item in target) + (",)" if len(target) == 1 else ")")
 
 
-def _divide(total: Dim, known: Dim) -> Dim | None:
+def divide_size(total: Dim, known: Dim) -> Dim | None:
     """The size -1 stands for, or None when ``total`` provably is no multiple of ``known``.
 
     Exact quotients come out as they are (N*C*L / (N*C) = L). A symbolic remainder cannot be
@@ -67,7 +67,7 @@ def _reshape_rule(p, inputs):
     free = [i for i, item in enumerate(target) if item == -1]
     known = product(s for i, s in enumerate(sizes) if i not in free)
     if free:
-        missing = _divide(total, known)
+        missing = divide_size(total, known)
         if missing is None:
             raise ShapeError(
                 f"expected an input whose {format_dim(total)} elements divide by "
@@ -76,7 +76,7 @@ def _reshape_rule(p, inputs):
         sizes[free[0]] = missing
     elif _counts_differ(total, known):
         fix = None
-        if len(target) > 1 and _divide(total, product(sizes[:-1])) is not None:
+        if len(target) > 1 and divide_size(total, product(sizes[:-1])) is not None:
             fix = set_param_fix("shape", [*target[:-1], -1])
         raise ShapeError(
             f"expected an input with {format_dim(known)} elements to reshape to "
