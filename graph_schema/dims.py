@@ -102,7 +102,10 @@ class Sym:
         # Highest-degree terms first, the constant last: "2*H*W + 1".
         ordered = sorted(self.terms, key=lambda t: (-len(t[0]), t[0]))
         for mono, coeff in ordered:
-            body = "*".join(mono)
+            # An opaque atom such as (L - 1)//2 reads as one factor only when it stands alone:
+            # 2*(L - 1)//2 or a leading -(L - 1)//2 would bind the other way round.
+            alone = len(mono) == 1 and (coeff == 1 or (coeff == -1 and parts))
+            body = "*".join(atom if alone or _is_atomic(atom) else f"({atom})" for atom in mono)
             if not body:
                 text = str(abs(coeff))
             elif abs(coeff) == 1:
@@ -138,6 +141,21 @@ def _terms_of(value: Dim) -> Terms:
     if isinstance(value, Sym):
         return value.terms
     return (((), value),)
+
+
+def _is_atomic(text: str) -> bool:
+    """A name, or one call such as ``ceil(L/2)`` whose parentheses close at the very end."""
+    if text.isidentifier():
+        return True
+    head, paren, _ = text.partition("(")
+    if not (paren and head.isidentifier() and text.endswith(")")):
+        return False
+    depth = 0
+    for index, char in enumerate(text[len(head):], start=len(head)):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return index == len(text) - 1
+    return False
 
 
 def _wrap(value: Dim) -> str:
@@ -182,7 +200,7 @@ def ceil_div(numerator: Dim, denominator: int) -> Dim:
         return -(-numerator // denominator)
     if exact_div(numerator, denominator) is not None:
         return numerator // denominator
-    return Sym.named(f"ceil({numerator}/{denominator})")
+    return Sym.named(f"ceil({_wrap(numerator)}/{denominator})")
 
 
 def product(dims: Iterable[Dim]) -> Dim:

@@ -102,15 +102,11 @@ def conv_out(size: Dim, kernel: int, stride: int, padding: int, dilation: int,
     span = size + 2 * padding - dilation * (kernel - 1) - 1
     if not ceil_mode:
         return span // stride + 1
-    if not isinstance(span, int):
-        from graph_schema.dims import ceil_div
-
-        return ceil_div(span, stride) + 1
-    out = -(-span // stride) + 1
-    # torch drops a last window that would start inside the right padding.
-    if (out - 1) * stride >= size + padding:
-        out -= 1
-    return out
+    # torch takes ceil(span / stride) + 1 windows, then drops a last window that would start
+    # inside the right padding. Both steps together are one floor division, which also keeps
+    # a symbolic size exact (whether the last window is dropped depends on its remainder).
+    shift = min(padding - dilation * (kernel - 1) + stride - 2, -1)
+    return (size + padding + shift) // stride + 1
 
 
 def conv_transpose_out(size: Dim, kernel: int, stride: int, padding: int, dilation: int,
