@@ -126,6 +126,7 @@ INDEX_CASES = [
     ("op.getitem", {"index": ["10:", "2:1"]}, [(4, 4)]),  # empty slices, as in Python
     ("op.getitem", {"index": ["0", "...", "-2", ":"]}, [(2, 3, 4, 5)]),
     ("op.getitem", {"index": [":", "-100:100:4"]}, [(2, 9)]),
+    ("op.getitem", {"index": [":", "1:-2:3"]}, [(2, 11)]),
     ("op.getitem", {"index": ["...", "0"]}, [(3,)]),
     ("op.split", {"split_size_or_sections": 2}, [(6, 3)]),
     ("op.split", {"split_size_or_sections": 4}, [(6, 3)]),  # the last piece is smaller
