@@ -9,14 +9,25 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from codegen.containers import (
+    InlineSequential,
+    ListPlan,
+    chain_order,
+    commented_call,
+    plan_lists,
+)
 from codegen.expressions import Bound, module_constructor
 from codegen.forward import build_forward
+from codegen.init_body import init_lines, module_access, reset_lines
 from codegen.literals import docstring_body, py_literal
-from codegen.pyformat import Call, layout, statement
+from codegen.pyformat import Call, layout
 from graph_schema.catalog import get_spec
+from graph_schema.dims import format_shape
 from graph_schema.document import Network, Node, Project, name_problem
 from graph_schema.inference import Inference
 from graph_schema.summary import summarize
+
+IO_TYPES = ("io.Input", "io.Output")
 
 INIT_FUNCTIONS = {
     "kaiming_normal": "nn.init.kaiming_normal_",
@@ -33,6 +44,7 @@ INIT_FUNCTIONS = {
 class ClassModel:
     name: str
     doc: str
+    base: str = "nn.Module"
     signature: list[str] = field(default_factory=list)  # "channels: int = 8"
     init_lines: list[str] = field(default_factory=list)
     reset_lines: list[str] = field(default_factory=list)
@@ -81,7 +93,8 @@ class ClassBuilder:
     """
 
     def __init__(self, project: Project, graph: Network, inferences: list[Inference],
-                 class_names: dict[str, str], built: dict[str, ClassBuilder]):
+                 class_names: dict[str, str], built: dict[str, ClassBuilder],
+                 inline: frozenset[str] = frozenset()):
         self.project = project
         self.graph = graph
         self.inferences = inferences
@@ -90,6 +103,12 @@ class ClassBuilder:
         self.built = built  # builders of the blocks this graph may place (already built)
         self.arguments: dict[str, Any] = dict(graph.arguments)
         self.auto_arguments: dict[tuple[str, str], str] = {}  # (node id, param) -> argument
+        self._auto_vectors: dict[str, tuple] = {}  # auto argument -> its value per placement
+        self.inline = inline  # sequential blocks written in place as nn.Sequential(...)
+        self.lists: list[ListPlan] = []
+        self.access: dict[str, str] = {}  # node id -> the expression for its module
+        self.sequential_items: list[tuple[object, str]] = []
+        self.reset_entries: list[tuple[str, str]] = []
 
     # -- values per node ------------------------------------------------------------------
     def node_values(self, node: Node, inference: Inference) -> dict[str, Any]:
@@ -103,16 +122,32 @@ class ClassBuilder:
         return values
 
     def resolved_values(self, node: Node) -> dict[str, Any]:
-        """Values for the code: equal across placements, else bound to a new argument."""
+        """Values for the code: equal across placements, else bound to an argument.
+
+        A value inferred from upstream (in_channels, num_features) that varies exactly as an
+        argument does across placements is that argument (``nn.BatchNorm2d(channels)``);
+        otherwise a new argument named after the node and parameter holds it.
+        """
         per_instance = [self.node_values(node, inf) for inf in self.inferences]
         values = dict(per_instance[0])
         for key, value in per_instance[0].items():
             if isinstance(value, Bound):
                 continue
             if any(other.get(key) != value for other in per_instance[1:]):
-                arg = self._auto_argument(node, key, value)
-                values[key] = Bound(arg)
+                vector = _typed(other.get(key) for other in per_instance)
+                inferred = all(key in inf.states[node.id].inferred for inf in self.inferences)
+                same = self._argument_like(vector) if inferred else None
+                values[key] = Bound(same or self._auto_argument(node, key, value, vector))
         return values
+
+    def _argument_like(self, vector: tuple) -> str | None:
+        for name in self.graph.arguments:
+            if _typed(inf.arguments.get(name) for inf in self.inferences) == vector:
+                return name
+        for name, values in self._auto_vectors.items():
+            if values == vector:
+                return name
+        return None
 
     def instance_values(self, project: Project, state) -> dict[str, Any]:
         """The constructor arguments of one placement of this block."""
@@ -129,49 +164,96 @@ class ClassBuilder:
                 values[name] = self.node_values(nodes[node_id], inner)[key]
         return values
 
-    def _auto_argument(self, node: Node, key: str, first_value: Any) -> str:
+    def _auto_argument(self, node: Node, key: str, first_value: Any, vector: tuple) -> str:
         name = f"{node.name}_{key}"
         while name in self.arguments:
             name += "_"
         self.arguments[name] = first_value
         self.auto_arguments[(node.id, key)] = name
+        self._auto_vectors[name] = vector
         return name
 
     # -- the class ----------------------------------------------------------------------
     def build(self, class_name: str, title: str, notes: str) -> ClassModel:
-        layers = [self.graph.node_map()[n] for n in self.primary.order]
-        layers = [n for n in layers if n.type not in ("io.Input", "io.Output")]
-        init_lines: list[str] = []
-        reset_lines: list[str] = []
-        values_of: dict[str, dict] = {}
-        for node in layers:
-            values = self.resolved_values(node)
-            values_of[node.id] = values
-            constructor = self._constructor(node, values)
-            if constructor is not None:
-                init_lines += statement("        ", f"self.{node.name} = ", constructor)
-            if node.init != "default" and constructor is not None:
-                reset_lines.append(
-                    f"        _init_weights(self.{node.name}, {INIT_FUNCTIONS[node.init]})")
-        forward = build_forward(self.graph, self.primary, values_of)
-        model = ClassModel(
-            name=class_name,
-            doc=self._docstring(title, notes),
-            signature=[f"{k}: {_annotation(v)} = {_literal_default(v)}"
-                       for k, v in self.arguments.items()],
-            init_lines=init_lines,
-            reset_lines=reset_lines,
-            forward_args=forward.arguments,
-            forward_returns="torch.Tensor" if forward.outputs == 1 else
-            "tuple[" + ", ".join(["torch.Tensor"] * forward.outputs) + "]",
-            forward_lines=forward.lines,
-            uses_functional=forward.uses_functional,
-        )
+        nodes = self.graph.node_map()
+        layers = [nodes[n] for n in self.primary.order if nodes[n].type not in IO_TYPES]
+        values_of = {node.id: self.resolved_values(node) for node in layers}
+        constructors = {node.id: self._constructor(node, values_of[node.id]) for node in layers}
+        model = ClassModel(name=class_name, doc="")
+        if self.graph.kind == "sequential":
+            self._build_sequential(model, constructors)
+        else:
+            self._build_module(model, layers, values_of, constructors)
+        model.reset_lines = reset_lines(self.reset_entries, "        ")
+        model.doc = self._docstring(title, notes)
+        model.signature = [f"{k}: {_annotation(v)} = {_literal_default(v)}"
+                           for k, v in self.arguments.items()]
         return model
 
-    def _constructor(self, node: Node, values: dict) -> Call | None:
+    def _build_module(self, model: ClassModel, layers: list[Node], values_of: dict,
+                      constructors: dict) -> None:
+        emitted = [node.id for node in layers]
+        taken = {node.name for node in self.graph.nodes} | set(self.arguments) | \
+            set(self.class_names.values())
+        self.lists = plan_lists(self.graph, self.inferences, constructors, emitted, taken)
+        for plan in self.lists:
+            if plan.count:
+                self.arguments[plan.count] = len(plan.members)
+        self.access = module_access(self.graph, self.lists)
+        model.init_lines = ["        super().__init__()"] + init_lines(
+            layers, constructors, self.lists, "        ")
+        self.reset_entries = self._reset_entries(layers, constructors)
+        forward = build_forward(self.graph, self.primary, values_of, self.access, self.lists)
+        model.forward_args = forward.arguments
+        model.forward_returns = "torch.Tensor" if forward.outputs == 1 else \
+            "tuple[" + ", ".join(["torch.Tensor"] * forward.outputs) + "]"
+        model.forward_lines = forward.lines
+        model.uses_functional = forward.uses_functional
+
+    def _build_sequential(self, model: ClassModel, constructors: dict) -> None:
+        """``class X(nn.Sequential)`` whose constructor passes the layers, one per line."""
+        order = chain_order(self.graph)
+        self.access = {node.id: f"self[{i}]" for i, node in enumerate(order)}
+        self.sequential_items = [(constructors[node.id], self._shape_comment(node))
+                                 for node in order]
+        model.base = "nn.Sequential"
+        model.init_lines = commented_call("        ", "", "super().__init__",
+                                          self.sequential_items)
+        self.reset_entries = self._reset_entries(order, constructors)
+
+    def _shape_comment(self, node: Node) -> str:
+        outputs = self.primary.states[node.id].outputs or []
+        return "-> " + ", ".join(format_shape(s) for s in outputs)
+
+    def _reset_entries(self, layers: list[Node], constructors: dict) -> list[tuple[str, str]]:
+        """(module expression, init function) for every node with a chosen initialisation;
+        a module list built by one repeated constructor is initialised in a loop."""
+        entries: list[tuple[str, str]] = []
+        looped: set[str] = set()
+        member_plan = {n: plan for plan in getattr(self, "lists", []) for n in plan.members}
+        for node in layers:
+            built = constructors.get(node.id)
+            if built is None:
+                continue
+            plan = member_plan.get(node.id)
+            if plan is not None and plan.repeated is not None:
+                if plan.name not in looped and node.init != "default":
+                    entries.append((f"for:self.{plan.name}", INIT_FUNCTIONS[node.init]))
+                looped.add(plan.name)
+                continue
+            if node.init != "default":
+                entries.append((self.access[node.id], INIT_FUNCTIONS[node.init]))
+            if isinstance(built, InlineSequential):
+                entries += [(_within(self.access[node.id], inner), function)
+                            for inner, function in built.reset_entries]
+        return entries
+
+    def _constructor(self, node: Node, values: dict) -> Call | InlineSequential | None:
         if node.type.startswith("block:"):
             block = node.type[6:]
+            if block in self.inline:
+                child = self.built[block]
+                return InlineSequential(child.sequential_items, child.reset_entries)
             defaults = self.built[block].arguments
             args = tuple(f"{k}={_value_text(v)}" for k, v in values.items()
                          if k in defaults and (isinstance(v, Bound) or v != defaults[k]))
@@ -192,6 +274,18 @@ class ClassBuilder:
         parts = [title.strip().rstrip(".") + ".", notes.strip(), count + "."]
         # Multi-line docstrings close on their own line, as ruff and PEP 257 prefer.
         return docstring_body("\n\n".join(p for p in parts if p), "    ") + "\n    "
+
+
+def _typed(values) -> tuple:
+    """Values compared with their types: an argument of 1 is not one of True."""
+    return tuple((type(v).__name__, v) for v in values)
+
+
+def _within(outer: str, inner: str) -> str:
+    """``self[0]`` of a sequential written in place at ``self.stem``: ``self.stem[0]``."""
+    if inner.startswith("for:"):
+        return "for:" + outer + inner[len("for:self"):]
+    return outer + inner[len("self"):]
 
 
 def _value_text(value) -> str:

@@ -7,8 +7,9 @@ the name of the node that made it, so ``identity`` or ``skip`` survive until the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from codegen.containers import ListPlan
 from codegen.expressions import module_call, op_expression
 from codegen.pyformat import statement
 from graph_schema.dims import format_shape
@@ -16,6 +17,7 @@ from graph_schema.document import Network
 from graph_schema.inference import Inference
 
 RUNNING_CANDIDATES = ("x", "h", "out", "y", "z", "hidden", "features")
+INDENT = "        "
 
 
 @dataclass
@@ -91,41 +93,77 @@ class _Namer:
         return result
 
 
-def build_forward(network: Network, inference: Inference,
-                  values_of: dict[str, dict]) -> ForwardBody:
-    """``values_of[node_id]``: the params as the code writes them (some bound to arguments)."""
-    from graph_schema.blocks import block_spec
-    from graph_schema.catalog import get_spec
-
+def build_forward(network: Network, inference: Inference, values_of: dict[str, dict],
+                  access: dict[str, str] | None = None,
+                  lists: list[ListPlan] = ()) -> ForwardBody:
+    """``values_of[node_id]``: the params as the code writes them (some bound to arguments);
+    ``access[node_id]``: how the node's module is reached (``self.layers[0]``); ``lists``:
+    the module lists, whose chained ones are written as one loop."""
     outputs = network.outputs()
     emitted = [n for n in inference.order if inference.nodes[n].type not in ("io.Output",)]
     body = ForwardBody(outputs=len(outputs))
     computing = [n for n in emitted if inference.nodes[n].type != "io.Input"]
     namer = _Namer(network, inference, computing + [o.id for o in outputs])
-    indent = "        "
+    access = access or {}
+    loops = {plan.members[0]: plan for plan in lists if plan.loop}
+    looped = {node_id for plan in loops.values() for node_id in plan.members[1:]}
     for node in network.inputs():
         body.arguments.append(node.name)
         namer.names[(node.id, 0)] = node.name
     for node_id in computing:
-        node = inference.nodes[node_id]
-        state = inference.states[node_id]
-        spec = (block_spec(inference.project, node.type[6:]) if node.type.startswith("block:")
-                else get_spec(node.type))
-        inputs = _input_names(inference, namer, node_id)
-        port_names = _port_names(spec, state.outputs)
-        targets = namer.name_outputs(node, port_names)
-        params = values_of.get(node_id, state.params)
-        if spec.call is not None:
-            expr = op_expression(spec, params, inputs, state.inputs)
-            body.uses_functional |= spec.call.name.startswith("F.")
-        else:
-            expr = module_call(node.name, spec, params, inputs)
-        comment = "-> " + ", ".join(format_shape(s) for s in state.outputs)
-        prefix = _unpack(spec, targets) + " = "
-        body.lines += statement(indent, prefix, expr, comment)
+        if node_id in looped:
+            continue
+        if node_id in loops:
+            body.lines += _loop_lines(inference, namer, loops[node_id])
+            continue
+        body.lines += _node_lines(inference, namer, node_id, values_of, access, body)
     returned = [_output_value(inference, namer, node.id) for node in outputs]
-    body.lines += statement(indent, "return ", ", ".join(returned))
+    body.lines += statement(INDENT, "return ", ", ".join(returned))
     return body
+
+
+def _spec(inference: Inference, node):
+    from graph_schema.blocks import block_spec
+    from graph_schema.catalog import get_spec
+
+    if node.type.startswith("block:"):
+        return block_spec(inference.project, node.type[len("block:"):])
+    return get_spec(node.type)
+
+
+def _node_lines(inference: Inference, namer: _Namer, node_id: str, values_of: dict,
+                access: dict[str, str], body: ForwardBody) -> list[str]:
+    node = inference.nodes[node_id]
+    state = inference.states[node_id]
+    spec = _spec(inference, node)
+    inputs = _input_names(inference, namer, node_id)
+    port_names = _port_names(spec, state.outputs)
+    targets = namer.name_outputs(node, port_names)
+    params = values_of.get(node_id, state.params)
+    if spec.call is not None:
+        expr = op_expression(spec, params, inputs, state.inputs)
+        body.uses_functional |= spec.call.name.startswith("F.")
+    else:
+        expr = module_call(node.name, spec, params, inputs)
+        expr = replace(expr, func=access.get(node_id, expr.func))
+    comment = "-> " + ", ".join(format_shape(s) for s in state.outputs)
+    prefix = _unpack(spec, targets) + " = "
+    return statement(INDENT, prefix, expr, comment)
+
+
+def _loop_lines(inference: Inference, namer: _Namer, plan: ListPlan) -> list[str]:
+    """``for layer in self.layers: x = layer(x)``, the value entering the loop first copied
+    into the loop's variable when the two differ."""
+    first, last = plan.members[0], plan.members[-1]
+    (entering,) = _input_names(inference, namer, first)
+    (target,) = namer.name_outputs(inference.nodes[last], ["output"])
+    variable = namer.fresh("layer")
+    lines = [] if entering == target else statement(INDENT, f"{target} = ", entering)
+    shapes = inference.states[last].outputs
+    lines.append(f"{INDENT}for {variable} in self.{plan.name}:")
+    lines += statement(INDENT + "    ", f"{target} = ", f"{variable}({target})",
+                       "-> " + ", ".join(format_shape(s) for s in shapes))
+    return lines
 
 
 def _input_names(inference: Inference, namer: _Namer, node_id: str) -> list[str | None]:

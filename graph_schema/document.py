@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 # Ids are saved and referenced by edges; keep them short, printable and free of whitespace.
 NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -108,14 +108,30 @@ class Edge(_Strict):
         return (self.target, self.target_port)
 
 
-class Network(_Strict):
-    """A graph of nodes. ``arguments`` are named values that node params can refer to with
-    ``{"arg": "num_classes"}``; generated code turns them into constructor arguments."""
+class ModuleList(_Strict):
+    """Nodes whose modules live in one ``nn.ModuleList`` attribute: the i-th node's module is
+    ``self.<name>[i]``, so its weights are saved as ``<name>.<i>.*`` (as in the model it was
+    imported from). Generated code loops over the list where the nodes form a chain."""
 
     name: Name
+    nodes: list[NodeId] = Field(min_length=1, max_length=100_000)
+
+
+class Network(_Strict):
+    """A graph of nodes. ``arguments`` are named values that node params can refer to with
+    ``{"arg": "num_classes"}``; generated code turns them into constructor arguments.
+
+    ``kind``: "class" is an ``nn.Module`` with a ``forward``; "sequential" is an
+    ``nn.Sequential`` of a plain chain of layers, whose weights are saved by position
+    (``0.weight``, ``1.weight``) rather than by node name.
+    """
+
+    name: Name
+    kind: Literal["class", "sequential"] = "class"
     nodes: list[Node] = Field(default_factory=list, max_length=200_000)
     edges: list[Edge] = Field(default_factory=list, max_length=400_000)
     arguments: dict[str, JsonValue] = Field(default_factory=dict)
+    module_lists: list[ModuleList] = Field(default_factory=list, max_length=10_000)
     notes: Text = ""
 
     @field_validator("arguments")

@@ -49,7 +49,17 @@ def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 added what import and containers need, all with defaults that mean what a
+    version-2 file meant: networks and blocks are plain classes (``kind``) without module
+    lists. Nothing to rewrite but the version."""
+    return {**doc, "format_version": 3}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+}
 
 
 def migrate(doc: dict[str, Any], where: str = "project") -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 
+from graph_schema.containers import check_module_lists, check_sequential
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.document import Block, Network, Node, Project, name_problem
 from graph_schema.inference import Inference
@@ -30,6 +31,7 @@ def errors_in(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 def check_network(project: Project, network: Network, inference: Inference) -> list[Diagnostic]:
     found = _name_problems(network) + _dangling_edges(network, inference)
+    found += _structure_problems(network)
     found += inference.diagnostics()
     found += _reachability(network, inference)
     found += lint_network(project, network, inference)
@@ -41,12 +43,18 @@ def check_block(project: Project, block: Block) -> list[Diagnostic]:
     shaped = all("shape" in node.params for node in block.inputs())
     inner = [d for d in inference.diagnostics() if shaped or d.code in _STRUCTURAL]
     found = _name_problems(block) + _dangling_edges(block, inference) + inner
+    found += _structure_problems(block)
     if not block.inputs() or not block.outputs():
         found.append(_network_diag(block, "block-ports",
                                    "a block needs at least one io.Input and one io.Output"))
     if shaped:
         found += lint_network(project, block, inference)
     return found
+
+
+def _structure_problems(network: Network) -> list[Diagnostic]:
+    """Containers (module lists, the sequential kind) and the other import additions."""
+    return check_module_lists(network) + check_sequential(network)
 
 
 def _diag(network: Network, node: Node, code: str, message: str,
