@@ -1,0 +1,57 @@
+"""The inspector and the information panels around the canvas.
+
+``install(window)`` builds them and docks them: the inspector, the generated code and the
+project notes share the right side (tabbed); diagnostics and the layer summary share the
+bottom. Every panel listens to the document and edits only through the controller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMainWindow
+
+from builder.gui.panels.code_panel import CodePanel
+from builder.gui.panels.diagnostics_panel import DiagnosticsPanel
+from builder.gui.panels.inspector import Inspector
+from builder.gui.panels.notes_panel import NotesPanel
+from builder.gui.panels.summary_panel import SummaryPanel
+
+RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
+BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+@dataclass
+class Panels:
+    inspector: Inspector
+    diagnostics: DiagnosticsPanel
+    code: CodePanel
+    summary: SummaryPanel
+    notes: NotesPanel
+
+
+def install(window: QMainWindow) -> Panels:
+    """Create the panels, dock them, and keep them on ``window.panels``."""
+    doc, controller, tabs = window.doc, window.controller, window.tabs
+    panels = Panels(
+        inspector=Inspector(doc, controller, tabs),
+        diagnostics=DiagnosticsPanel(doc, controller, tabs),
+        code=CodePanel(doc),
+        summary=SummaryPanel(doc, tabs),
+        notes=NotesPanel(doc, controller),
+    )
+    inspector = window.add_dock("inspector", "Inspector", panels.inspector, RIGHT)
+    code = window.add_dock("code", "Code", panels.code, RIGHT)
+    notes = window.add_dock("notes", "Project", panels.notes, RIGHT)
+    window.tabifyDockWidget(inspector, code)
+    window.tabifyDockWidget(code, notes)
+    diagnostics = window.add_dock("diagnostics", "Diagnostics", panels.diagnostics, BOTTOM)
+    summary = window.add_dock("summary", "Summary", panels.summary, BOTTOM)
+    window.tabifyDockWidget(diagnostics, summary)
+    inspector.raise_()
+    diagnostics.raise_()
+    window.resizeDocks([inspector], [380], Qt.Orientation.Horizontal)
+    window.resizeDocks([diagnostics], [200], Qt.Orientation.Vertical)
+    window.panels = panels
+    return panels

@@ -1,0 +1,155 @@
+"""Form fields that check what is typed as it is typed, and commit only valid values.
+
+A ``CheckedField`` is a line edit with a one-line note under it. Every keystroke runs the
+field's parser: a value it refuses gets a red border and the parser's reason in the note,
+and nothing is committed. A valid value is committed (``committed`` signal) when editing
+finishes (Enter or focus out), and only when the user actually changed the text, so a field
+refreshed from the document never sends its own value back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QFocusEvent
+from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
+
+from builder.gui.theme import ERROR_COLOR
+
+DERIVED_COLOR = "#8a8f98"  # values the user did not set: readable on light and dark
+Parser = Callable[[str], Any]  # text -> value; raises ValueError (or a subclass) saying why not
+
+
+class CheckedField(QWidget):
+    committed = Signal(object)  # the parsed value
+    problem_changed = Signal(str)  # "" when the text is valid
+
+    def __init__(self, parser: Parser, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.parser = parser
+        self.edit = QLineEdit()
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(1)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.note)
+        self._dirty = False
+        self._problem = ""
+        self._hint = ""
+        self._derived = False
+        self.edit.textEdited.connect(self._on_edit_text_edited)
+        self.edit.editingFinished.connect(self._on_edit_editing_finished)
+
+    # -- what the document says ---------------------------------------------------------
+    def show_text(self, text: str, derived: bool = False, hint: str = "") -> None:
+        """Show a value from the document; the user's unfinished typing is left alone."""
+        self._hint, self._derived = hint, derived
+        if not self._dirty:
+            with QSignalBlocker(self.edit):
+                if self.edit.text() != text:
+                    self.edit.setText(text)
+            self._problem = ""
+        self._restyle()
+
+    def set_placeholder(self, text: str) -> None:
+        self.edit.setPlaceholderText(text)
+
+    @property
+    def problem(self) -> str:
+        return self._problem
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    # -- what the user types ------------------------------------------------------------
+    def _on_edit_text_edited(self, text: str) -> None:
+        self._dirty = True
+        self._problem = self._check(text)[1]
+        self.problem_changed.emit(self._problem)
+        self._restyle()
+
+    def _on_edit_editing_finished(self) -> None:
+        if not self._dirty:
+            return
+        value, problem = self._check(self.edit.text())
+        if problem:
+            return  # stays red, keeps the text; nothing reaches the document
+        self._dirty = False
+        self._restyle()
+        self.committed.emit(value)
+
+    def _check(self, text: str) -> tuple[Any, str]:
+        try:
+            return self.parser(text), ""
+        except ValueError as err:
+            return None, first_line(str(err))
+
+    def _restyle(self) -> None:
+        rules = []
+        if self._problem:
+            rules.append(f"border: 1.5px solid {ERROR_COLOR}; border-radius: 3px; padding: 1px;")
+        if self._derived and not self._dirty:
+            rules.append(f"color: {DERIVED_COLOR}; font-style: italic;")
+        self.edit.setStyleSheet(" ".join(rules))
+        note = self._problem or ("" if self._dirty else self._hint)
+        self.note.setText(note)
+        self.note.setStyleSheet(f"color: {ERROR_COLOR};" if self._problem
+                                else f"color: {DERIVED_COLOR}; font-style: italic;")
+        self.note.setVisible(bool(note))
+
+
+def first_line(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "invalid value"
+
+
+class PausingTextEdit(QPlainTextEdit):
+    """Free text that is committed when typing pauses (``delay_ms``) or the field loses focus:
+    one commit, hence one undo step, per pause rather than per keystroke."""
+
+    paused = Signal(str)  # the text, when it differs from what was last shown or committed
+
+    def __init__(self, delay_ms: int = 1000, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(delay_ms)
+        self._timer.timeout.connect(self.flush)
+        self._known = ""
+        self.textChanged.connect(self._on_self_text_changed)
+
+    def show_text(self, text: str) -> None:
+        """Show the document's text; when it is what the field holds already (the field's own
+        commit coming back), nothing moves, so the cursor stays where the user left it."""
+        self._known = text
+        if self.toPlainText() == text:
+            return
+        position = self.textCursor().position()
+        with QSignalBlocker(self):
+            self.setPlainText(text)
+        cursor = self.textCursor()
+        cursor.setPosition(min(position, len(text)))
+        self.setTextCursor(cursor)
+        self._timer.stop()
+
+    def flush(self) -> None:
+        self._timer.stop()
+        text = self.toPlainText()
+        if text != self._known:
+            self._known = text
+            self.paused.emit(text)
+
+    def _on_self_text_changed(self) -> None:
+        if self.toPlainText() != self._known:
+            self._timer.start()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        self.flush()
+        super().focusOutEvent(event)

@@ -1,0 +1,121 @@
+"""The layer summary of the current network: output shape, parameters and MACs per layer.
+
+The rows come from ``graph_schema.summary.summarize`` (what ``torchcanvas summary`` prints):
+the layers inside a block sit under the block's row. Refreshed, debounced, after edits and
+when the current tab changes, while the panel is shown.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from builder.gui.document import GraphKey, ProjectDocument
+from builder.gui.graph_tabs import GraphTabs
+from builder.gui.panels.common import debouncer, on_any_edit
+from graph_schema.dims import Dim, format_shape
+from graph_schema.summary import Summary, summarize
+
+COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs")
+LAYER, TYPE, SHAPE, PARAMS, MACS = range(len(COLUMNS))
+DEBOUNCE_MS = 200
+
+
+def count_text(value: Dim | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def totals_text(summary: Summary) -> str:
+    params = summary.total_params
+    text = (f"Total params: {params:,}    Params size (float32): {params * 4 / 2**20:.2f} MB"
+            f"    MACs per sample: {count_text(summary.total_macs)}")
+    if not summary.complete:
+        text += "    (incomplete: some layers have errors)"
+    return text
+
+
+class SummaryPanel(QWidget):
+    def __init__(self, doc: ProjectDocument, tabs: GraphTabs, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc, self.tabs = doc, tabs
+        self.summary: Summary | None = None
+        self.stale = True
+        self.title = QLabel()
+        self.title.setStyleSheet("font-weight: bold;")
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        header = self.tree.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        self.totals = QLabel()
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.totals)
+        self.timer = debouncer(self, DEBOUNCE_MS, self.refresh)
+        on_any_edit(doc, self._on_changed)
+        tabs.current_graph_changed.connect(self._on_changed)
+
+    def _on_changed(self, *_args) -> None:
+        self.stale = True
+        if self.isVisible():
+            self.timer.start()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self.stale:
+            self.timer.start()
+
+    def current_key(self) -> GraphKey | None:
+        key = self.tabs.current_key()
+        if key is None or not self.doc.has_graph(key):
+            keys = self.doc.graph_keys()
+            key = keys[0] if keys else None
+        return key
+
+    def refresh(self) -> None:
+        if not self.isVisible():
+            return
+        self.stale = False
+        key = self.current_key()
+        self.tree.clear()
+        if key is None:
+            self.summary = None
+            return
+        graph = self.doc.graph(key)
+        self.summary = summarize(self.doc.project, graph, self.doc.analysis(key).inference)
+        kind = "Network" if key[0] == "network" else "Block"
+        self.title.setText(f"{kind} '{graph.name}'")
+        self._fill(self.summary)
+        self.totals.setText(totals_text(self.summary))
+
+    def _fill(self, summary: Summary) -> None:
+        parents: list[QTreeWidgetItem] = []
+        for row in summary.rows:
+            del parents[row.depth:]
+            shapes = ", ".join(format_shape(s) for s in row.outputs) or "?"
+            item = QTreeWidgetItem([row.name, row.type, shapes, count_text(row.params),
+                                    count_text(row.macs)])
+            for column in (PARAMS, MACS):
+                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight
+                                      | Qt.AlignmentFlag.AlignVCenter)
+            if parents:
+                parents[-1].addChild(item)
+            else:
+                self.tree.addTopLevelItem(item)
+            parents.append(item)
+        self.tree.expandAll()
