@@ -47,6 +47,8 @@ class MainWindow(QMainWindow):
         self.statusBar()
         self.resize(1400, 900)
         self._update_title()
+        from builder.gui.panels import install as install_panels
+        install_panels(self)
 
     # -- parts ------------------------------------------------------------------------------
     def add_dock(self, name: str, title: str, widget: QWidget,
