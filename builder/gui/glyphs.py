@@ -103,6 +103,9 @@ def port_position(look: NodeLook, size: tuple[float, float], kind: str, index: i
 def paint_node(painter: QPainter, look: NodeLook, size: tuple[float, float], theme: Theme,
                selected: bool = False, lod: float = 1.0,
                connected_inputs: frozenset[int] = frozenset()) -> None:
+    if lod < DETAIL_LOD:
+        _paint_far(painter, look, size, theme, selected)
+        return
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     if look.is_merge:
@@ -114,6 +117,18 @@ def paint_node(painter: QPainter, look: NodeLook, size: tuple[float, float], the
         if look.severity:
             _paint_badge(painter, look, size)
     painter.restore()
+
+
+def _paint_far(painter, look, size, theme, selected) -> None:
+    """Zoomed far out, a node is a box in its family colour: a few calls, no text, so a
+    thousand-node overview still pans smoothly."""
+    color = theme.selection if selected else theme.family_color(look.family)
+    if look.severity == "error":
+        color = QColor(ERROR_COLOR)
+    elif look.severity == "warning":
+        color = QColor(WARNING_COLOR)
+    width = MERGE_DIAMETER if look.is_merge else size[0]
+    painter.fillRect(QRectF(0, 0, width, size[1]), color)
 
 
 def _border_pen(look: NodeLook, theme: Theme, selected: bool) -> QPen:

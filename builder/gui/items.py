@@ -18,12 +18,25 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem
 
-from builder.gui.glyphs import PORT_RADIUS, NodeLook, node_size, paint_node, port_position
+from builder.gui.glyphs import (
+    DETAIL_LOD,
+    PORT_RADIUS,
+    NodeLook,
+    node_size,
+    paint_node,
+    port_position,
+)
 from builder.gui.theme import ERROR_COLOR, Theme, mono_font
 
 GRID = 8.0  # snapping step, in scene units
 EDGE_FONT = mono_font(7.5)
 PORT_HIT = 9.0  # how close (scene units) a press must be to a port to grab it
+
+
+def set_far(item: QGraphicsItem, far: bool) -> None:
+    """Far out the view paints an overview (builder/gui/overview.py); the item stays for
+    clicks and selection but Qt no longer asks it to paint."""
+    item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, far)
 
 
 class NodeItem(QGraphicsItem):
@@ -105,6 +118,8 @@ class NodeItem(QGraphicsItem):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             for edge in self.edges:
                 edge.adjust()
+            if self.scene() is not None:
+                self.scene().overview.dirty = True
         return super().itemChange(change, value)
 
 
@@ -162,17 +177,22 @@ class EdgeItem(QGraphicsItem):
         return path
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         color = QColor(ERROR_COLOR) if self.error else (
             self.theme.selection if selected else self.theme.edge)
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < DETAIL_LOD:
+            # Far out: a hairline between the ports is all that can be seen anyway.
+            painter.setPen(QPen(color, 0))
+            painter.drawLine(self._path.pointAtPercent(0.0), self._path.pointAtPercent(1.0))
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         pen = QPen(color, 2.4 if self.error or selected else 1.6)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
         _arrow_head(painter, self._path, color)
-        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
-        if self.label and lod >= 0.4:
+        if self.label:
             painter.setPen(QPen(color, 1.0))
             painter.setBrush(self.theme.label_fill)
             painter.drawRoundedRect(self._label_rect, 4, 4)

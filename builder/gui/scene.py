@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.interactions import Interaction, LinkDrag, MoveTracker
-from builder.gui.items import EdgeItem, NodeItem
+from builder.gui.items import EdgeItem, NodeItem, set_far
 from builder.gui.looks import node_look
+from builder.gui.overview import Overview
 from builder.gui.theme import Theme
 from graph_schema.dims import format_shape_compact
 from graph_schema.document import Edge, Position
@@ -40,7 +41,10 @@ class CanvasScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[EdgeKey, EdgeItem] = {}
         self.interaction: Interaction | None = None
+        self.overview = Overview()
+        self.far = False  # zoomed out: the view paints self.overview instead of the items
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self.selectionChanged.connect(self._on_self_selection_changed)
         self._connect_document()
         self.rebuild()
 
@@ -88,9 +92,24 @@ class CanvasScene(QGraphicsScene):
             item.theme = theme
         self.update()
 
+    def set_far(self, far: bool) -> None:
+        """Switch between painting items one by one and the cached far-zoom overview."""
+        if far == self.far:
+            return
+        self.far = far
+        for item in [*self.nodes.values(), *self.edges.values()]:
+            set_far(item, far)
+        self.overview.dirty = True
+        self.update()
+
+    def _on_self_selection_changed(self) -> None:
+        self.overview.dirty = True
+
     def _add_node_item(self, node_id: str) -> NodeItem:
         node = self.doc.node(self.key, node_id)
         item = NodeItem(node_id, self._look(node_id), self.theme)
+        set_far(item, self.far)
+        self.overview.dirty = True
         item.setPos(node.position.x, node.position.y)
         self.addItem(item)
         self.nodes[node_id] = item
@@ -101,6 +120,8 @@ class CanvasScene(QGraphicsScene):
         if source is None or target is None or edge_key(edge) in self.edges:
             return  # a dangling edge (the diagnostics panel lists it)
         item = EdgeItem(source, edge.source_port, target, edge.target_port, self.theme)
+        set_far(item, self.far)
+        self.overview.dirty = True
         self.addItem(item)
         self.edges[edge_key(edge)] = item
 
@@ -113,6 +134,7 @@ class CanvasScene(QGraphicsScene):
 
     # -- refreshing ------------------------------------------------------------------------
     def _refresh_nodes(self, node_ids) -> None:
+        self.overview.dirty = True
         analysis = self.doc.analysis(self.key)
         for node_id in node_ids:
             item = self.nodes.get(node_id)
@@ -137,6 +159,7 @@ class CanvasScene(QGraphicsScene):
         return "\n".join(lines)
 
     def _refresh_edges(self, items) -> None:
+        self.overview.dirty = True
         analysis = self.doc.analysis(self.key)
         inference = analysis.inference
         for key, item in items:
@@ -163,6 +186,7 @@ class CanvasScene(QGraphicsScene):
         item = self.nodes.pop(node_id, None)
         if item is not None:
             self.removeItem(item)
+            self.overview.dirty = True
 
     def _on_doc_node_changed(self, key: GraphKey, node_id: str) -> None:
         if key == self.key:
@@ -288,9 +312,12 @@ class CanvasScene(QGraphicsScene):
     def render_to(self, painter: QPainter, target: QRectF, source: QRectF) -> None:
         """Draw the graph with nothing selected (exports must not show the selection)."""
         selected = self.selectedItems()
+        far = self.far
         self.clearSelection()
+        self.set_far(False)  # an export is drawn in full detail whatever the view's zoom
         try:
             self.render(painter, target, source)
         finally:
+            self.set_far(far)
             for item in selected:
                 item.setSelected(True)

@@ -11,11 +11,12 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView
 
 from builder.gui.items import GRID, NodeItem
+from builder.gui.overview import OVERVIEW_ZOOM
 from builder.gui.scene import CanvasScene
 from graph_schema.document import Position
 
 LAYER_MIME = "application/x-torchcanvas-layer"
-MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
+MIN_ZOOM, MAX_ZOOM = 0.005, 4.0  # far enough out to fit 10,000 nodes
 NUDGE = GRID
 
 
@@ -62,6 +63,10 @@ class CanvasView(QGraphicsView):
             self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.scale(factor, factor)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self._zoom_changed()
+
+    def _zoom_changed(self) -> None:
+        self.canvas.set_far(self.zoom() < OVERVIEW_ZOOM)
         self.zoom_changed.emit(self.zoom())
 
     def reset_zoom(self) -> None:
@@ -76,7 +81,7 @@ class CanvasView(QGraphicsView):
         if self.zoom() > 1.0:
             self.reset_zoom()
             self.centerOn(rect.center())
-        self.zoom_changed.emit(self.zoom())
+        self._zoom_changed()
 
     def focus_node(self, node_id: str) -> None:
         item = self.canvas.nodes.get(node_id)
@@ -221,6 +226,12 @@ class CanvasView(QGraphicsView):
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         theme = self.canvas.theme
         painter.fillRect(rect, theme.background)
+        if self.canvas.far:
+            overview = self.canvas.overview
+            if overview.dirty:
+                overview.rebuild(self.canvas, theme)
+            overview.paint(painter, theme)
+            return
         if self.zoom() < 0.5:
             return
         step = GRID * 4
