@@ -22,22 +22,24 @@ from collections import deque
 from graph_schema.layout_layers import Layered
 
 
-def _median_candidates(neighbours: list[int], hpos: list[int]) -> list[int]:
-    """The one or two median neighbours, in scan order."""
-    if len(neighbours) == 1:
-        return neighbours
-    ordered = sorted(neighbours, key=hpos.__getitem__)
-    count = len(ordered)
-    low, high = (count - 1) // 2, count // 2
-    return [ordered[low]] if low == high else [ordered[low], ordered[high]]
+def _medians(neighbours: list[list[int]], pos: list[int]) -> list[list[int]]:
+    """Per node, its one or two median neighbours, left to right."""
+    medians = []
+    for options in neighbours:
+        if len(options) <= 1:
+            medians.append(options)
+            continue
+        ordered = sorted(options, key=pos.__getitem__)
+        low, high = (len(ordered) - 1) // 2, len(ordered) // 2
+        medians.append([ordered[low]] if low == high else [ordered[low], ordered[high]])
+    return medians
 
 
-def _ranked_candidates(v: int, neighbours: list[int], hpos: list[int],
-                       n_real: int) -> list[tuple[int, int]]:
+def _ranked(v: int, medians: list[int], from_left: bool, n_real: int) -> list[tuple[int, int]]:
     """(importance, u) for v's median neighbours u: 2 for dummy-dummy (the inside of a long
     edge), 1 for dummy-real, 0 for real-real; most important first, then scan order."""
     dummy_v = v >= n_real
-    ranked = [(dummy_v + (u >= n_real), u) for u in _median_candidates(neighbours, hpos)]
+    ranked = [(dummy_v + (u >= n_real), u) for u in (medians if from_left else medians[::-1])]
     if len(ranked) == 2 and ranked[1][0] > ranked[0][0]:
         ranked.reverse()
     return ranked
@@ -70,19 +72,18 @@ def _align_row(row: list[int], ranked: list[list[tuple[int, int]]], hpos: list[i
             root[v] = root[u]
 
 
-def _align(layers: list[list[int]], neighbours: list[list[int]], hpos: list[int],
-           n_real: int) -> list[int]:
+def _align(layers: list[list[int]], medians: list[list[int]], hpos: list[int],
+           from_left: bool, n_real: int) -> list[int]:
     """Root (top node in pass order) of each node's block. ``layers`` are in pass order,
-    ``neighbours[v]`` are v's neighbours in the previous layer of the pass."""
+    ``medians[v]`` are v's median neighbours in the previous layer of the pass."""
     root = list(range(len(hpos)))
     for row in layers[1:]:
         if len(row) == 1:  # a chain: no bounds to respect (the common case, kept fast)
             v = row[0]
-            if neighbours[v]:
-                root[v] = root[_ranked_candidates(v, neighbours[v], hpos, n_real)[0][1]]
+            if medians[v]:
+                root[v] = root[_ranked(v, medians[v], from_left, n_real)[0][1]]
             continue
-        ranked = [_ranked_candidates(v, neighbours[v], hpos, n_real) if neighbours[v] else []
-                  for v in row]
+        ranked = [_ranked(v, medians[v], from_left, n_real) for v in row]
         _align_row(row, ranked, hpos, root)
     return root
 
@@ -115,8 +116,8 @@ def _pack(layers: list[list[int]], root: list[int], widths: list[float],
     return [x[root[v]] for v in range(size)]
 
 
-def _one_pass(layered: Layered, above: list[list[int]], below: list[list[int]],
-              downward: bool, from_left: bool, gap: float) -> list[float]:
+def _one_pass(layered: Layered, medians: list[list[int]], downward: bool, from_left: bool,
+              gap: float) -> list[float]:
     layers = layered.layers if downward else layered.layers[::-1]
     if not from_left:
         layers = [layer[::-1] for layer in layers]
@@ -124,7 +125,7 @@ def _one_pass(layered: Layered, above: list[list[int]], below: list[list[int]],
     for layer in layers:
         for index, node in enumerate(layer):
             hpos[node] = index
-    root = _align(layers, above if downward else below, hpos, layered.n_real)
+    root = _align(layers, medians, hpos, from_left, layered.n_real)
     x = _pack(layers, root, layered.widths, gap)
     if x is None:  # fall back to unaligned blocks: always consistent
         x = _pack(layers, list(range(len(root))), layered.widths, gap)
@@ -134,19 +135,30 @@ def _one_pass(layered: Layered, above: list[list[int]], below: list[list[int]],
 
 def assign_x(layered: Layered, gap: float) -> list[float]:
     """Centre x of every node (dummies included)."""
+    pos = [0] * len(layered.rank)
+    for layer in layered.layers:
+        for index, node in enumerate(layer):
+            pos[node] = index
     above, below = layered.neighbours()
+    medians = {True: _medians(above, pos), False: _medians(below, pos)}
     widths = layered.widths
     passes = [(downward, from_left) for downward in (True, False) for from_left in (True, False)]
-    layouts = [_one_pass(layered, above, below, downward, from_left, gap)
+    layouts = [_one_pass(layered, medians[downward], downward, from_left, gap)
                for downward, from_left in passes]
     extents = [(min(x - w / 2 for x, w in zip(xs, widths)),
                 max(x + w / 2 for x, w in zip(xs, widths))) for xs in layouts]
     narrowest = min(range(4), key=lambda k: (extents[k][1] - extents[k][0], k))
     low, high = extents[narrowest]
-    shifts = [low - extents[k][0] if from_left else high - extents[k][1]
-              for k, (_, from_left) in enumerate(passes)]
+    shifted = []
+    for xs, (left, right), (_, from_left) in zip(layouts, extents, passes):
+        shift = low - left if from_left else high - right
+        shifted.append([x + shift for x in xs])
+    # The mean of the two middle values of four. Split them in two pairs: the smaller of the
+    # pairs' minima is the smallest value and the larger of their maxima the largest, so the
+    # middle two are the other minimum and the other maximum.
     result = []
-    for node in range(len(widths)):
-        candidates = sorted(layouts[k][node] + shifts[k] for k in range(4))
-        result.append((candidates[1] + candidates[2]) / 2)
+    for a, b, c, d in zip(*shifted):
+        low_ab, high_ab = (a, b) if a <= b else (b, a)
+        low_cd, high_cd = (c, d) if c <= d else (d, c)
+        result.append((max(low_ab, low_cd) + min(high_ab, high_cd)) / 2)
     return result

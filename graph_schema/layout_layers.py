@@ -41,7 +41,11 @@ class Layered:
 
 
 def dummy_budget(n: int, n_edges: int) -> int:
-    return 4 * (n + n_edges) + 1000
+    """How many dummies a graph may get. Each costs about what a node costs. A residual net
+    needs half a dummy per node, a DenseNet block about three per node and edge; past 50,000
+    (for graphs up to 25,000 nodes) only a hairball of long edges gets there, and laying all
+    of them out would take seconds for no readable result."""
+    return min(4 * (n + n_edges), max(2 * n, 50_000)) + 1000
 
 
 def _bus_lengths(rank: list[int], groups: dict[tuple[int, int], list[tuple[int, int]]]

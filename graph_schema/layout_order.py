@@ -38,7 +38,10 @@ def _reorder(layer: list[int], links: list[list[tuple[int, float]]], pos: list[i
     keyed, fixed = [], {}
     for index, node in enumerate(layer):
         node_links = links[node]
-        if node_links:
+        if len(node_links) == 1:  # most nodes: no mean to take
+            neighbour, offset = node_links[0]
+            keyed.append((pos[neighbour] + offset, index, node))
+        elif node_links:
             total = 0.0
             for neighbour, offset in node_links:
                 total += pos[neighbour] + offset
@@ -55,26 +58,32 @@ def _reorder(layer: list[int], links: list[list[tuple[int, float]]], pos: list[i
         pos[node] = index
 
 
-def _pair_crossings(segments: list[Segment], pos: list[int], ports: int) -> int:
-    """Crossings between two adjacent ranks, ports included (Barth-Juenger-Mutzel style:
-    sort by the upper end, count inversions of the lower end with a Fenwick tree)."""
+def _pair_crossings(segments: list[Segment], pos: list[int], ports: int, width: int) -> int:
+    """Crossings between a rank and the next (``width`` nodes), ports included. As in Barth,
+    Juenger and Mutzel: sort the segments by their upper end, then count the inversions of
+    their lower ends with a Fenwick tree."""
     if len(segments) < 2:
         return 0
-    ends = sorted((pos[u] * ports + up, pos[v] * ports + lp) for u, v, up, lp in segments)
-    lower = [end for _, end in ends]
+    span = width * ports  # lower ends are numbered 0..span-1; one int key per segment
+    ends = sorted((pos[u] * ports + up) * span + pos[v] * ports + lp
+                  for u, v, up, lp in segments)
+    lower = [end % span for end in ends]
     if all(a <= b for a, b in zip(lower, lower[1:])):
         return 0
-    ranks = {key: i + 1 for i, key in enumerate(sorted(set(lower)))}
-    tree = [0] * (len(ranks) + 1)
+    if span > 4 * len(lower):  # many ports: number the lower ends that occur
+        numbers = {key: i for i, key in enumerate(sorted(set(lower)))}
+        lower = [numbers[key] for key in lower]
+        span = len(numbers)
+    tree = [0] * (span + 1)
     crossings = 0
     for seen, key in enumerate(lower):
-        i, at_most = ranks[key], 0  # earlier ends at or left of this one don't cross it
+        i, at_most = key + 1, 0  # earlier ends at or left of this one don't cross it
         while i:
             at_most += tree[i]
             i -= i & -i
         crossings += seen - at_most
-        i = ranks[key]
-        while i < len(tree):
+        i = key + 1
+        while i <= span:
             tree[i] += 1
             i += i & -i
     return crossings
@@ -82,7 +91,9 @@ def _pair_crossings(segments: list[Segment], pos: list[int], ports: int) -> int:
 
 def count_crossings(layered: Layered, pos: list[int]) -> int:
     ports = 1 + max((max(s[2], s[3]) for row in layered.segments for s in row), default=0)
-    return sum(_pair_crossings(row, pos, ports) for row in layered.segments)
+    layers = layered.layers
+    return sum(_pair_crossings(row, pos, ports, len(layers[r + 1]))
+               for r, row in enumerate(layered.segments))
 
 
 def order_ranks(layered: Layered) -> None:

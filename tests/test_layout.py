@@ -54,7 +54,7 @@ def run(net: Network, engine: str, sizes=None, **kw) -> dict[str, tuple[float, .
 
 def overlapping(boxes) -> list[tuple[str, str]]:
     """Pairs of boxes whose insides meet (grid buckets, so a 10,000-node check stays quick)."""
-    cell = max(max(w, h) for _, _, w, h in boxes.values()) if boxes else 1.0
+    cell = max([1.0] + [max(w, h) for _, _, w, h in boxes.values()])
     buckets: dict[tuple[int, int], list[str]] = {}
     for key, (x, y, w, h) in boxes.items():
         for cx in range(int(x // cell), int((x + w) // cell) + 1):
