@@ -27,6 +27,7 @@ from graph_schema.layout_graph import build_layout_graph
 __all__ = ["LayoutResult", "graphviz_available", "layout_network"]
 
 ENGINES = ("auto", "dot", "builtin")
+MAX_COORDINATE = 1e9  # what a saved Position accepts
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ def layout_network(network: Network, sizes: Mapping[str, tuple[float, float]] | 
 
     ``engine="dot"`` asks for Graphviz but falls back to the built-in layout when dot is
     missing, fails, times out or the graph is too big for it; ``"auto"`` does the same.
-    Raises ValueError only for bad arguments (an unknown engine, a negative size or gap).
+    Raises ValueError only for bad arguments (an unknown engine, a negative size or gap, sizes
+    so large the layout would leave the canvas).
     """
     if engine not in ENGINES:
         raise ValueError(f"layout: engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -81,6 +83,11 @@ def layout_network(network: Network, sizes: Mapping[str, tuple[float, float]] | 
             boxes, used = builtin_layout(graph, rank_gap, node_gap), "builtin"
     left = min((x for x, _ in boxes), default=0.0)
     top = min((y for _, y in boxes), default=0.0)
+    far = max((max(x - left, y - top) for x, y in boxes), default=0.0)
+    if far > MAX_COORDINATE:
+        raise ValueError(f"layout: the laid out network would reach {far:.3g} scene units, "
+                         f"beyond the canvas limit of {MAX_COORDINATE:.0e}; "
+                         f"use smaller node sizes or gaps")
     positions = {node_id: Position(x=x - left, y=y - top)
                  for node_id, (x, y) in zip(graph.ids, boxes)}
     return LayoutResult(positions, used)

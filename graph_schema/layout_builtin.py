@@ -3,8 +3,8 @@
 Each connected part of the graph is laid out on its own: ranks (layout_rank), rows with dummy
 nodes for long edges (layout_layers), crossing reduction (layout_order), x coordinates
 (layout_coords), then rows stacked with ``rank_gap`` between them. The parts are then placed
-side by side in document order, isolated nodes last. Linear or near-linear at every step, so
-10,000 nodes take well under a second.
+side by side in document order, isolated nodes last. Linear or near-linear at every step: a
+chain or a residual net of 10,000 nodes takes a fraction of a second.
 """
 
 from __future__ import annotations

@@ -26,9 +26,6 @@ class Layered:
     layers: list[list[int]]  # node ids per rank, left to right
     segments: list[list[Segment]]  # segments[r] join rank r and rank r + 1
 
-    def is_dummy(self, node: int) -> bool:
-        return node >= self.n_real
-
     def neighbours(self) -> tuple[list[list[int]], list[list[int]]]:
         """Per node: its neighbours in the rank above, and in the rank below."""
         above: list[list[int]] = [[] for _ in self.rank]
@@ -41,10 +38,10 @@ class Layered:
 
 
 def dummy_budget(n: int, n_edges: int) -> int:
-    """How many dummies a graph may get. Each costs about what a node costs. A residual net
-    needs half a dummy per node, a DenseNet block about three per node and edge; past 50,000
-    (for graphs up to 25,000 nodes) only a hairball of long edges gets there, and laying all
-    of them out would take seconds for no readable result."""
+    """How many dummies a graph may get; each costs about what a node costs. A residual net
+    needs half a dummy per node, a DenseNet block about three per node and edge. Only a
+    hairball of long edges needs more than 50,000 (or two per node in a graph above 25,000
+    nodes), and laying all of them out would take many seconds for no readable result."""
     return min(4 * (n + n_edges), max(2 * n, 50_000)) + 1000
 
 

@@ -316,3 +316,10 @@ def test_a_graph_needing_too_many_dummies_still_lays_out():
 def test_bad_arguments_are_refused_with_a_clear_message(kwargs, message):
     with pytest.raises(ValueError, match=message):
         layout_network(residual_block(), **kwargs)
+
+
+def test_a_layout_beyond_the_canvas_limit_is_refused_with_a_clear_message():
+    leaves = [f"leaf{i}" for i in range(1200)]
+    wide = network(["x", *leaves], edges(*[("x", n) for n in leaves]))
+    with pytest.raises(ValueError, match="canvas limit"):
+        layout_network(wide, {n: (1e6, 10.0) for n in leaves}, engine="builtin")
