@@ -20,7 +20,7 @@ from codegen.expressions import Bound, module_constructor
 from codegen.forward import build_forward
 from codegen.init_body import init_lines, module_access, reset_lines
 from codegen.literals import docstring_body, py_literal
-from codegen.pyformat import Call, layout
+from codegen.pyformat import LINE_LENGTH, Call, layout
 from graph_schema.catalog import get_spec
 from graph_schema.dims import format_shape
 from graph_schema.document import Network, Node, Project, name_problem
@@ -207,6 +207,9 @@ class ClassBuilder:
         model.forward_args = forward.arguments
         model.forward_returns = "torch.Tensor" if forward.outputs == 1 else \
             "tuple[" + ", ".join(["torch.Tensor"] * forward.outputs) + "]"
+        if len(f"    ) -> {model.forward_returns}:") > LINE_LENGTH:
+            # ruff would split a longer annotation over many lines; this says the same.
+            model.forward_returns = "tuple[torch.Tensor, ...]"
         model.forward_lines = forward.lines
         model.uses_functional = forward.uses_functional
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from codegen.containers import ListPlan
 from codegen.expressions import module_call, op_expression
-from codegen.pyformat import statement
+from codegen.pyformat import LINE_LENGTH, statement
 from graph_schema.dims import format_shape
 from graph_schema.document import Network
 from graph_schema.inference import Inference
@@ -118,7 +118,12 @@ def build_forward(network: Network, inference: Inference, values_of: dict[str, d
             continue
         body.lines += _node_lines(inference, namer, node_id, values_of, access, body)
     returned = [_output_value(inference, namer, node.id) for node in outputs]
-    body.lines += statement(INDENT, "return ", ", ".join(returned))
+    lines = statement(INDENT, "return ", ", ".join(returned))
+    if len(returned) > 1 and len(lines[-1]) > LINE_LENGTH:
+        # ruff puts a tuple too long for one line one item a line, with a trailing comma.
+        lines = [f"{INDENT}return (", *(f"{INDENT}    {name}," for name in returned),
+                 f"{INDENT})"]
+    body.lines += lines
     return body
 
 
