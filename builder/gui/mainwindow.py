@@ -12,6 +12,8 @@ from PySide6.QtWidgets import QDockWidget, QInputDialog, QMainWindow, QMenu, QWi
 
 from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, ProjectDocument
+from builder.gui.edit_actions import StructureActions
+from builder.gui.files import FileController
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.palette import Palette, QuickAdd
 from builder.gui.theme import system_theme, theme_named
@@ -41,6 +43,7 @@ class MainWindow(QMainWindow):
         self._quick_add_at = QPointF()
         self.add_dock("palette", "Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._build_menus()
+        self.files = FileController(self)  # File menu, autosave, drops of project files
         self._wire()
         for view in self.tabs.views():
             self._on_tabs_view_created(view)
@@ -99,6 +102,8 @@ class MainWindow(QMainWindow):
         self._build_edit_menu()
         self._build_view_menu()
         self._build_network_menu()
+        # Cut/Copy/Paste/Duplicate, blocks and auto layout (Edit and Network menus).
+        self.structure = StructureActions(self)
 
     def _build_edit_menu(self) -> None:
         menu = self.edit_menu
@@ -171,6 +176,7 @@ class MainWindow(QMainWindow):
 
     def _on_tabs_view_created(self, view: CanvasView) -> None:
         view.quick_add_requested.connect(self.show_quick_add)
+        self.structure.connect_view(view)  # the canvas's context menu
 
     def _on_tabs_node_activated(self, key: GraphKey, node_id: str) -> None:
         node = self.doc.node(key, node_id)
@@ -248,6 +254,9 @@ class MainWindow(QMainWindow):
         store.setValue("window/state", self.saveState())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.files.confirm_close():  # unsaved work: Save / Discard / Cancel
+            event.ignore()
+            return
         self.save_layout()
         super().closeEvent(event)
 

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSize, QSizeF
-from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
+from PySide6.QtGui import QGuiApplication, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
 
 from builder.gui.controller import EditController
@@ -89,6 +89,16 @@ def render_graph(doc: ProjectDocument, key: GraphKey, path: str | os.PathLike, t
     return path
 
 
+def _screen_dpi() -> float:
+    """The resolution glyph text is measured at (QFontMetricsF uses the primary screen).
+
+    Each output device is given this resolution too, so a 9.5 pt name is exactly as wide in
+    the file as the box that was sized for it on screen.
+    """
+    screen = QGuiApplication.primaryScreen()
+    return screen.logicalDotsPerInchY() if screen is not None else 96.0
+
+
 def _draw(painter: QPainter, scene: CanvasScene, source: QRectF, target: QRectF,
           theme: Theme) -> None:
     painter.setRenderHints(QPainter.RenderHint.Antialiasing
@@ -104,8 +114,7 @@ def _png(scene: CanvasScene, source: QRectF, theme: Theme, _title: str) -> bytes
     if image.isNull():
         raise RenderError(f"the diagram is too large for an image ({width}×{height})")
     image.setDevicePixelRatio(PNG_SCALE)
-    # 96 dpi at 1x: viewers that honour the resolution show it at its natural size.
-    dots_per_meter = round(96 / 0.0254 * PNG_SCALE)
+    dots_per_meter = round(_screen_dpi() / 0.0254)
     image.setDotsPerMeterX(dots_per_meter)
     image.setDotsPerMeterY(dots_per_meter)
     painter = QPainter(image)
@@ -122,6 +131,7 @@ def _svg(scene: CanvasScene, source: QRectF, theme: Theme, title: str) -> bytes:
     def write(buffer: QBuffer) -> bool:
         generator = QSvgGenerator()
         generator.setOutputDevice(buffer)
+        generator.setResolution(round(_screen_dpi()))
         generator.setSize(QSize(width, height))
         generator.setViewBox(QRectF(0, 0, width, height))
         generator.setTitle(title)
@@ -143,9 +153,11 @@ def _pdf(scene: CanvasScene, source: QRectF, theme: Theme, title: str) -> bytes:
         writer = QPdfWriter(buffer)
         writer.setTitle(title)
         writer.setCreator("TorchCanvas")
-        writer.setResolution(72)  # one device unit = one point = one scene unit
-        size = QPageSize(QSizeF(source.width(), source.height()), QPageSize.Unit.Point,
-                         "diagram", QPageSize.SizeMatchPolicy.ExactMatch)
+        dpi = round(_screen_dpi())
+        writer.setResolution(dpi)  # one device unit = one scene unit
+        points = 72.0 / dpi
+        size = QPageSize(QSizeF(source.width() * points, source.height() * points),
+                         QPageSize.Unit.Point, "diagram", QPageSize.SizeMatchPolicy.ExactMatch)
         writer.setPageLayout(QPageLayout(size, QPageLayout.Orientation.Portrait,
                                          QMarginsF(0, 0, 0, 0)))
         painter = QPainter()
