@@ -118,10 +118,10 @@ class PausingTextEdit(QPlainTextEdit):
 
     def __init__(self, delay_ms: int = 1000, parent: QWidget | None = None):
         super().__init__(parent)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(delay_ms)
-        self._timer.timeout.connect(self.flush)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(delay_ms)
+        self.timer.timeout.connect(self.flush)
         self._known = ""
         self.textChanged.connect(self._on_self_text_changed)
 
@@ -137,10 +137,10 @@ class PausingTextEdit(QPlainTextEdit):
         cursor = self.textCursor()
         cursor.setPosition(min(position, len(text)))
         self.setTextCursor(cursor)
-        self._timer.stop()
+        self.timer.stop()
 
     def flush(self) -> None:
-        self._timer.stop()
+        self.timer.stop()
         text = self.toPlainText()
         if text != self._known:
             self._known = text
@@ -148,7 +148,7 @@ class PausingTextEdit(QPlainTextEdit):
 
     def _on_self_text_changed(self) -> None:
         if self.toPlainText() != self._known:
-            self._timer.start()
+            self.timer.start()
 
     def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
         self.flush()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -145,10 +146,12 @@ class _NotedEditor(QWidget):
 class BoolEditor(_NotedEditor):
     def __init__(self, spec: ParamSpec):
         super().__init__(QCheckBox())
+        self.control.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.control.clicked.connect(lambda checked: self.committed.emit(bool(checked)))
 
     def _set(self, value: Any) -> None:
         self.control.setChecked(bool(value))
+        self.control.setText("true" if value else "false")
 
 
 class ChoiceEditor(_NotedEditor):
