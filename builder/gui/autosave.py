@@ -81,10 +81,12 @@ def read_recovery(file: Path) -> Recovery:
     return Recovery(file, pid, Path(original) if original else None, stamp, name, project)
 
 
-def write_recovery(file: Path, project: Project, original: Path | None) -> None:
+def write_recovery(file: Path, project: Project, original: Path | None,
+                   pid: int | None = None) -> None:
+    """Write atomically: a crash mid-write leaves the previous recovery file whole."""
     content = {
         MARK: VERSION,
-        "pid": os.getpid(),
+        "pid": os.getpid() if pid is None else pid,
         "original_path": str(original) if original else None,
         "saved_at": datetime.now(timezone.utc).isoformat(),
         "project": project.model_dump(mode="json"),
