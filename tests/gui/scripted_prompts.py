@@ -1,0 +1,68 @@
+"""Answers to the file workflow's questions, given in advance, so tests never block.
+
+A test queues the answers it expects to be asked for; a question nobody queued an answer for
+fails the test at once (rather than hanging on a dialog), and every question and error shown
+is recorded for the test to check.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from pathlib import Path
+
+from builder.gui.file_prompts import Prompts
+
+
+class UnexpectedQuestion(AssertionError):
+    pass
+
+
+class ScriptedPrompts(Prompts):
+    def __init__(self, parent, **answers):
+        super().__init__(parent)
+        self.answers: dict[str, deque] = defaultdict(deque)
+        self.asked: list[tuple[str, object]] = []
+        self.errors: list[str] = []
+        for question, values in answers.items():
+            self.answer(question, *values)
+
+    def answer(self, question: str, *values) -> ScriptedPrompts:
+        self.answers[question].extend(values)
+        return self
+
+    def _next(self, question: str, about):
+        self.asked.append((question, about))
+        if not self.answers[question]:
+            raise UnexpectedQuestion(f"unexpected question {question!r} about {about!r}")
+        return self.answers[question].popleft()
+
+    def unsaved_changes(self, name: str) -> str:
+        return self._next("unsaved_changes", name)
+
+    def recover(self, recovery) -> str:
+        return self._next("recover", recovery)
+
+    def open_path(self, directory: Path):
+        return self._next("open_path", directory)
+
+    def save_path(self, suggested: Path):
+        return self._next("save_path", suggested)
+
+    def diagram_path(self, suggested: Path):
+        return self._next("diagram_path", suggested)
+
+    def export_code(self, suggested: Path):
+        return self._next("export_code", suggested)
+
+    def error(self, title: str, text: str, details: str = "") -> None:
+        self.errors.append(f"{title}: {text}\n{details}".strip())
+
+    def info(self, title: str, text: str) -> None:
+        self.asked.append(("info", text))
+
+
+def script(window, **answers) -> ScriptedPrompts:
+    """Give ``window`` scripted prompts (File and Export share them) and return them."""
+    prompts = ScriptedPrompts(window, **answers)
+    window.files.prompts = prompts
+    return prompts
