@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from builder.gui.panels.code_panel import CodePanel
+from builder.gui.panels.common import problem_count_text
 from builder.gui.panels.diagnostics_panel import DiagnosticsPanel
 from builder.gui.panels.inspector import Inspector
 from builder.gui.panels.notes_panel import NotesPanel
@@ -49,9 +50,24 @@ def install(window: QMainWindow) -> Panels:
     diagnostics = window.add_dock("diagnostics", "Diagnostics", panels.diagnostics, BOTTOM)
     summary = window.add_dock("summary", "Summary", panels.summary, BOTTOM)
     window.tabifyDockWidget(diagnostics, summary)
+    _title_with_counts(diagnostics, panels.diagnostics)
+    code.visibilityChanged.connect(panels.code.lazy.set_in_front)
+    summary.visibilityChanged.connect(panels.summary.lazy.set_in_front)
     inspector.raise_()
     diagnostics.raise_()
     window.resizeDocks([inspector], [380], Qt.Orientation.Horizontal)
     window.resizeDocks([diagnostics], [200], Qt.Orientation.Vertical)
     window.panels = panels
     return panels
+
+
+def _title_with_counts(dock: QDockWidget, panel: DiagnosticsPanel) -> None:
+    """"Diagnostics (2 errors)": the count shows even while the tab is behind another."""
+    def retitle(errors: int, warnings: int) -> None:
+        counts = problem_count_text(errors, warnings)
+        dock.setWindowTitle("Diagnostics" if not (errors or warnings)
+                            else f"Diagnostics ({counts})")
+
+    panel.counts_changed.connect(retitle)
+    errors = sum(d.is_error for d in panel.diagnostics)
+    retitle(errors, len(panel.diagnostics) - errors)

@@ -9,7 +9,7 @@ stays, dimmed, so the user keeps their bearings.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QGuiApplication, QPalette, QShowEvent, QTextOption
+from PySide6.QtGui import QGuiApplication, QPalette, QTextOption
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from builder.gui.document import ProjectDocument
-from builder.gui.panels.common import debouncer, on_any_edit
+from builder.gui.panels.common import LazyRefresh, on_any_edit
 from builder.gui.panels.highlighter import PythonHighlighter
 from builder.gui.theme import ERROR_COLOR, mono_font
 from codegen import GenerationError, generate_source
@@ -34,7 +34,6 @@ class CodePanel(QWidget):
         self.doc = doc
         self.generations = 0  # how many times code was generated (the debounce is observable)
         self.source = ""  # the last code generated without errors
-        self.stale = True
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet(
@@ -60,24 +59,10 @@ class CodePanel(QWidget):
         layout.addWidget(self.banner)
         layout.addLayout(bar)
         layout.addWidget(self.editor, 1)
-        self.timer = debouncer(self, DEBOUNCE_MS, self.regenerate)
-        on_any_edit(doc, self._on_doc_edited)
-
-    # -- when to generate ------------------------------------------------------------------
-    def _on_doc_edited(self) -> None:
-        self.stale = True
-        if self.isVisible():
-            self.timer.start()
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
-        super().showEvent(event)
-        if self.stale:
-            self.timer.start()
+        self.lazy = LazyRefresh(self, DEBOUNCE_MS, self.regenerate)
+        on_any_edit(doc, self.lazy.changed)
 
     def regenerate(self) -> None:
-        if not self.isVisible():
-            return  # stays stale; showEvent catches up
-        self.stale = False
         self.generations += 1
         try:
             source = generate_source(self.doc.project)

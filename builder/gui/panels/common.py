@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
+from PySide6.QtWidgets import QWidget
 
 from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.theme import ERROR_COLOR, WARNING_COLOR
@@ -30,6 +31,45 @@ def debouncer(parent: QObject, delay_ms: int, slot: Callable[[], None]) -> QTime
     timer.setInterval(delay_ms)
     timer.timeout.connect(slot)
     return timer
+
+
+class LazyRefresh(QObject):
+    """Work a panel does after edits (generate code, summarise), debounced, and only while the
+    panel can be seen: a dock tab behind another stays "visible" to Qt, so the dock's
+    ``visibilityChanged`` tells ``set_in_front``. Unseen changes just mark it stale."""
+
+    def __init__(self, widget: QWidget, delay_ms: int, work: Callable[[], None]):
+        super().__init__(widget)
+        self.widget = widget
+        self.work = work
+        self.stale = True
+        self.in_front = True
+        self.timer = debouncer(self, delay_ms, self.run)
+        widget.installEventFilter(self)
+
+    def showing(self) -> bool:
+        return self.in_front and self.widget.isVisible()
+
+    def changed(self, *_args) -> None:
+        self.stale = True
+        if self.showing():
+            self.timer.start()
+
+    def set_in_front(self, in_front: bool) -> None:
+        self.in_front = in_front
+        if in_front and self.stale:
+            self.timer.start()
+
+    def run(self) -> None:
+        if not self.showing():
+            return  # stays stale: catches up when shown
+        self.stale = False
+        self.work()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.widget and event.type() == QEvent.Type.Show and self.stale:
+            self.timer.start()
+        return False
 
 
 def graph_key_of(diagnostic: Diagnostic) -> GraphKey:

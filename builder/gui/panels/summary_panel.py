@@ -8,7 +8,6 @@ when the current tab changes, while the panel is shown.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -20,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.graph_tabs import GraphTabs
-from builder.gui.panels.common import debouncer, on_any_edit
+from builder.gui.panels.common import LazyRefresh, on_any_edit
 from graph_schema.dims import Dim, format_shape
 from graph_schema.summary import Summary, summarize
 
@@ -49,7 +48,6 @@ class SummaryPanel(QWidget):
         super().__init__(parent)
         self.doc, self.tabs = doc, tabs
         self.summary: Summary | None = None
-        self.stale = True
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: bold;")
         self.tree = QTreeWidget()
@@ -66,19 +64,9 @@ class SummaryPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.totals)
-        self.timer = debouncer(self, DEBOUNCE_MS, self.refresh)
-        on_any_edit(doc, self._on_changed)
-        tabs.current_graph_changed.connect(self._on_changed)
-
-    def _on_changed(self, *_args) -> None:
-        self.stale = True
-        if self.isVisible():
-            self.timer.start()
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
-        super().showEvent(event)
-        if self.stale:
-            self.timer.start()
+        self.lazy = LazyRefresh(self, DEBOUNCE_MS, self.refresh)
+        on_any_edit(doc, self.lazy.changed)
+        tabs.current_graph_changed.connect(self.lazy.changed)
 
     def current_key(self) -> GraphKey | None:
         key = self.tabs.current_key()
@@ -88,9 +76,6 @@ class SummaryPanel(QWidget):
         return key
 
     def refresh(self) -> None:
-        if not self.isVisible():
-            return
-        self.stale = False
         key = self.current_key()
         self.tree.clear()
         if key is None:
