@@ -31,6 +31,11 @@ VERSION = 1
 QUIET_MS = 2_000  # write this long after the last edit...
 MAX_WAIT_MS = 60_000  # ...but no later than this after the first unsaved one
 
+# The recovery files this process writes. A file with our own process id that is not one of
+# them was left by an earlier process that had the same id (common in containers, where the
+# app often gets the same small pid each run): that one is stale.
+_own_files: set[Path] = set()
+
 
 def recovery_dir() -> Path:
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
@@ -106,9 +111,15 @@ def stale_recoveries(directory: Path | None = None) -> tuple[list[Recovery], lis
         except ProjectError as err:
             problems.append(str(err))
             continue
-        if not process_alive(recovery.pid):
+        if _abandoned(recovery):
             found.append(recovery)
     return sorted(found, key=lambda r: r.saved_at), problems
+
+
+def _abandoned(recovery: Recovery) -> bool:
+    if recovery.pid == os.getpid():
+        return recovery.file not in _own_files
+    return not process_alive(recovery.pid)
 
 
 def process_alive(pid: int) -> bool:
@@ -159,6 +170,7 @@ class Autosaver(QObject):
         self.doc = doc
         self.undo_stack = undo_stack
         self.file = recovery_dir() / f"{os.getpid()}-{uuid.uuid4().hex[:12]}.json"
+        _own_files.add(self.file)
         self._quiet = self._timer(QUIET_MS)
         self._deadline = self._timer(MAX_WAIT_MS)
         undo_stack.indexChanged.connect(self._on_stack_index_changed)

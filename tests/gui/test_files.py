@@ -224,7 +224,7 @@ def test_a_crashed_sessions_work_is_offered_and_recovered(make_window, tmp_path)
     write_recovery(stale, crashed.doc.project, original, pid=dead_pid())
     # A window of a TorchCanvas that is still running keeps its file: never offered.
     alive = recovery_dir() / "running.json"
-    write_recovery(alive, load_project(MLP), None, pid=os.getpid())
+    write_recovery(alive, load_project(MLP), None, pid=os.getppid())
 
     window = make_window(recover=["recover"])
     window.files.start(None)
@@ -237,6 +237,17 @@ def test_a_crashed_sessions_work_is_offered_and_recovered(make_window, tmp_path)
     assert window.isWindowModified()  # recovered work is not saved yet
     assert not stale.exists() and alive.exists()
     assert window.files.autosaver.file.is_file()  # the window protects it again at once
+
+
+def test_a_file_with_our_pid_from_an_earlier_process_is_offered(make_window):
+    """Containers often give the app the same pid on every run."""
+    earlier = recovery_dir() / "earlier.json"
+    write_recovery(earlier, load_project(MLP), None, pid=os.getpid())
+    other = make_window()  # a live window of this process: its own file is never offered
+    other.files.autosaver.write_now()
+    window = make_window(recover=["later"])
+    window.files.start(None)
+    assert [q[1].file for q in window.files.prompts.asked] == [earlier]
 
 
 def test_later_keeps_a_recovery_file_and_discard_deletes_it(make_window):
