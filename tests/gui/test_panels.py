@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication, QTextCharFormat, QTextDocument
 
-from builder.gui.panels.diagnostics_panel import MESSAGE
+from builder.gui.panels.diagnostics_panel import FIX, MESSAGE
 from builder.gui.panels.highlighter import PythonHighlighter
 from builder.gui.panels.summary_panel import count_text
 from graph_schema.document import Training
@@ -35,7 +35,7 @@ def test_the_diagnostics_panel_lists_a_wrong_in_channels_and_its_fix_repairs_it(
     assert [item.text(c) for c in range(1, 5)] == [
         "main", "conv2", "0",
         "expected dimension 1 to be 8 (in_channels), received (N, 6, 28, 28)"]
-    button = panel.tree.itemWidget(item, len(["", "Graph", "Node", "Input", "Problem"]))
+    button = panel.tree.itemWidget(item, FIX)
     assert button.text() == "Fix: set in_channels=6"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert window.doc.diagnostics() == []

@@ -55,8 +55,8 @@ def install(window: QMainWindow) -> Panels:
     summary.visibilityChanged.connect(panels.summary.lazy.set_in_front)
     inspector.raise_()
     diagnostics.raise_()
-    window.resizeDocks([inspector], [380], Qt.Orientation.Horizontal)
-    window.resizeDocks([diagnostics], [200], Qt.Orientation.Vertical)
+    window.resizeDocks([inspector], [430], Qt.Orientation.Horizontal)
+    window.resizeDocks([diagnostics], [170], Qt.Orientation.Vertical)
     window.panels = panels
     return panels
 

@@ -48,6 +48,8 @@ class CodePanel(QWidget):
         self.editor.setReadOnly(True)
         self.editor.setWordWrapMode(QTextOption.WrapMode.NoWrap)
         self.editor.setFont(mono_font(9.5))
+        self.editor.setPlaceholderText("The generated module appears here once the project has "
+                                       "no errors.")
         self.editor.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.highlighter = PythonHighlighter(self.editor.document(), self._theme_name())

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMenu,
-    QPushButton,
     QStackedWidget,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -50,7 +50,7 @@ class DiagnosticsPanel(QWidget):
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header = self.tree.header()
         header.setStretchLastSection(False)
-        for column in (SEVERITY, GRAPH, NODE, INPUT, FIX):
+        for column in (SEVERITY, GRAPH, NODE, INPUT):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(MESSAGE, QHeaderView.ResizeMode.Stretch)
         self.empty = QLabel(NO_PROBLEMS)
@@ -97,10 +97,14 @@ class DiagnosticsPanel(QWidget):
         item.setData(SEVERITY, Qt.ItemDataRole.UserRole, index)
         self.tree.addTopLevelItem(item)
         if diagnostic.fix is not None:
-            button = QPushButton(fix_button_text(diagnostic))
+            button = QToolButton(text=fix_button_text(diagnostic))
             button.setToolTip("Apply this fix (one undo step)")
             button.clicked.connect(lambda _=False, d=diagnostic: self.apply(d))
             self.tree.setItemWidget(item, FIX, button)
+            # The column sizes to its items' text; a button needs its own width and a margin.
+            wanted = button.sizeHint().width() + 12
+            if self.tree.columnWidth(FIX) < wanted:
+                self.tree.setColumnWidth(FIX, wanted)
 
     def summary_text(self) -> str:
         errors = sum(d.is_error for d in self.diagnostics)

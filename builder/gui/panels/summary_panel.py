@@ -103,4 +103,5 @@ class SummaryPanel(QWidget):
             else:
                 self.tree.addTopLevelItem(item)
             parents.append(item)
+        self.tree.setRootIsDecorated(any(row.depth for row in summary.rows))
         self.tree.expandAll()
