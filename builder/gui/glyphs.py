@@ -6,6 +6,7 @@ it with a QPainter, so the canvas items and ``torchcanvas render`` share every p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -81,7 +82,7 @@ def node_size(look: NodeLook) -> tuple[float, float]:
     height = 2 * PAD + _line_height("name") + LINE_GAP + _line_height("type")
     if look.detail:
         height += LINE_GAP + _line_height("detail")
-    return round(width), round(height)
+    return math.ceil(width), math.ceil(height)  # never cut the widest line short
 
 
 def port_position(look: NodeLook, size: tuple[float, float], kind: str, index: int) -> QPointF:
