@@ -3,11 +3,15 @@ commit, inferred values shown and overridable, refreshes that never commit."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
+from builder.gui.controller import REMOVE
 from builder.gui.panels.inspector import NOTHING_SELECTED
 from builder.gui.panels.param_row import BoolEditor, ChoiceEditor, TextEditor
+from builder.gui.panels.param_text import format_param, parse_param
 from builder.gui.theme import ERROR_COLOR
+from graph_schema.catalog import ParamError, all_specs, get_spec
 from tests.gui.panels_support import edge_label, node_id, open_example, retype, select
 
 
@@ -42,6 +46,9 @@ def test_an_invalid_value_shows_the_reason_and_commits_nothing(qtbot):
     assert window.controller.undo_stack.count() == 0
     assert window.doc.node(window.current_key(), fc1).params["out_features"] == 256
     assert field.edit.text() == "12x"  # the user's text stays for them to correct
+    qtbot.keyClick(field.edit, Qt.Key.Key_Escape)  # ... or Escape puts the document's back
+    assert field.edit.text() == "256" and field.note.isHidden()
+    assert ERROR_COLOR not in field.edit.styleSheet()
 
 
 def test_a_valid_value_commits_one_undo_step_and_the_edge_label_follows(qtbot):
@@ -192,3 +199,43 @@ def test_a_node_deleted_elsewhere_empties_the_inspector(qtbot):
     window.controller.undo_stack.undo()
     window.current_view().canvas.select_nodes([fc1])
     assert form_of(window).node_id == fc1
+
+
+# -- what typed text means (no widgets) ------------------------------------------------------
+def test_every_catalog_default_reads_back_from_its_own_text():
+    for spec in all_specs():
+        for param in spec.params:
+            value = spec.defaults[param.name]
+            if value is None or param.kind in ("bool", "choice", "dtype"):
+                continue
+            back = parse_param(param, format_param(param, value))
+            assert back is REMOVE or param.check_value(back) == value, (spec.type, param.name)
+
+
+@pytest.mark.parametrize(("type_name", "param", "text", "expected"), [
+    ("nn.Conv2d", "kernel_size", "3, 5", [3, 5]),
+    ("nn.Conv2d", "kernel_size", "(3×3)", [3, 3]),
+    ("nn.Conv2d", "padding", "same", "same"),
+    ("nn.Conv2d", "in_channels", "", REMOVE),
+    ("io.Input", "shape", "N, 3, 224, 224", ["N", 3, 224, 224]),
+    ("op.getitem", "index", ":, 0, 1:-1:2", [":", "0", "1:-1:2"]),
+    ("op.permute", "dims", "[0]", [0]),
+    ("nn.Softmax", "dim", "None", None),
+    ("nn.Dropout", "p", "0.25", 0.25),
+])
+def test_typed_text_becomes_a_json_value(type_name, param, text, expected):
+    assert parse_param(get_spec(type_name).param_map[param], text) == expected
+
+
+@pytest.mark.parametrize(("type_name", "param", "text", "reason"), [
+    ("nn.Conv2d", "kernel_size", "", "kernel_size must be set"),
+    ("nn.Conv2d", "kernel_size", "1 2 3", "kernel_size must be one number or 2 numbers"),
+    ("nn.Conv2d", "padding", "full", "padding must be a number, 'same' or 'valid'"),
+    ("nn.Dropout", "p", "1.5", "p must be at most 1"),
+    ("nn.Linear", "out_features", "9" * 60, "out_features: 999999999999… is far too large"),
+    ("op.getitem", "index", "0, a", "index: 'a' is not an index or slice"),
+])
+def test_unusable_text_says_why(type_name, param, text, reason):
+    with pytest.raises(ParamError) as caught:
+        parse_param(get_spec(type_name).param_map[param], text)
+    assert str(caught.value).startswith(reason)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
@@ -43,13 +43,15 @@ class CheckedField(QWidget):
         self._problem = ""
         self._hint = ""
         self._derived = False
+        self._shown = ""
         self.edit.textEdited.connect(self._on_edit_text_edited)
         self.edit.editingFinished.connect(self._on_edit_editing_finished)
+        self.edit.installEventFilter(self)
 
     # -- what the document says ---------------------------------------------------------
     def show_text(self, text: str, derived: bool = False, hint: str = "") -> None:
         """Show a value from the document; the user's unfinished typing is left alone."""
-        self._hint, self._derived = hint, derived
+        self._hint, self._derived, self._shown = hint, derived, text
         if not self._dirty:
             with QSignalBlocker(self.edit):
                 if self.edit.text() != text:
@@ -84,6 +86,18 @@ class CheckedField(QWidget):
         self._dirty = False
         self._restyle()
         self.committed.emit(value)
+
+    def revert(self) -> None:
+        """Back to the document's value (Escape): the typing is dropped, nothing committed."""
+        self._dirty = False
+        self.show_text(self._shown, self._derived, self._hint)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.edit and event.type() == QEvent.Type.KeyPress and \
+                event.key() == Qt.Key.Key_Escape and self._dirty:
+            self.revert()
+            return True
+        return False
 
     def _check(self, text: str) -> tuple[Any, str]:
         try:
