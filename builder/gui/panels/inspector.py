@@ -133,7 +133,7 @@ class Inspector(QWidget):
             self._show()
 
     def _on_doc_graph_added(self, key: GraphKey) -> None:
-        # A block's arguments may have changed how its placements read.
+        # A block coming back (undo of its removal) gives its placements their spec again.
         if self.form is not None and key[0] == "block":
             self._show()
 

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from builder.gui.panels.param_row import ParamValue
+from dataclasses import dataclass
+from typing import Any
+
 from builder.gui.panels.param_text import argument_name
 from graph_schema.catalog.spec import LayerSpec
 from graph_schema.dims import format_shape
 from graph_schema.document import Network, Node, name_problem
 from graph_schema.inference import NodeState
+
+
+@dataclass(frozen=True)
+class ParamValue:
+    """What a parameter's field shows."""
+
+    value: Any  # the user's value, or the resolved one when the user set none
+    origin: str  # "set", "inferred", "argument", "default" or "unknown" (inferable, no input yet)
+    argument: str | None = None  # the network argument the value is bound to
+
+    @property
+    def hint(self) -> str:
+        return {
+            "inferred": "inferred from upstream",
+            "argument": f"from argument '{self.argument}'",
+            "unknown": "inferred once the input is connected",
+        }.get(self.origin, "")
+
+    @property
+    def derived(self) -> bool:
+        return self.origin in ("inferred", "argument")
 
 
 def param_values(spec: LayerSpec, node: Node, state: NodeState | None) -> dict[str, ParamValue]:

@@ -8,7 +8,6 @@ the network, or the layer's default.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Signal
@@ -26,29 +25,9 @@ from PySide6.QtWidgets import (
 
 from builder.gui.controller import REMOVE
 from builder.gui.panels.fields import DERIVED_COLOR, CheckedField
+from builder.gui.panels.inspector_data import ParamValue
 from builder.gui.panels.param_text import format_param, parse_param
 from graph_schema.catalog.params import DTYPES, ParamSpec
-
-
-@dataclass(frozen=True)
-class ParamValue:
-    """What a parameter's field shows."""
-
-    value: Any  # the user's value, or the resolved one when the user set none
-    origin: str  # "set", "inferred", "argument", "default" or "unknown" (inferable, no input yet)
-    argument: str | None = None  # the network argument the value is bound to
-
-    @property
-    def hint(self) -> str:
-        return {
-            "inferred": "inferred from upstream",
-            "argument": f"from argument '{self.argument}'",
-            "unknown": "inferred once the input is connected",
-        }.get(self.origin, "")
-
-    @property
-    def derived(self) -> bool:
-        return self.origin in ("inferred", "argument")
 
 
 class ParamRow(QWidget):
