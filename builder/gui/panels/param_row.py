@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -45,10 +45,14 @@ class ParamRow(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        policy = self.reset_button.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # editors line up whether or not it shows
+        self.reset_button.setSizePolicy(policy)
+        top = Qt.AlignmentFlag.AlignTop  # beside the field, not beside the note under it
         layout.addWidget(self.editor, 1)
-        layout.addWidget(self.reset_button)
+        layout.addWidget(self.reset_button, 0, top)
         if arguments:
-            layout.addWidget(self._bind_button(arguments))
+            layout.addWidget(self._bind_button(arguments), 0, top)
         if spec.doc:
             self.setToolTip(spec.doc)
 
