@@ -1,0 +1,120 @@
+"""Copy, cut, paste and duplicate layers through the system clipboard.
+
+The clipboard carries a fragment (see fragments.py) twice: under TorchCanvas's own MIME type
+and as plain text, so layers travel between windows and projects, and a user can still look
+at what was copied in a text editor. Each paste, cut or duplicate is one undo step; what
+cannot be pasted is refused through the controller with the reason.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QPointF
+from PySide6.QtGui import QClipboard, QGuiApplication
+
+from builder.gui.commands import removal_steps
+from builder.gui.fragments import (
+    Fragment,
+    FragmentError,
+    fragment_from_json,
+    make_fragment,
+    place_fragment,
+)
+from builder.gui.scene import CanvasScene
+from graph_schema.document import Position
+
+FRAGMENT_MIME = "application/x-torchcanvas-fragment"
+
+
+def system_clipboard() -> QClipboard:
+    return QGuiApplication.clipboard()
+
+
+def layers_label(count: int) -> str:
+    return f"{count} layer{'s' * (count != 1)}"
+
+
+def selection_fragment(scene: CanvasScene) -> Fragment | None:
+    ids = scene.selected_node_ids()
+    if not ids:
+        return None
+    return make_fragment(scene.doc.project, scene.doc.graph(scene.key), ids)
+
+
+def fragment_mime(fragment: Fragment) -> QMimeData:
+    text = fragment.to_json()
+    data = QMimeData()
+    data.setData(FRAGMENT_MIME, text.encode("utf-8"))
+    data.setText(text)
+    return data
+
+
+def copy_selection(scene: CanvasScene) -> bool:
+    fragment = selection_fragment(scene)
+    if fragment is None:
+        scene.controller.refused.emit("Nothing to copy: select some layers first")
+        return False
+    system_clipboard().setMimeData(fragment_mime(fragment))
+    return True
+
+
+def cut_selection(scene: CanvasScene) -> bool:
+    """Copy, then delete the selection (and its connections) as one undo step."""
+    ids = scene.selected_node_ids()
+    if not copy_selection(scene):
+        return False
+    scene.controller.push(f"Cut {layers_label(len(ids))}",
+                          removal_steps(scene.doc, scene.key, ids))
+    return True
+
+
+def clipboard_text() -> str | None:
+    """What the clipboard offers to paste: our own MIME data first, then plain text."""
+    data = system_clipboard().mimeData()
+    if data is None:
+        return None
+    if data.hasFormat(FRAGMENT_MIME):
+        try:
+            return bytes(data.data(FRAGMENT_MIME)).decode("utf-8")
+        except UnicodeDecodeError:
+            return ""
+    return data.text() if data.hasText() else None
+
+
+def paste(scene: CanvasScene, at: QPointF | None = None) -> list[str]:
+    """Paste the clipboard into the scene's graph, its top-left corner at ``at`` (or offset
+    from where the layers were copied); the new layers become the selection."""
+    text = clipboard_text()
+    if not text:
+        scene.controller.refused.emit("Cannot paste: the clipboard holds no layers")
+        return []
+    try:
+        fragment = fragment_from_json(text)
+    except FragmentError as err:
+        scene.controller.refused.emit(f"Cannot paste: {err}")
+        return []
+    return place(scene, fragment, at, "Paste")
+
+
+def duplicate_selection(scene: CanvasScene) -> list[str]:
+    """Copy and paste beside the originals in one step, leaving the clipboard alone."""
+    fragment = selection_fragment(scene)
+    if fragment is None:
+        scene.controller.refused.emit("Nothing to duplicate: select some layers first")
+        return []
+    return place(scene, fragment, None, "Duplicate")
+
+
+def place(scene: CanvasScene, fragment: Fragment, at: QPointF | None, verb: str) -> list[str]:
+    controller = scene.controller
+    target = Position(x=at.x(), y=at.y()) if at is not None else None
+    try:
+        placement = place_fragment(controller, scene.key, fragment, target)
+    except FragmentError as err:
+        controller.refused.emit(f"Cannot {verb.lower()}: {err}")
+        return []
+    text = f"{verb} {layers_label(len(placement.node_ids))}"
+    if placement.new_blocks:
+        text += f" (with block {', '.join(placement.new_blocks)})"
+    controller.push(text, placement.steps)
+    scene.select_nodes(placement.node_ids)
+    return placement.node_ids
