@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QDockWidget, QInputDialog, QMainWindow, QMenu, QWi
 from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.edit_actions import StructureActions
-from builder.gui.edit_actions import StructureActions
 from builder.gui.files import FileController
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.palette import Palette, QuickAdd
@@ -105,8 +104,6 @@ class MainWindow(QMainWindow):
         self._build_network_menu()
         # Cut/Copy/Paste/Duplicate, blocks and auto layout (Edit and Network menus).
         self.structure = StructureActions(self)
-        # Cut/Copy/Paste/Duplicate, blocks and auto layout (Edit and Network menus).
-        self.structure = StructureActions(self)
 
     def _build_edit_menu(self) -> None:
         menu = self.edit_menu
@@ -179,7 +176,6 @@ class MainWindow(QMainWindow):
 
     def _on_tabs_view_created(self, view: CanvasView) -> None:
         view.quick_add_requested.connect(self.show_quick_add)
-        self.structure.connect_view(view)  # the canvas's context menu
         self.structure.connect_view(view)  # the canvas's context menu
 
     def _on_tabs_node_activated(self, key: GraphKey, node_id: str) -> None:
