@@ -18,9 +18,10 @@ from codegen.containers import (
 )
 from codegen.expressions import Bound, module_constructor
 from codegen.forward import build_forward
-from codegen.init_body import init_lines, module_access, reset_lines
+from codegen.init_body import init_lines, module_access, reset_lines, tie_lines
 from codegen.literals import docstring_body, py_literal
 from codegen.pyformat import LINE_LENGTH, Call, layout
+from codegen.tensors import Registered, buffer_constructor, parameter_constructor, uses_helper
 from graph_schema.catalog import get_spec
 from graph_schema.dims import format_shape
 from graph_schema.document import Network, Node, Project, name_problem
@@ -28,6 +29,7 @@ from graph_schema.inference import Inference
 from graph_schema.summary import summarize
 
 IO_TYPES = ("io.Input", "io.Output")
+TENSOR_TYPES = ("attr.Parameter", "attr.Buffer")
 
 INIT_FUNCTIONS = {
     "kaiming_normal": "nn.init.kaiming_normal_",
@@ -52,6 +54,9 @@ class ClassModel:
     forward_returns: str = "torch.Tensor"
     forward_lines: list[str] = field(default_factory=list)
     uses_functional: bool = False
+    uses_stored: bool = False  # needs the _stored_tensor helper
+    uses_torch: bool = False  # refers to torch outside forward (held tensors)
+    verbatim: list[str] = field(default_factory=list)  # an opaque class's kept source
 
     @property
     def init_def(self) -> list[str]:
@@ -201,7 +206,10 @@ class ClassBuilder:
                 self.arguments[plan.count] = len(plan.members)
         self.access = module_access(self.graph, self.lists)
         model.init_lines = ["        super().__init__()"] + init_lines(
-            layers, constructors, self.lists, "        ")
+            layers, constructors, self.lists, "        ") + tie_lines(self.graph, "        ")
+        model.uses_stored = any(uses_helper(values_of[node.id]) for node in layers
+                                if node.type in TENSOR_TYPES)
+        model.uses_torch = any(node.type in TENSOR_TYPES for node in layers)
         self.reset_entries = self._reset_entries(layers, constructors)
         forward = build_forward(self.graph, self.primary, values_of, self.access, self.lists)
         model.forward_args = forward.arguments
@@ -258,10 +266,19 @@ class ClassBuilder:
                 child = self.built[block]
                 return InlineSequential(child.sequential_items, child.reset_entries)
             defaults = self.built[block].arguments
+            # A kept class's own constructor may require every argument: pass them all.
+            every = self.built[block].graph.opaque is not None
             args = tuple(f"{k}={_value_text(v)}" for k, v in values.items()
-                         if k in defaults and (isinstance(v, Bound) or v != defaults[k]))
+                         if k in defaults and (every or isinstance(v, Bound)
+                                               or v != defaults[k]))
             return Call(self.class_names[block], args)
+        if node.reuses:
+            return None  # the module is built once, by the node it reuses
         spec = get_spec(node.type)
+        if spec.construct == "parameter":
+            return parameter_constructor(values)
+        if spec.construct == "buffer":
+            return Registered(buffer_constructor(node.name, values))
         if spec.torch_class is None:
             return None
         return module_constructor(spec, values)

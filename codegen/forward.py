@@ -18,6 +18,7 @@ from graph_schema.inference import Inference
 
 RUNNING_CANDIDATES = ("x", "h", "out", "y", "z", "hidden", "features")
 INDENT = "        "
+TENSOR_TYPES = ("attr.Parameter", "attr.Buffer")
 
 
 @dataclass
@@ -103,7 +104,10 @@ def build_forward(network: Network, inference: Inference, values_of: dict[str, d
     emitted = [n for n in inference.order if inference.nodes[n].type not in ("io.Output",)]
     body = ForwardBody(outputs=len(outputs))
     computing = [n for n in emitted if inference.nodes[n].type != "io.Input"]
-    namer = _Namer(network, inference, computing + [o.id for o in outputs])
+    # Held tensors and uncalled modules write no line: "the next line" skips them.
+    writing = [n for n in computing if inference.nodes[n].called
+               and inference.nodes[n].type not in TENSOR_TYPES]
+    namer = _Namer(network, inference, writing + [o.id for o in outputs])
     access = access or {}
     loops = {plan.members[0]: plan for plan in lists if plan.loop}
     looped = {node_id for plan in loops.values() for node_id in plan.members[1:]}
@@ -111,7 +115,11 @@ def build_forward(network: Network, inference: Inference, values_of: dict[str, d
         body.arguments.append(node.name)
         namer.names[(node.id, 0)] = node.name
     for node_id in computing:
-        if node_id in looped:
+        node = inference.nodes[node_id]
+        if node_id in looped or not node.called:
+            continue
+        if node.type in TENSOR_TYPES:
+            namer.names[(node_id, 0)] = f"self.{node.name}"  # read where it is used
             continue
         if node_id in loops:
             body.lines += _loop_lines(inference, namer, loops[node_id])
@@ -150,7 +158,7 @@ def _node_lines(inference: Inference, namer: _Namer, node_id: str, values_of: di
         body.uses_functional |= spec.call.name.startswith("F.")
     else:
         expr = module_call(node.name, spec, params, inputs)
-        expr = replace(expr, func=access.get(node_id, expr.func))
+        expr = replace(expr, func=access.get(node.reuses or node_id, expr.func))
     comment = "-> " + ", ".join(format_shape(s) for s in state.outputs)
     prefix = _unpack(spec, targets) + " = "
     return statement(INDENT, prefix, expr, comment)
@@ -197,4 +205,6 @@ def _unpack(spec, targets: list[str]) -> str:
         return f"{targets[0]}, ({targets[1]}, {targets[2]})"
     if spec.returns == "pair" and len(targets) == 1:
         return f"{targets[0]}, _"
+    if spec.returns == "sequence" and len(targets) == 1:
+        return f"({targets[0]},)"  # x.split(...) of one piece is still a tuple
     return ", ".join(targets)

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from codegen.containers import InlineSequential, ListPlan, constructor_lines, list_constructor
-from codegen.pyformat import Call
+from codegen.pyformat import Call, layout, statement
+from codegen.tensors import Registered
 from graph_schema.document import Network, Node
 
-__all__ = ["InlineSequential", "init_lines", "module_access", "reset_lines"]
+__all__ = ["InlineSequential", "init_lines", "module_access", "reset_lines", "tie_lines"]
 
 
 def module_access(graph: Network, lists: list[ListPlan]) -> dict[str, str]:
@@ -33,9 +34,25 @@ def init_lines(layers: list[Node], constructors: dict, lists: list[ListPlan],
                 written.add(plan.name)
             continue
         built = constructors.get(node.id)
-        if built is not None:
+        if isinstance(built, Registered):
+            lines += statement(indent, "", built.call)
+        elif built is not None:
             lines += constructor_lines(built, indent, f"self.{node.name} = ")
     return lines
+
+
+def attribute_expression(path: str) -> str:
+    """``layers.0.weight`` -> ``self.layers[0].weight`` (paths are validated dotted names)."""
+    text = "self"
+    for part in path.split("."):
+        text += f"[{part}]" if part.isdigit() else f".{part}"
+    return text
+
+
+def tie_lines(graph: Network, indent: str) -> list[str]:
+    """Tied weights, after every module exists: ``self.head.weight = self.embed.weight``."""
+    return [f"{indent}{attribute_expression(tie.target)} = {attribute_expression(tie.source)}"
+            for tie in graph.tied]
 
 
 def _list_lines(plan: ListPlan, constructors: dict, indent: str) -> list[str]:
@@ -57,5 +74,5 @@ def reset_lines(entries: list[tuple[str, str]], indent: str) -> list[str]:
             lines += [f"{indent}for layer in {target[len('for:'):]}:",
                       f"{indent}    _init_weights(layer, {function})"]
         else:
-            lines.append(f"{indent}_init_weights({target}, {function})")
+            lines += layout(Call("_init_weights", (target, function)), indent)
     return lines

@@ -29,10 +29,16 @@ def block_spec(project: Project | None, name: str) -> LayerSpec | None:
     block = project.block(name) if project is not None else None
     if block is None:
         return None
+    if block.opaque is not None:
+        from graph_schema.opaque import opaque_rule
+
+        rule = opaque_rule(block)
+    else:
+        rule = _block_rule(project, block)
     return LayerSpec(
         type=f"block:{name}",
         family="block",
-        rule=_block_rule(project, block),
+        rule=rule,
         params=tuple(_argument_param(k, v) for k, v in block.arguments.items()),
         inputs=tuple(PortSpec(node.name) for node in block.inputs()),
         outputs=tuple(node.name for node in block.outputs()),

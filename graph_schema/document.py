@@ -7,6 +7,7 @@ so that a project with mistakes still opens and can be repaired.
 
 from __future__ import annotations
 
+import ast
 import keyword
 import math
 import unicodedata
@@ -94,6 +95,12 @@ class Node(_Strict):
     position: Position = Field(default_factory=Position)
     init: Literal[INIT_SCHEMES] = "default"  # type: ignore[valid-type]
     notes: Text = ""
+    # Calls the module of another node again, sharing its weights (a siamese encoder, one
+    # ReLU used twice): this node has no module of its own and takes that node's params.
+    reuses: NodeId | None = None
+    # False: the module is built (its weights are in the state_dict) but forward never calls
+    # it, like a submodule a model keeps for later; such a node has no connections.
+    called: bool = True
 
 
 class Edge(_Strict):
@@ -117,6 +124,18 @@ class ModuleList(_Strict):
     nodes: list[NodeId] = Field(min_length=1, max_length=100_000)
 
 
+ATTRIBUTE_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|[0-9]+))*$"
+
+
+class Tie(_Strict):
+    """Two attributes holding one tensor: after construction, ``self.<target> =
+    self.<source>`` (a decoder sharing the embedding's weight). Paths are dotted, as in
+    ``state_dict`` keys, and start at a node, module list or held tensor of this graph."""
+
+    target: Annotated[str, Field(max_length=1000, pattern=ATTRIBUTE_PATH)]
+    source: Annotated[str, Field(max_length=1000, pattern=ATTRIBUTE_PATH)]
+
+
 class Network(_Strict):
     """A graph of nodes. ``arguments`` are named values that node params can refer to with
     ``{"arg": "num_classes"}``; generated code turns them into constructor arguments.
@@ -132,6 +151,7 @@ class Network(_Strict):
     edges: list[Edge] = Field(default_factory=list, max_length=400_000)
     arguments: dict[str, JsonValue] = Field(default_factory=dict)
     module_lists: list[ModuleList] = Field(default_factory=list, max_length=10_000)
+    tied: list[Tie] = Field(default_factory=list, max_length=10_000)
     notes: Text = ""
 
     @field_validator("arguments")
@@ -181,12 +201,74 @@ class Network(_Strict):
         return [node for node in self.nodes if node.type == "io.Output"]
 
 
+class ImportedName(_Strict):
+    """A module-level name an opaque class's source uses: ``import <module> as <alias>`` or
+    ``from <module> import <attribute> as <alias>``. Only torch and the standard library."""
+
+    module: Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")]
+    attribute: Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | \
+        None = None
+    alias: Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class OpaqueCall(_Strict):
+    """What one placement of an opaque block was seen to do: its constructor arguments,
+    input and output shapes, and parameter count (the class itself is never run here)."""
+
+    arguments: dict[str, JsonValue] = Field(default_factory=dict)
+    inputs: list[list[int | str]] = Field(default_factory=list, max_length=64)
+    outputs: list[list[int | str]] = Field(default_factory=list, max_length=64)
+    parameters: int = Field(default=0, ge=0)
+
+
+class OpaqueClass(_Strict):
+    """A class kept as its original source because torch.fx could not trace it (control
+    flow on tensor values, ...). Loading a project never runs it; generated code contains it
+    verbatim, marked as such. The block's io nodes are its ports; it has no other nodes."""
+
+    class_name: Name
+    source: Annotated[str, Field(min_length=1, max_length=1_000_000)]
+    origin: Annotated[str, Field(max_length=1000)] = ""  # where it came from, for the reader
+    reason: Annotated[str, Field(max_length=2000)] = ""  # why it could not be traced
+    imports: list[ImportedName] = Field(default_factory=list, max_length=200)
+    # Other opaque blocks whose classes this source builds (kept verbatim too).
+    requires: list[Name] = Field(default_factory=list, max_length=1000)
+    calls: list[OpaqueCall] = Field(default_factory=list, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _one_class_definition(self) -> OpaqueClass:
+        problem = opaque_source_problem(self.source, self.class_name)
+        if problem:
+            raise ValueError(f"opaque class {self.class_name!r}: {problem}")
+        return self
+
+
+def opaque_source_problem(source: str, class_name: str) -> str | None:
+    """Why ``source`` is not exactly one class definition named ``class_name`` (parsed, never
+    run), or None."""
+    problem = name_problem(class_name)
+    if problem:
+        return f"the class name: {problem}"
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
+        return f"the source is not valid Python ({type(err).__name__}: {err})"
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.ClassDef):
+        return "the source must be exactly one class definition and nothing else"
+    if tree.body[0].name != class_name:
+        return f"the source defines class {tree.body[0].name!r}, not {class_name!r}"
+    return None
+
+
 class Block(Network):
     """A reusable sub-network, placed in other graphs as a node of type ``block:<name>``.
 
     Its ``io.Input`` / ``io.Output`` nodes are the block's ports, in the order they appear.
     Each instance sets the block's ``arguments`` through the instance node's params.
+    ``opaque``: the block is an imported class kept as source (see OpaqueClass).
     """
+
+    opaque: OpaqueClass | None = None
 
 
 LOSSES = ("cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_with_logits")

@@ -94,6 +94,8 @@ class Inference:
         ``structure_changed``: nodes or edges were added or removed.
         """
         dirty = set(dirty or ())
+        # Nodes that reuse an edited node's module take its params: they change with it.
+        dirty |= {n.id for n in self.nodes.values() if n.reuses in dirty}
         if structure_changed:
             old_ids = set(self.states)
             self._rebuild_topology()
@@ -173,8 +175,12 @@ class Inference:
         if isinstance(spec, Diagnostic):
             return NodeState(diagnostics=[spec])
         state = NodeState()
-        explicit, problems = self._checked_params(node, spec)
+        # A node that reuses another's module is built with that node's params.
+        shared = self.nodes.get(node.reuses) if node.reuses else None
+        explicit, problems = self._checked_params(shared or node, spec)
         state.diagnostics.extend(problems)
+        if not node.called:
+            return self._uncalled(node, spec, explicit, state)
         inputs = self._gather_inputs(node, spec, state)
         state.inputs = inputs
         resolved = dict(spec.defaults)
@@ -221,6 +227,20 @@ class Inference:
             state.diagnostics.append(self._diag(node, None, "error", "missing-param",
                                                 f"{', '.join(missing)} must be set"))
         return bool(missing)
+
+    def _uncalled(self, node: Node, spec: LayerSpec, explicit: dict,
+                  state: NodeState) -> NodeState:
+        """A module built but never called: its params, no inputs, no outputs."""
+        state.params = {**spec.defaults, **explicit}
+        missing = [p.name for p in spec.params if p.required and state.params.get(p.name) is None]
+        if missing:
+            state.diagnostics.append(self._diag(
+                node, None, "error", "missing-param",
+                f"{', '.join(missing)} must be set: a layer that is never called cannot take "
+                f"them from its input"))
+        elif not state.diagnostics:
+            state.outputs = []
+        return state
 
     def _required(self, spec: LayerSpec, port: int) -> bool:
         port_spec = spec.port_spec(port)

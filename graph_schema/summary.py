@@ -74,13 +74,17 @@ def _add_rows(project: Project, inference: Inference, summary: Summary, depth: i
         summary.rows.append(row)
         if state.outputs is None:
             continue
+        if node.reuses:
+            row.params = row.macs = 0  # the weights are counted where the module is built
+            continue
         if node.type.startswith("block:"):
             _add_block(project, node, state, summary, row, depth)
             continue
         spec = get_spec(node.type)
         try:
             row.params = spec.count_params(state.params)
-            row.macs = per_sample(spec.macs(state.params, state.inputs, state.outputs))
+            row.macs = 0 if not node.called else \
+                per_sample(spec.macs(state.params, state.inputs, state.outputs))
         except (TypeError, ValueError, ArithmeticError, ShapeError):
             row.params = row.macs = None  # a parameter is still unknown
 
@@ -89,6 +93,18 @@ def _add_block(project, node, state, summary, row, depth) -> None:
     block = project.block(node.type[len("block:"):])
     spec = block_spec(project, block.name)
     arguments = {**spec.defaults, **state.params}
+    if not node.called:
+        from graph_schema.structure import static_parameter_count
+
+        row.params = static_parameter_count(project, block, arguments)
+        row.macs = 0
+        return
+    if block.opaque is not None:
+        from graph_schema.opaque import opaque_parameters
+
+        row.params = opaque_parameters(block, arguments, state.inputs)
+        row.macs = None  # what the kept source computes is not known here
+        return
     inner = infer_block(project, block, state.inputs, arguments)
     start = len(summary.rows)
     _add_rows(project, inner, summary, depth + 1)

@@ -9,6 +9,7 @@ from graph_schema.diagnostics import Diagnostic
 from graph_schema.document import Block, Network, Node, Project, name_problem
 from graph_schema.inference import Inference
 from graph_schema.lints import lint_network
+from graph_schema.structure import check_opaque, check_reuse_and_calls, check_ties
 
 # Problems a block body shows on its own, before any instance gives its inputs a shape.
 _STRUCTURAL = {"unknown-type", "unknown-param", "bad-param", "cycle", "port-taken",
@@ -42,6 +43,8 @@ def check_block(project: Project, block: Block) -> list[Diagnostic]:
     inference = Inference(block, project, arguments=dict(block.arguments))
     shaped = all("shape" in node.params for node in block.inputs())
     inner = [d for d in inference.diagnostics() if shaped or d.code in _STRUCTURAL]
+    if block.opaque is not None:  # its outputs come from the kept source, not from wires
+        inner = [d for d in inner if d.code != "unconnected-input"]
     found = _name_problems(block) + _dangling_edges(block, inference) + inner
     found += _structure_problems(block)
     if not block.inputs() or not block.outputs():
@@ -54,7 +57,11 @@ def check_block(project: Project, block: Block) -> list[Diagnostic]:
 
 def _structure_problems(network: Network) -> list[Diagnostic]:
     """Containers (module lists, the sequential kind) and the other import additions."""
-    return check_module_lists(network) + check_sequential(network)
+    found = check_module_lists(network) + check_sequential(network)
+    found += check_reuse_and_calls(network) + check_ties(network)
+    if isinstance(network, Block):
+        found += check_opaque(network)
+    return found
 
 
 def _diag(network: Network, node: Node, code: str, message: str,

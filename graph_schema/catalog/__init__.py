@@ -6,6 +6,7 @@ Importing this package registers all built-in types. Each family lives in its ow
 from graph_schema.catalog import (  # noqa: F401  (imported for their registrations)
     activation,
     attention,
+    attrs,
     conv,
     dropout,
     io,

@@ -1,0 +1,146 @@
+"""Checks for what import adds to a graph: shared modules (``reuses``), modules never called,
+tied weights and opaque blocks; and the parameter count of a block that is never called."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from graph_schema.catalog import ParamError, get_spec
+from graph_schema.containers import holds_module
+from graph_schema.diagnostics import Diagnostic
+from graph_schema.document import Block, Network, Node, Project
+
+IO_TYPES = ("io.Input", "io.Output")
+TENSOR_TYPES = ("attr.Parameter", "attr.Buffer")
+
+
+def _scope(network: Network) -> str:
+    return "block" if isinstance(network, Block) else "network"
+
+
+def _node_diag(network: Network, node: Node, code: str, message: str,
+               severity: str = "error") -> Diagnostic:
+    return Diagnostic(node.id, None, severity, code, message, network=network.name,
+                      node_name=node.name, node_type=node.type, scope=_scope(network))
+
+
+def _graph_diag(network: Network, code: str, message: str,
+                severity: str = "error") -> Diagnostic:
+    return Diagnostic(None, None, severity, code, message, network=network.name,
+                      scope=_scope(network))
+
+
+def check_reuse_and_calls(network: Network) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    nodes = network.node_map()
+    connected = {e.source for e in network.edges} | {e.target for e in network.edges}
+    for node in network.nodes:
+        if not node.called:
+            if node.id in connected:
+                found.append(_node_diag(network, node, "uncalled-connected",
+                                        "is marked as never called, but it is connected; "
+                                        "connect it and mark it called, or disconnect it"))
+            if node.type in IO_TYPES or not (holds_module(node) or node.type in TENSOR_TYPES):
+                found.append(_node_diag(network, node, "uncalled-connected",
+                                        f"only a layer or block can be kept uncalled, not "
+                                        f"{node.type}"))
+        if node.reuses is None:
+            continue
+        target = nodes.get(node.reuses)
+        problem = None
+        if target is None:
+            problem = f"reuses node id {node.reuses!r}, which does not exist"
+        elif target.type != node.type:
+            problem = f"reuses '{target.name}', which is a {target.type}, not a {node.type}"
+        elif target.reuses is not None:
+            problem = f"reuses '{target.name}', which itself reuses another node; reuse " \
+                      f"the node that builds the module"
+        elif not holds_module(target):
+            problem = f"reuses '{target.name}', but {target.type} is not a module"
+        elif node.params or node.init != "default" or not node.called:
+            problem = f"reuses the module of '{target.name}', so it cannot have params, " \
+                      f"an init or be uncalled of its own"
+        if problem:
+            found.append(_node_diag(network, node, "bad-reuse", problem))
+    return found
+
+
+def check_ties(network: Network) -> list[Diagnostic]:
+    if not network.tied:
+        return []
+    if network.kind == "sequential":
+        return [_graph_diag(network, "bad-tie", "a sequential graph cannot tie weights")]
+    owners = {node.name for node in network.nodes
+              if node.reuses is None and (holds_module(node) or node.type in TENSOR_TYPES)}
+    owners |= {group.name for group in network.module_lists}
+    found = []
+    for tie in network.tied:
+        for path in (tie.target, tie.source):
+            head = path.split(".")[0]
+            if head not in owners:
+                found.append(_graph_diag(network, "bad-tie",
+                                         f"tied weight {path!r}: '{head}' is not a module, "
+                                         f"module list or held tensor of this graph"))
+        if tie.target == tie.source or "." not in tie.target:
+            found.append(_graph_diag(network, "bad-tie",
+                                     f"tied weight {tie.target!r} must be an attribute of a "
+                                     f"module, other than its source"))
+    return found
+
+
+def check_opaque(block: Block) -> list[Diagnostic]:
+    opaque = block.opaque
+    if opaque is None:
+        return []
+    found = [_graph_diag(block, "opaque-source",
+                         f"keeps the source of class {opaque.class_name} from the imported "
+                         f"model ({opaque.reason or 'torch.fx could not trace it'}); generated "
+                         f"code runs it as it is: review it", "warning")]
+    stray = [node for node in block.nodes if node.type not in IO_TYPES]
+    if stray or block.edges or block.module_lists or block.tied:
+        found.append(_graph_diag(block, "opaque-source",
+                                 "an opaque block has only its io nodes: its body is the kept "
+                                 "source"))
+    for item in opaque.imports:
+        root = item.module.split(".")[0]
+        if root != "torch" and root not in sys.stdlib_module_names:
+            found.append(_graph_diag(block, "opaque-source",
+                                     f"imports {item.module!r}; generated code may import only "
+                                     f"torch and the standard library"))
+    return found
+
+
+def static_parameter_count(project: Project, block: Block, arguments: dict[str, Any]) -> int | None:
+    """Parameters of a placement that is never called, counted from the params alone (no
+    input, so nothing is inferred): None when one is missing or the block is opaque."""
+    if block.opaque is not None:
+        return None
+    total = 0
+    for node in block.nodes:
+        if node.type in IO_TYPES or node.reuses:
+            continue
+        params = {k: arguments.get(v["arg"]) if isinstance(v, dict) and set(v) == {"arg"}
+                  else v for k, v in node.params.items()}
+        if node.type.startswith("block:"):
+            inner = project.block(node.type[len("block:"):])
+            count = None if inner is None else static_parameter_count(
+                project, inner, {**inner.arguments, **params})
+        else:
+            count = _layer_count(node.type, params)
+        if count is None:
+            return None
+        total += count
+    return total
+
+
+def _layer_count(type_name: str, params: dict) -> int | None:
+    spec = get_spec(type_name)
+    if spec is None:
+        return None
+    try:
+        values = dict(spec.defaults)
+        values.update({k: spec.param_map[k].check_value(v) for k, v in params.items()})
+        return spec.count_params(values)
+    except (KeyError, ParamError, TypeError, ValueError, ArithmeticError):
+        return None
