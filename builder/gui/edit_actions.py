@@ -5,10 +5,11 @@ through the controller (fragments.py, blocks.py and arrange.py build the undo st
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPoint, QPointF
-from PySide6.QtGui import QCursor, QKeySequence
+from PySide6.QtGui import QCursor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QMenu, QWidget
 
 from builder.gui import arrange, blocks, clipboard
@@ -24,7 +25,13 @@ if TYPE_CHECKING:
 
 
 def ask_text(parent: QWidget, title: str, label: str, text: str = "") -> str | None:
-    """A one-line question; None when cancelled or left empty (tests replace this)."""
+    """A one-line question; None when cancelled or left empty (tests replace this).
+
+    Under Qt's offscreen platform nobody could answer, and the dialog would wait forever."""
+    if QGuiApplication.platformName() == "offscreen":
+        print(f"torchcanvas: no answer to {title!r} under the offscreen platform",
+              file=sys.stderr)
+        return None
     answer, ok = QInputDialog.getText(parent, title, label, text=text)
     return answer.strip() if ok and answer.strip() else None
 
@@ -35,6 +42,7 @@ class StructureActions(QObject):
         self.window = window
         self.edge_quick_add = QuickAdd(window.doc, window)
         self._edge_to_split: tuple | None = None
+        self.shown_menu: QMenu | None = None  # the context menu on screen (tests read it)
         self.edge_quick_add.chosen.connect(self._on_edge_quick_add_chosen)
         self._build_edit_entries()
         self._build_block_entries()
@@ -91,8 +99,9 @@ class StructureActions(QObject):
     def show_context_menu(self, view: CanvasView, global_pos: QPoint, scene_pos: QPointF,
                           node_id: str | None) -> None:
         menu = self.context_menu(view, scene_pos, node_id)
-        menu.exec(global_pos)
-        menu.deleteLater()
+        menu.aboutToHide.connect(menu.deleteLater)
+        self.shown_menu = menu
+        menu.popup(global_pos)
 
     def _status(self, message: str) -> None:
         self.window.statusBar().showMessage(message, 8000)
@@ -184,8 +193,8 @@ class StructureActions(QObject):
         if key is not None and key[0] == "block":
             return key[1]
         scene = self.scene()
-        names = {block_name_of(scene.doc.node(scene.key, n).type)
-                 for n in scene.selected_node_ids()} - {None} if scene else set()
+        names = ({block_name_of(scene.doc.node(scene.key, n).type)
+                  for n in scene.selected_node_ids()} - {None}) if scene else set()
         if len(names) == 1:
             return names.pop()
         self.window.controller.refused.emit("Open a block's tab, or select one of its "

@@ -227,8 +227,7 @@ def _copy_node(controller, key, node, graph, fragment, renamed, offset, taken_id
     if inner is not None and inner in renamed:
         type_name = f"block:{renamed[inner]}"
     name = fresh_name(node.name, taken_names, type_name)
-    position = Position(x=_snap(node.position.x + offset[0]),
-                        y=_snap(node.position.y + offset[1]))
+    position = Position(x=node.position.x + offset[0], y=node.position.y + offset[1])
     new = controller.make_node(key, type_name, position,
                                _resolve_arguments(node.params, fragment.arguments,
                                                   graph.arguments),
@@ -267,20 +266,21 @@ def _snap(value: float) -> float:
 
 
 def _offset(graph: Network, fragment: Fragment, at: Position | None) -> tuple[float, float]:
+    """How far every node moves: the fragment's top-left corner lands on the grid, at
+    ``at`` or a step below and right of where it was (further while that would put a node
+    exactly on another, so pasting twice gives a staircase, not a pile)."""
     left = min(n.position.x for n in fragment.nodes)
     top = min(n.position.y for n in fragment.nodes)
     if at is not None:
-        return at.x - left, at.y - top
-    # Offset from the originals, further while that would put nodes exactly on others
-    # (pasting twice gives a staircase, not a pile).
+        return _snap(at.x) - left, _snap(at.y) - top
     taken = {(n.position.x, n.position.y) for n in graph.nodes}
     step = PASTE_OFFSET
     for _ in range(50):
-        if not any((_snap(n.position.x + step), _snap(n.position.y + step)) in taken
-                   for n in fragment.nodes):
+        dx, dy = _snap(left + step) - left, _snap(top + step) - top
+        if not any((n.position.x + dx, n.position.y + dy) in taken for n in fragment.nodes):
             break
         step += PASTE_OFFSET
-    return step, step
+    return dx, dy
 
 
 def _plan_blocks(project: Project, fragment: Fragment) -> tuple[dict[str, str], list[Block]]:
