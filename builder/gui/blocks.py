@@ -17,14 +17,12 @@ from builder.gui.commands import (
     AddEdge,
     AddGraph,
     AddNode,
-    MoveNodes,
     RemoveGraph,
     Step,
     removal_steps,
 )
 from builder.gui.controller import EditController, new_node_id, unique_name
 from builder.gui.document import GraphKey, block_key
-from builder.gui.fragments import block_name_of, fresh_name
 from builder.gui.graph_edits import graph_name_problem, rename_graph
 from graph_schema.document import Block, Edge, Network, Node, Position, name_problem
 
@@ -84,6 +82,9 @@ def group_problem(controller: EditController, key: GraphKey, chosen: set[str]) -
     listed = [m.name for m in graph.module_lists if chosen & set(m.nodes)]
     if listed:
         return f"some of these layers belong to module list '{listed[0]}'"
+    shared = _sharing_problem(graph, chosen)
+    if shared:
+        return shared
     boundary = boundary_of(controller, key, chosen)
     if not boundary.outputs:
         return "nothing outside the selection uses its result; a block needs an output"
@@ -95,6 +96,23 @@ def group_problem(controller: EditController, key: GraphKey, chosen: set[str]) -
         if back:
             return (f"'{nodes[target].name}' takes data from the selection and gives it back "
                     f"(to '{nodes[sorted(back)[0]].name}'); select it too, or fewer layers")
+    return None
+
+
+def _sharing_problem(graph: Network, chosen: set[str]) -> str | None:
+    """A module shared, or a weight tied, across the selection's boundary would be split
+    between the block and the graph around it."""
+    nodes = graph.node_map()
+    for node in graph.nodes:
+        target = node.reuses
+        if target is not None and target in nodes and (node.id in chosen) != (target in chosen):
+            return (f"'{node.name}' shares the module of '{nodes[target].name}', and only one "
+                    f"of them is selected")
+    names = {nodes[n].name for n in chosen}
+    for tie in graph.tied:
+        ends = {tie.target.split(".")[0], tie.source.split(".")[0]}
+        if ends & names:
+            return f"the selection holds a weight tied to another ({tie.target} = {tie.source})"
     return None
 
 
@@ -156,7 +174,7 @@ def _block_body(graph: Network, chosen: set[str], boundary: Boundary, name: str,
                           for port in boundary.inputs], 0.0)
     bottom = max(n.position.y + sizes.get(n.id, (150.0, 72.0))[1] for n in members)
     _place_row(ports_out, [by_id[s].position.x for s, _ in boundary.outputs],
-               _snap(bottom + ROOM_GAP))
+               snap(bottom + ROOM_GAP))
     used = sorted({v["arg"] for n in members for v in n.params.values()
                    if isinstance(v, dict) and set(v) == {"arg"} and v["arg"] in graph.arguments})
     block = Block(name=name, nodes=[*ports_in, *members, *ports_out], edges=edges,
@@ -180,134 +198,12 @@ def _place_row(nodes: list[Node], xs: list[float], y: float, width: float = 168.
     right = float("-inf")
     for node, x in zip(nodes, xs):
         x = max(x, right)
-        node.position = Position(x=_snap(x), y=y)
+        node.position = Position(x=snap(x), y=y)
         right = x + width
 
 
-def _snap(value: float) -> float:
+def snap(value: float) -> float:
     return round(value / GRID) * GRID
-
-
-# -- expanding -----------------------------------------------------------------------------
-def expand_block(controller: EditController, key: GraphKey, node_id: str) -> list[str] | None:
-    """Replace a block instance by a copy of the block's body, wired through (the inverse of
-    grouping). Returns the new nodes' ids."""
-    doc = controller.doc
-    graph = doc.graph(key)
-    instance = doc.node(key, node_id)
-    name = block_name_of(instance.type)
-    block = doc.project.block(name) if name is not None else None
-    if block is None:
-        what = "is not a block" if name is None else f"places block '{name}', which is missing"
-        controller.refused.emit(f"Cannot expand '{instance.name}': it {what}")
-        return None
-    body = [n for n in block.nodes if n.type not in IO_TYPES]
-    made = _body_copies(controller, key, instance, block, body)
-    new_ids = {old.id: new.id for old, new in zip(body, made)}
-    index = next(i for i, n in enumerate(graph.nodes) if n.id == node_id)
-    steps: list[Step] = []
-    room = _room_below(controller, key, instance, made, block, body)
-    if room is not None:
-        steps.append(room)
-    steps += removal_steps(doc, key, {node_id})
-    for offset, node in enumerate(made):
-        add = AddNode(doc, key, node)
-        add.index = index + offset
-        steps.append(add)
-    steps += [AddEdge(doc, key, e) for e in _rewired(graph, node_id, block, new_ids)]
-    controller.push(f"Expand block {name}", steps)
-    return [n.id for n in made]
-
-
-def _body_copies(controller, key, instance: Node, block: Block, body: list[Node]) -> list[Node]:
-    """The body's nodes with fresh ids and names, the instance's argument values filled in,
-    placed so the body's top-left corner is where the instance was."""
-    graph = controller.doc.graph(key)
-    values = {**block.arguments, **instance.params}
-    left = min((n.position.x for n in body), default=0.0)
-    top = min((n.position.y for n in body), default=0.0)
-    taken_ids: set[str] = set()
-    taken_names = {n.name for n in graph.nodes if n.id != instance.id}
-    made = []
-    for node in body:
-        position = Position(x=instance.position.x + node.position.x - left,
-                            y=instance.position.y + node.position.y - top)
-        params = {k: _argument_filled(v, values) for k, v in node.params.items()}
-        new = controller.make_node(key, node.type, position, params,
-                                   name=fresh_name(node.name, taken_names, node.type),
-                                   taken_ids=taken_ids, taken_names=taken_names)
-        new.init, new.notes = node.init, node.notes
-        taken_ids.add(new.id)
-        taken_names.add(new.name)
-        made.append(new)
-    return made
-
-
-def _argument_filled(value, values: dict):
-    if isinstance(value, dict) and set(value) == {"arg"} and value["arg"] in values:
-        return values[value["arg"]]
-    return value
-
-
-def _rewired(graph: Network, node_id: str, block: Block, new_ids: dict[str, str]) -> list[Edge]:
-    """The block's edges in the outer graph: from a block input, the edge starts where the
-    instance's input came from; into a block output, it goes wherever the instance fed."""
-    inputs = {n.id: i for i, n in enumerate(block.inputs())}
-    outputs = {n.id: i for i, n in enumerate(block.outputs())}
-    feeding = {e.target_port: e for e in graph.edges if e.target == node_id}
-    consumers: dict[int, list[Edge]] = {}
-    for edge in graph.edges:
-        if edge.source == node_id:
-            consumers.setdefault(edge.source_port, []).append(edge)
-
-    def sources(node: str, port: int) -> list[Port]:
-        if node in inputs:
-            edge = feeding.get(inputs[node])
-            return [(edge.source, edge.source_port)] if edge is not None else []
-        return [(new_ids[node], port)] if node in new_ids else []
-
-    def targets(node: str, port: int) -> list[Port]:
-        if node in outputs:
-            return [(e.target, e.target_port) for e in consumers.get(outputs[node], [])]
-        return [(new_ids[node], port)] if node in new_ids else []
-
-    edges: list[Edge] = []
-    for edge in block.edges:
-        for source, source_port in sources(edge.source, edge.source_port):
-            for target, target_port in targets(edge.target, edge.target_port):
-                new = Edge(source=source, source_port=source_port, target=target,
-                           target_port=target_port)
-                if new not in edges:
-                    edges.append(new)
-    return edges
-
-
-def _room_below(controller, key, instance: Node, made: list[Node], block: Block,
-                body: list[Node]) -> MoveNodes | None:
-    """Move what the instance feeds down when the expanded body would cover it."""
-    if not made:
-        return None
-    doc = controller.doc
-    body_sizes = node_sizes(doc, block_key(block.name))
-    sizes = {new.id: body_sizes.get(old.id, (150.0, 72.0)) for old, new in zip(body, made)}
-    x0 = min(n.position.x for n in made)
-    y0 = min(n.position.y for n in made)
-    x1 = max(n.position.x + sizes[n.id][0] for n in made)
-    y1 = max(n.position.y + sizes[n.id][1] for n in made)
-    here = node_sizes(doc, key)
-    below = nx.descendants(doc.analysis(key).inference.graph, instance.id)
-    nodes = {n: doc.node(key, n) for n in below}
-
-    def covered(n: str) -> bool:
-        p, (w, h) = nodes[n].position, here[n]
-        return p.x < x1 and p.x + w > x0 and p.y < y1 and p.y + h > y0
-
-    if not any(covered(n) for n in nodes):
-        return None
-    shift = _snap(y1 + ROOM_GAP - min(n.position.y for n in nodes.values()))
-    old = {n: node.position for n, node in nodes.items()}
-    new = {n: Position(x=p.x, y=p.y + shift) for n, p in old.items()}
-    return MoveNodes(doc, key, old, new)
 
 
 # -- definitions ---------------------------------------------------------------------------

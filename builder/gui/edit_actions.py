@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QPoint, QPointF
 from PySide6.QtGui import QCursor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QMenu, QWidget
 
-from builder.gui import arrange, blocks, clipboard
+from builder.gui import arrange, block_expand, blocks, clipboard
 from builder.gui.canvas_menu import build_canvas_menu, insert_layer
 from builder.gui.fragments import block_name_of
 from builder.gui.palette import QuickAdd
@@ -172,7 +172,7 @@ class StructureActions(QObject):
                 scene.controller.refused.emit("Expand block: select one block instance")
                 return None
             node_id = instances[0]
-        made = blocks.expand_block(scene.controller, scene.key, node_id)
+        made = block_expand.expand_block(scene.controller, scene.key, node_id)
         if made is not None:
             scene.select_nodes(made)
         return made

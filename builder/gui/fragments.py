@@ -55,12 +55,36 @@ def make_fragment(project: Project, graph: Network, node_ids: set[str]) -> Fragm
     """The chosen nodes in document order, their edges, and every block they place
     (directly or through other blocks)."""
     nodes = [n.model_copy(deep=True) for n in graph.nodes if n.id in node_ids]
+    _detach_shared_modules(graph, nodes, node_ids)
     edges = [e.model_copy() for e in graph.edges if e.source in node_ids and e.target in node_ids]
     blocks: list[Block] = []
     _collect_blocks(project, nodes, blocks, set())
     used = {ref for node in nodes for ref in _argument_refs(node.params)}
     arguments = {a: graph.arguments[a] for a in sorted(used) if a in graph.arguments}
     return Fragment(nodes, edges, [b.model_copy(deep=True) for b in blocks], arguments)
+
+
+def _detach_shared_modules(graph: Network, nodes: list[Node], node_ids: set[str]) -> None:
+    """A copy that shared the module of a node left behind gets that node's settings and a
+    module of its own (sharing with a node of another graph is impossible)."""
+    by_id = graph.node_map()
+    for node in nodes:
+        if node.reuses is not None and node.reuses not in node_ids:
+            shared = by_id.get(node.reuses)
+            node.reuses = None
+            if shared is not None:
+                node.params, node.init = dict(shared.params), shared.init
+
+
+def carry_fields(old: Node, new: Node) -> None:
+    """What make_node does not set: weight init, notes, whether forward calls the module."""
+    new.init, new.notes, new.called = old.init, old.notes, old.called
+
+
+def remap_reuses(pairs: list[tuple[Node, Node]], new_ids: dict[str, str]) -> None:
+    """Copies that shared a module share the copy of it (or nothing, if it was not copied)."""
+    for old, new in pairs:
+        new.reuses = new_ids.get(old.reuses) if old.reuses is not None else None
 
 
 def _collect_blocks(project: Project, nodes: list[Node], found: list[Block],
@@ -206,14 +230,17 @@ def place_fragment(controller: EditController, key: GraphKey, fragment: Fragment
     taken_ids: set[str] = set()
     taken_names = {n.name for n in graph.nodes}
     new_ids: dict[str, str] = {}
+    pairs: list[tuple[Node, Node]] = []
     try:
         for node in fragment.nodes:
             new = _copy_node(controller, key, node, graph, fragment, renamed, (dx, dy),
                              taken_ids, taken_names)
             new_ids[node.id] = new.id
+            pairs.append((node, new))
             steps.append(AddNode(doc, key, new))
     except ValueError as err:  # a position out of range, a value pydantic refuses
         raise FragmentError(f"the layers cannot be placed here ({err})") from None
+    remap_reuses(pairs, new_ids)
     steps += [AddEdge(doc, key, Edge(source=new_ids[e.source], source_port=e.source_port,
                                      target=new_ids[e.target], target_port=e.target_port))
               for e in fragment.edges]
@@ -232,7 +259,7 @@ def _copy_node(controller, key, node, graph, fragment, renamed, offset, taken_id
                                _resolve_arguments(node.params, fragment.arguments,
                                                   graph.arguments),
                                name=name, taken_ids=taken_ids, taken_names=taken_names)
-    new.init, new.notes = node.init, node.notes
+    carry_fields(node, new)
     taken_ids.add(new.id)
     taken_names.add(new.name)
     return new
