@@ -254,3 +254,24 @@ def test_open_block_from_the_network_menu(qtbot):
     (action,) = [a for a in menu.actions() if a.text() == "DownsampleBlock"]
     action.trigger()
     assert window.current_key() == block_key("DownsampleBlock")
+
+
+def test_a_shared_module_is_not_split_by_a_group(qtbot):
+    project = Project(networks=[Network(name="net", nodes=[
+        Node(id="i", type="io.Input", name="x", params={"shape": ["N", 4]}),
+        Node(id="a", type="nn.Linear", name="fc1", params={"in_features": 4, "out_features": 4}),
+        Node(id="b", type="nn.Linear", name="fc2", reuses="a"),
+        Node(id="o", type="io.Output", name="y"),
+    ], edges=[Edge(source="i", target="a"), Edge(source="a", target="b"),
+              Edge(source="b", target="o")])])
+    window = open_window(qtbot, project=project)
+    said = refusals(window)
+    key = window.current_key()
+    assert group_into_block(window.controller, key, {"b"}, "Half") is None
+    assert "'fc2' shares the module of 'fc1'" in said[0]
+    instance = group_into_block(window.controller, key, {"a", "b"}, "Both")
+    assert window.doc.project.block("Both").node("b").reuses == "a"
+    assert not [d for d in window.doc.diagnostics() if d.is_error]
+    assert expand_block(window.controller, key, instance) is not None
+    (copy_a, copy_b) = [n for n in window.doc.graph(key).nodes if n.type == "nn.Linear"]
+    assert copy_b.reuses == copy_a.id

@@ -16,7 +16,7 @@ from builder.gui.document import ProjectDocument, network_key
 from builder.gui.graph_edits import add_network
 from builder.gui.mainwindow import MainWindow
 from graph_schema import load_project
-from graph_schema.document import Network, Node, Project
+from graph_schema.document import Edge, Network, Node, Project
 from graph_schema.files import project_to_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -269,3 +269,32 @@ def test_a_block_cannot_be_pasted_into_itself(qtbot):
     assert window.structure.paste(QPointF(0, 0)) == []
     assert "cannot contain itself" in said[0]
     assert window.controller.undo_stack.count() == 0
+
+
+def shared_linear_project() -> Project:
+    """fc2 calls fc1's module again (shared weights), as an imported model can."""
+    return Project(networks=[Network(name="net", nodes=[
+        Node(id="i", type="io.Input", name="x", params={"shape": ["N", 4]}),
+        Node(id="a", type="nn.Linear", name="fc1", params={"in_features": 4, "out_features": 4}),
+        Node(id="b", type="nn.Linear", name="fc2", reuses="a"),
+        Node(id="o", type="io.Output", name="y"),
+    ], edges=[Edge(source="i", target="a"), Edge(source="a", target="b"),
+              Edge(source="b", target="o")])])
+
+
+def test_copies_of_shared_modules_share_the_copy_or_stand_alone(qtbot):
+    window = open_window(qtbot, project=shared_linear_project())
+    key, scene = window.current_key(), window.current_view().canvas
+    scene.select_nodes(["a", "b"])
+    window.structure.copy()
+    first, second = window.structure.paste(QPointF(400, 0))
+    assert window.doc.node(key, second).reuses == first  # the pair shares its own module
+
+    scene.select_nodes(["b"])
+    window.structure.copy()
+    (alone,) = window.structure.paste(QPointF(800, 0))
+    node = window.doc.node(key, alone)
+    assert node.reuses is None and node.params == {"in_features": 4, "out_features": 4}
+    codes = {d.code for d in window.doc.diagnostics() if d.node_id in (first, second, alone)
+             and d.is_error}
+    assert codes == {"unconnected-input"}  # nothing wrong but what a paste always leaves
