@@ -78,7 +78,7 @@ class GraphTabs(QTabWidget):
             scene.node_activated.connect(self._on_scene_node_activated)
             self.addTab(view, tab_title(key))
             self.view_created.emit(view)
-            view.fit()
+            view.show_start()
         if focus:
             self.setCurrentWidget(view)
         return view

@@ -12,6 +12,7 @@ from graph_schema.blocks import block_spec
 from graph_schema.catalog import get_spec
 from graph_schema.catalog.spec import LayerSpec
 from graph_schema.diagnostics import Diagnostic
+from graph_schema.dims import format_dim
 from graph_schema.document import Node, Project
 from graph_schema.inference import NodeState
 
@@ -29,6 +30,9 @@ ABBREVIATIONS = {
     "p": "p=",
     "chunks": "chunks ",
     "dim": "dim ",
+    "num_features": "",
+    "normalized_shape": "",
+    "embed_dim": "",
 }
 
 
@@ -91,7 +95,9 @@ def node_look(project: Project, node: Node, state: NodeState | None,
     inputs = input_port_count(spec, incoming_ports)
     outputs = len(state.outputs) if state and state.outputs is not None else len(spec.outputs)
     if node.type == "io.Input":
-        detail = "×".join(str(d) for d in params.get("shape") or ())
+        # A block's input shows the shape its first placement gives it.
+        shape = state.outputs[0] if state and state.outputs else params.get("shape") or ()
+        detail = "×".join(format_dim(d) if not isinstance(d, str) else d for d in shape)
         if params.get("dtype") not in (None, "float32"):
             detail += f" {params['dtype']}"
     else:

@@ -16,7 +16,7 @@ from builder.gui.edit_actions import StructureActions
 from builder.gui.files import FileController
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.palette import Palette, QuickAdd
-from builder.gui.theme import system_theme, theme_named
+from builder.gui.theme import apply_to_application, system_theme, theme_named
 from builder.gui.view import CanvasView
 
 SETTINGS_ORG, SETTINGS_APP = "TorchCanvas", "TorchCanvas"
@@ -34,6 +34,8 @@ class MainWindow(QMainWindow):
         self.doc = doc or ProjectDocument()
         self.controller = EditController(self.doc, self)
         self.theme_name = settings().value("theme", "system")
+        if self.theme_name != "system":
+            apply_to_application(self.theme_name)
         self.theme = theme_named(self.theme_name)
         self.tabs = GraphTabs(self.doc, self.controller, self.theme)
         self.setCentralWidget(self.tabs)
@@ -201,6 +203,7 @@ class MainWindow(QMainWindow):
 
     def set_theme(self, name: str) -> None:
         self.theme_name = name
+        apply_to_application(name)
         self.theme = theme_named(name) if name != "system" else system_theme()
         settings().setValue("theme", name)
         for act, wanted in zip(self._theme_actions, ("system", "light", "dark")):

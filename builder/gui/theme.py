@@ -119,6 +119,55 @@ def theme_named(name: str) -> Theme:
     return THEMES.get(name) or system_theme()
 
 
+def apply_to_application(theme_name: str) -> None:
+    """Give the whole window (panels, menus, docks) the chosen theme, not only the canvas.
+
+    "system" hands the palette back to the desktop; light and dark use Qt's Fusion style,
+    whose palette covers every widget the same way on every platform.
+    """
+    app = QGuiApplication.instance()
+    if app is None or not hasattr(app, "setStyle"):
+        return
+    if not hasattr(app, "_torchcanvas_native_style"):
+        app._torchcanvas_native_style = app.style().name()
+    if theme_name == "system":
+        app.setStyle(app._torchcanvas_native_style)
+        app.setPalette(app.style().standardPalette())
+        return
+    app.setStyle("Fusion")
+    app.setPalette(_palette(THEMES[theme_name]))
+
+
+def _palette(theme: Theme) -> QPalette:
+    palette = QPalette()
+    dark = theme.name == "dark"
+    base = QColor("#1b1f24") if dark else QColor("#ffffff")
+    window = QColor("#24292f") if dark else QColor("#f0f2f5")
+    text = theme.node_text
+    roles = {
+        QPalette.ColorRole.Window: window,
+        QPalette.ColorRole.WindowText: text,
+        QPalette.ColorRole.Base: base,
+        QPalette.ColorRole.AlternateBase: window,
+        QPalette.ColorRole.Text: text,
+        QPalette.ColorRole.Button: window,
+        QPalette.ColorRole.ButtonText: text,
+        QPalette.ColorRole.ToolTipBase: base,
+        QPalette.ColorRole.ToolTipText: text,
+        QPalette.ColorRole.PlaceholderText: theme.node_subtext,
+        QPalette.ColorRole.Highlight: theme.selection,
+        QPalette.ColorRole.HighlightedText: QColor("#ffffff"),
+        QPalette.ColorRole.Link: theme.selection,
+    }
+    for role, color in roles.items():
+        palette.setColor(role, color)
+    disabled = QColor(theme.node_subtext)
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
+                 QPalette.ColorRole.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    return palette
+
+
 def ui_font(point_size: float, bold: bool = False) -> QFont:
     font = QFont()
     font.setFamilies(["DejaVu Sans", "Segoe UI", "Helvetica Neue", "Arial", "sans-serif"])

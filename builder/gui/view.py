@@ -17,6 +17,7 @@ from graph_schema.document import Position
 
 LAYER_MIME = "application/x-torchcanvas-layer"
 MIN_ZOOM, MAX_ZOOM = 0.005, 4.0  # far enough out to fit 10,000 nodes
+LEGIBLE_ZOOM = 0.6  # below this a freshly opened graph would be too small to read
 NUDGE = GRID
 
 
@@ -82,6 +83,17 @@ class CanvasView(QGraphicsView):
             self.reset_zoom()
             self.centerOn(rect.center())
         self._zoom_changed()
+
+    def show_start(self) -> None:
+        """What a freshly opened graph shows: all of it if that stays legible, else its top
+        (the inputs) at a zoom where names and shapes can be read."""
+        self.fit()
+        if self.zoom() >= LEGIBLE_ZOOM:
+            return
+        self.zoom_by(LEGIBLE_ZOOM / self.zoom())
+        rect = self.canvas.itemsBoundingRect()
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        self.centerOn(rect.center().x(), rect.top() + visible.height() / 2 - 40)
 
     def focus_node(self, node_id: str) -> None:
         item = self.canvas.nodes.get(node_id)

@@ -204,6 +204,15 @@ def test_tab_on_the_canvas_opens_quick_add(qtbot):
     window.quick_add.hide()
 
 
+def test_a_graph_opens_legible_at_its_inputs(qtbot):
+    window = make_window(qtbot, "resnet18.json")
+    view = window.current_view()
+    assert view.zoom() >= 0.6 and not view.canvas.far
+    first = view.canvas.nodes[window.doc.graph(window.current_key()).nodes[0].id]
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert shown.contains(first.sceneBoundingRect().center())
+
+
 def test_zoom_fit_and_pan_keep_nodes_in_view(qtbot):
     window = make_window(qtbot, "resnet18.json")
     view = window.current_view()
@@ -218,5 +227,5 @@ def test_zoom_fit_and_pan_keep_nodes_in_view(qtbot):
     assert view.canvas.far  # far out, the overview paints instead of the items
     image = view.viewport().grab().toImage()
     assert image.width() > 0
-    view.fit()
+    view.reset_zoom()
     assert not view.canvas.far

@@ -1,0 +1,70 @@
+"""Render the screenshots in docs/ from the examples (offscreen, with throwaway settings).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/make_screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from builder.gui.document import ProjectDocument  # noqa: E402
+from builder.gui.mainwindow import MainWindow  # noqa: E402
+from graph_schema import load_project  # noqa: E402
+
+# (output, example, theme, what to select, which right-hand tab to show)
+SHOTS = [
+    ("main-resnet18.png", "resnet18.json", "light", "bn1", "Inspector"),
+    ("main-lenet-code.png", "lenet.json", "light", "c3", "Code"),
+    ("main-broken-dark.png", "broken/wrong_in_channels.json", "dark", "conv2", "Inspector"),
+]
+
+
+def settle(app: QApplication) -> None:
+    for _ in range(30):
+        app.processEvents()
+
+
+def shoot(app: QApplication, name: str, example: str, theme: str, select: str,
+          tab: str) -> None:
+    path = ROOT / "examples" / example
+    window = MainWindow(ProjectDocument(load_project(path), path))
+    window.set_theme(theme)
+    window.resize(1500, 940)
+    window.show()
+    settle(app)
+    view = window.current_view()
+    view.fit()
+    node = next(n.id for n in window.doc.graph(window.current_key()).nodes if n.name == select)
+    view.canvas.select_nodes([node])
+    dock = {"Inspector": "inspector", "Code": "code"}[tab]
+    window.docks[dock].raise_()
+    settle(app)
+    window.grab().save(str(ROOT / "docs" / name))
+    window.controller.undo_stack.setClean()
+    window.close()
+    print(f"wrote docs/{name}")
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as settings_dir:
+        QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, settings_dir)
+        QCoreApplication.setOrganizationName("TorchCanvasScreenshots")
+        QCoreApplication.setApplicationName("TorchCanvasScreenshots")
+        app = QApplication.instance() or QApplication([])
+        for shot in SHOTS:
+            shoot(app, *shot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
