@@ -117,13 +117,11 @@ class _NotedEditor(QWidget):
         layout.addWidget(self.note)
 
     def show_value(self, shown: ParamValue) -> None:
+        # Every subclass defines _set: how its control displays a value.
         with QSignalBlocker(self.control):
             self._set(shown.value)
         self.note.setText(shown.hint)
         self.note.setVisible(bool(shown.hint))
-
-    def _set(self, value: Any) -> None:
-        raise NotImplementedError
 
 
 class BoolEditor(_NotedEditor):
