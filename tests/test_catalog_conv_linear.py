@@ -1,6 +1,7 @@
 """The convolution and dense layers' shape rules agree with torch."""
 
 import pytest
+import torch
 
 from tests.catalog_case import check_against_torch, infer_single
 
@@ -15,6 +16,11 @@ CONV_CASES = [
     ("nn.Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": "valid",
                    "padding_mode": "reflect"}, [(1, 2, 9, 9)]),
     ("nn.Conv2d", {"out_channels": 4, "kernel_size": 3, "bias": False}, [(3, 7, 7)]),
+    # Non-zero padding modes at their limits: circular padding may wrap the whole size.
+    ("nn.Conv1d", {"out_channels": 2, "kernel_size": 3, "padding": "same", "dilation": 2,
+                   "padding_mode": "circular"}, [(1, 3, 2)]),
+    ("nn.Conv2d", {"out_channels": 2, "kernel_size": 3, "padding": 1,
+                   "padding_mode": "reflect"}, [(1, 3, 2, 5)]),
     ("nn.Conv3d", {"out_channels": 2, "kernel_size": 3, "stride": 2, "padding": 1},
      [(1, 2, 9, 10, 11)]),
     ("nn.Conv3d", {"out_channels": 4, "kernel_size": [1, 3, 3], "dilation": [1, 2, 1],
@@ -67,3 +73,22 @@ def test_unflatten_refuses_dimension_names():
     (error,) = state.diagnostics
     assert error.code == "bad-param" and "not dimension names (N)" in error.message
     assert "op.reshape" in error.message
+
+
+@pytest.mark.parametrize("params, shape", [
+    ({"kernel_size": 3, "padding": "same", "dilation": 2, "padding_mode": "reflect"}, (1, 3, 2)),
+    ({"kernel_size": 5, "padding": 2, "padding_mode": "circular"}, (1, 3, 1)),
+])
+def test_conv_padding_mode_limits_are_refused_as_torch_refuses(params, shape):
+    """Reflect and circular padding go through F.pad, with its limits (found by the random
+    code generation tests: torch refused what inference had accepted)."""
+    params = {"out_channels": 2, **params}
+    state = infer_single("nn.Conv1d", params, [shape])
+    (error,) = state.diagnostics
+    assert error.code == "too-small" and error.port == 0
+    assert f"padding_mode={params['padding_mode']!r}" in error.message
+    module = torch.nn.Conv1d(shape[1], 2, params["kernel_size"], padding=params["padding"],
+                             dilation=params.get("dilation", 1),
+                             padding_mode=params["padding_mode"])
+    with pytest.raises(RuntimeError):
+        module(torch.zeros(shape))

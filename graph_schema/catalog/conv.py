@@ -21,7 +21,7 @@ from graph_schema.catalog.helpers import (
 from graph_schema.catalog.params import ParamSpec
 from graph_schema.catalog.registry import register
 from graph_schema.catalog.spec import LayerSpec, ShapeError
-from graph_schema.dims import product
+from graph_schema.dims import format_shape, product
 
 
 def _check_groups(p, port=None):
@@ -48,10 +48,35 @@ def _infer_in_channels(d):
     return infer
 
 
+def _check_padding_mode(p, shape, d):
+    """Non-zero padding modes pad with F.pad first, which has the limits of those modes: a
+    reflection must be smaller than the size, a wrap-around at most the size."""
+    mode = p["padding_mode"]
+    if mode not in ("reflect", "circular"):
+        return
+    padding = p["padding"]
+    for i, (size, k, dil) in enumerate(zip(shape[-d:], p["kernel_size"], p["dilation"])):
+        if padding == "same":  # torch splits the total, the odd one on the right
+            total = dil * (k - 1)
+            sides = (total // 2, total - total // 2)
+        else:
+            pad = 0 if padding == "valid" else padding[i]
+            sides = (pad, pad)
+        if not isinstance(size, int):
+            continue  # a symbolic size may be large enough
+        if max(sides) >= size if mode == "reflect" else max(sides) > size:
+            relation = "smaller than" if mode == "reflect" else "at most"
+            raise ShapeError(
+                f"expected dimension {len(shape) - d + i} to be larger than the padding "
+                f"{sides} for padding_mode={mode!r} (the padding must be {relation} the "
+                f"size), received {format_shape(shape)}", code="too-small")
+
+
 def _conv_rule(d):
     def rule(p, inputs):
         shape = first(inputs)
         _channel_check(p, shape, d)
+        _check_padding_mode(p, shape, d)
         padding = p["padding"]
         if padding == "same":
             if any(s != 1 for s in p["stride"]):
