@@ -31,11 +31,9 @@ PADDING_CASES = [case for mode in _MODES for case in _pad_cases(mode)] + [
     # Zero and constant pads take any rank with enough dimensions.
     ("nn.ZeroPad1d", {"padding": 2}, [(5,)]),
     ("nn.ConstantPad2d", {"padding": 1, "value": 0.0}, [(2, 3, 4, 5, 6)]),
-    ("nn.ZeroPad1d", {"padding": [-3, -2]}, [(2, 3, 5)]),  # cropped to nothing
     # The limits of each mode: reflection below the size, circular at most the size.
     ("nn.ReflectionPad1d", {"padding": [3, -1]}, [(2, 3, 4)]),
     ("nn.CircularPad1d", {"padding": [4, 0]}, [(2, 3, 4)]),
-    ("nn.ReplicationPad2d", {"padding": [-2, -2, 1, 1]}, [(2, 3, 4, 4)]),
 ]
 
 RESAMPLE_CASES = [
@@ -92,7 +90,7 @@ REFUSED_CASES = [
     ("nn.CircularPad1d", {"padding": [5, 0]}, (2, 3, 4), ["at most the size"]),
     ("nn.ConstantPad1d", {"padding": [-3, -3], "value": 0.0}, (2, 3, 5),
      ["crops more than the size 5"]),
-    ("nn.ReplicationPad1d", {"padding": [-2, -2]}, (2, 3, 4), ["leaves no element"]),
+    ("nn.ReplicationPad1d", {"padding": [-2, -2]}, (2, 3, 4), ["leaves dimension 2 empty"]),
     ("nn.Upsample", {"size": 4, "mode": "bilinear"}, (2, 3, 5), ["4-D input", "bilinear"]),
     ("nn.Upsample", {"size": [3, 3]}, (2, 4, 7), ["2 spatial dimensions", "size=[3, 3]"]),
     ("nn.Upsample", {"scale_factor": 0.1}, (1, 2, 5), ["too small"]),
@@ -116,3 +114,17 @@ def test_refuses_what_torch_refuses(type_name, params, shape, words):
     module = build_module(get_spec(type_name), state.params).to_empty(device="cpu")
     with pytest.raises((RuntimeError, ValueError, NotImplementedError)):
         module(torch.zeros(shape))
+
+
+@pytest.mark.parametrize("type_name, params, shape", [
+    ("nn.ZeroPad1d", {"padding": [-3, -2]}, (2, 3, 5)),
+    ("nn.ConstantPad2d", {"padding": [0, 0, -1, -1], "value": 1.0}, (3, 2, 4)),
+    ("nn.ReplicationPad2d", {"padding": [-2, -2, 1, 1]}, (2, 3, 4, 4)),
+])
+def test_a_crop_to_nothing_is_refused_though_torch_allows_it(type_name, params, shape):
+    """The empty tensor would only fail later, in a layer far from this crop."""
+    state = infer_single(type_name, params, [shape])
+    (error,) = state.diagnostics
+    assert error.code == "empty" and "empty (size 0)" in error.message
+    module = build_module(get_spec(type_name), state.params).to_empty(device="cpu")
+    assert 0 in module(torch.zeros(shape)).shape

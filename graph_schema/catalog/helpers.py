@@ -96,6 +96,16 @@ def positive(value: Dim, what: str, shape: Shape, port: int = 0) -> Dim:
     return value
 
 
+def empty_result(what: str, axis: int, shape: Shape, port: int | None = 0) -> ShapeError:
+    """An op whose parameters leave a dimension with nothing in it.
+
+    Inputs never are empty (an io.Input refuses a size of 0), so an empty result comes from
+    a slice, crop or section that misses; torch would carry the empty tensor on until some
+    layer refuses it, far from the cause, so it is refused here, where it happens."""
+    return ShapeError(f"{what} leaves dimension {axis} empty (size 0), from the input "
+                      f"{format_shape(shape)}", port=port, code="empty")
+
+
 def conv_out(size: Dim, kernel: int, stride: int, padding: int, dilation: int,
              ceil_mode: bool = False) -> Dim:
     """torch's output size for convolution and pooling (floor, or ceil with ceil_mode)."""

@@ -14,7 +14,7 @@ nothing is clipped:
 
 from __future__ import annotations
 
-from graph_schema.catalog.helpers import first, norm_axis, set_param_fix
+from graph_schema.catalog.helpers import empty_result, first, norm_axis, set_param_fix
 from graph_schema.catalog.ops_common import ScalarOrList, bad_param, method
 from graph_schema.catalog.params import ParamSpec, parse_slice_item
 from graph_schema.catalog.registry import register
@@ -80,6 +80,9 @@ def _getitem_rule(p, inputs):
             out.append(_slice_size(shape[axis], item, text))
             axis += 1
     out.extend(shape[axis:])
+    for position, size in enumerate(out):
+        if size == 0:
+            raise empty_result(f"index {written}", position, shape)
     return [tuple(out)]
 
 
@@ -101,6 +104,9 @@ def _split_rule(p, inputs):
     size = shape[axis]
     split = p["split_size_or_sections"]
     if isinstance(split, tuple):
+        if 0 in split:
+            raise bad_param(f"split_size_or_sections {list(split)} has a section of size 0, "
+                            f"which would be an empty tensor")
         total = sum(split)
         if isinstance(size, int) and total != size:
             rest = size - sum(split[:-1])
@@ -166,6 +172,7 @@ register(
                              doc="a piece size, or a list of sizes summing to the dimension"),
                 ParamSpec("dim", "int", default=0)),
         outputs=("chunk",),
+        returns="sequence",
         call=method("split", positional=("split_size_or_sections",), keyword=("dim",)),
         summary_params=("split_size_or_sections", "dim"),
         description="Cuts the tensor along dim (x.split) into pieces of a given size (the last "
@@ -178,6 +185,7 @@ register(
         params=(ParamSpec("chunks", "int", required=True, minimum=1),
                 ParamSpec("dim", "int", default=0)),
         outputs=("chunk",),
+        returns="sequence",
         call=method("chunk", positional=("chunks",), keyword=("dim",)),
         summary_params=("chunks", "dim"),
         description="Cuts the tensor along dim into pieces of ceil(size / chunks) (x.chunk); "

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import math
 
-from graph_schema.catalog.helpers import choice_param, expect_rank, first, positive, set_param_fix
+from graph_schema.catalog.helpers import (
+    choice_param,
+    empty_result,
+    expect_rank,
+    first,
+    positive,
+    set_param_fix,
+)
 from graph_schema.catalog.ops_common import ScalarOrList, bad_param, function
 from graph_schema.catalog.params import ParamSpec
 from graph_schema.catalog.registry import register
@@ -90,11 +97,12 @@ def _pad_rule(p, inputs):
                     f"{right}) for mode={mode!r} (padding must be {relation} the size), "
                     f"received {format_shape(shape)}", port=0, code="too-small")
         new = size + left + right
-        smallest = 1 if mode in ("reflect", "replicate") else 0
-        if isinstance(new, int) and new < smallest:
+        if isinstance(new, int) and new < 0:
             raise ShapeError(f"input {format_shape(shape)} is too small: padding ({left}, "
                              f"{right}) would make dimension {axis} {new}", port=0,
                              code="too-small")
+        if new == 0:
+            raise empty_result(f"padding ({left}, {right})", axis, shape)
         out[axis] = new
     return [tuple(out)]
 

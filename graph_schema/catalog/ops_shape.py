@@ -3,7 +3,7 @@ transpose, flatten, squeeze/unsqueeze, expand, contiguous."""
 
 from __future__ import annotations
 
-from graph_schema.catalog.helpers import first, norm_axis, numel, set_param_fix
+from graph_schema.catalog.helpers import empty_result, first, norm_axis, numel, set_param_fix
 from graph_schema.catalog.ops_common import DimsOrAll, bad_param, method, norm_dims
 from graph_schema.catalog.params import ParamSpec
 from graph_schema.catalog.registry import register
@@ -165,6 +165,8 @@ def _expand_rule(p, inputs):
     new = len(sizes) - len(shape)
     out: list[Dim] = []
     for i, size in enumerate(sizes):
+        if size == 0:
+            raise empty_result(f"sizes[{i}]=0", i, shape)
         if i < new:
             if size == -1:
                 raise bad_param(f"sizes[{i}] is -1, but dimension {i} is new (the input "

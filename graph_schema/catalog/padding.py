@@ -5,16 +5,19 @@ dimension first, (left, right, top, bottom, front, back). Negative padding crops
 torch's own limits:
 
 - zero and constant pads take any input with at least d dimensions; the crop comes first, so
-  it may not remove more than the size, and an empty result is allowed;
+  it may not remove more than the size;
 - reflection, replication and circular pads take (N, C, *) or unbatched (C, *) inputs;
 - reflection cannot reach past the edge: each pad must be below the size;
-- circular padding wraps around at most once: each pad at most the size that is kept;
-- reflection and replication may empty a dimension, but not every padded one.
+- circular padding wraps around at most once: each pad at most the size that is kept.
+
+torch lets zero and constant pads (and reflection and replication, but for one padded
+dimension) crop a dimension to nothing; that empty tensor is refused here, where it is made.
 """
 
 from __future__ import annotations
 
 from graph_schema.catalog.helpers import (
+    empty_result,
     expect_min_rank,
     expect_rank,
     first,
@@ -69,9 +72,9 @@ def _pad_rule(mode, d):
             pads = (padding[2 * i], padding[2 * i + 1])
             _check_side(mode, shape, axis, pads)
             out[axis] = shape[axis] + pads[0] + pads[1]
-        padded = out[-d:]
-        if mode in ("reflect", "replicate") and all(n == 0 for n in padded):
-            raise _limit_error(f"padding {tuple(padding)} leaves no element", shape)
+        for axis in range(len(out) - d, len(out)):
+            if out[axis] == 0:
+                raise empty_result(f"padding {tuple(padding)}", axis, shape)
         return [tuple(out)]
     return rule
 

@@ -111,7 +111,8 @@ class LayerSpec:
     construct: str = "kwargs"
     # What the torch call returns: "auto" (one value, or a flat tuple of the outputs),
     # "nested_state" (LSTM: output, (h_n, c_n)), "pair" (attention: always a 2-tuple, the
-    # second None when the rule gives one output).
+    # second None when the rule gives one output), "sequence" (split, chunk: always a tuple,
+    # even of one piece).
     returns: str = "auto"
     stack_layer: str | None = None
     call: OpCall | None = None  # for op.* types
