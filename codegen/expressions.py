@@ -42,20 +42,22 @@ def _is_positional(param: ParamSpec) -> bool:
 
 
 def constructor_args(spec: LayerSpec, params: dict, skip: tuple[str, ...] = ()) -> list[str]:
-    """Leading required/inferable params positionally (torch's order), the rest by keyword
-    and only where they differ from torch's default."""
-    args: list[str] = []
-    positional = True
+    """Params up to the last required/inferable one positionally (torch's order), the rest by
+    keyword and only where they differ from torch's default.
+
+    A default before a required param is written too: the catalog's default may be its own
+    (Unflatten's dim=1), while torch needs the argument (nn.Unflatten(dim, unflattened_size)).
+    """
+    used = [p for p in spec.params
+            if p.constructor and p.name not in spec.forward_params and p.name not in skip]
+    last = max((i for i, p in enumerate(used) if _is_positional(p)), default=-1)
     defaults = spec.defaults
-    for param in spec.params:
-        if not param.constructor or param.name in spec.forward_params or param.name in skip:
-            continue
+    args: list[str] = []
+    for index, param in enumerate(used):
         value = params.get(param.name)
-        if positional and _is_positional(param):
+        if index <= last:
             args.append(render_value(param, value))
-            continue
-        positional = False
-        if _is_positional(param) or _differs(param, value, defaults.get(param.name)):
+        elif _differs(param, value, defaults.get(param.name)):
             args.append(f"{param.name}={render_value(param, value)}")
     return args
 
@@ -97,7 +99,8 @@ def op_expression(spec: LayerSpec, params: dict, inputs: list[str],
     if call.kind == "operator":
         return f" {call.name} ".join(inputs)
     if call.kind == "getitem":
-        return f"{inputs[0]}[{', '.join(params['index'])}]"
+        # A Call in brackets, so a long line splits inside them as ruff splits it.
+        return Call(inputs[0], (", ".join(params["index"]),), opener="[", closer="]")
     args: list = [f"[{', '.join(inputs)}]"] if call.inputs == "list" else list(inputs)
     param_map = spec.param_map
     for name in call.positional:

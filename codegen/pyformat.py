@@ -31,9 +31,32 @@ def _flat(item) -> str:
 def layout(item, indent: str, prefix: str = "", suffix: str = "") -> list[str]:
     """Lines for ``prefix + item + suffix`` at ``indent``, split only where needed."""
     one_line = f"{indent}{prefix}{_flat(item)}{suffix}"
-    if len(one_line) <= LINE_LENGTH or not isinstance(item, Call) or not item.args:
+    if len(one_line) <= LINE_LENGTH:
         return [one_line]
+    targets = _unpacked_targets(prefix)
+    if len(f"{indent}{prefix}(") > LINE_LENGTH and len(targets) > 1:
+        # Not even `a, b, c = (` fits: ruff splits the targets instead, one a line.
+        return [f"{indent}(", *(f"{indent}{INDENT}{t}," for t in targets),
+                *layout(item, indent, ") = ", suffix)]
+    if not isinstance(item, Call) or not item.args:
+        if not (prefix.endswith("= ") or prefix == "return "):
+            return [one_line]
+        # ruff puts a long right-hand side in parentheses on lines of its own, a tuple
+        # (`return a, b`) one item a line, an operation still too long one operand a line.
+        items = _top_level_items(_flat(item))
+        if len(items) > 1:
+            inner = [f"{i}," for i in items]
+        elif len(f"{indent}{INDENT}{items[0]}") > LINE_LENGTH:
+            inner = _operands(items[0])
+        else:
+            inner = items
+        return [f"{indent}{prefix}(", *(f"{indent}{INDENT}{i}" for i in inner),
+                f"{indent}){suffix}"]
     head = f"{indent}{prefix}{item.func}{item.opener}"
+    if prefix and len(head) > LINE_LENGTH:
+        # Even the call's first line is too long after `x, y = `: ruff then puts the whole
+        # right-hand side in parentheses on lines of its own.
+        return [f"{indent}{prefix}(", *layout(item, indent + INDENT), f"{indent}){suffix}"]
     tail = f"{indent}{item.closer}{suffix}"
     inner_indent = indent + INDENT
     hugged = inner_indent + ", ".join(_flat(a) for a in item.args)
@@ -43,6 +66,36 @@ def layout(item, indent: str, prefix: str = "", suffix: str = "") -> list[str]:
     for arg in item.args:
         lines += layout(arg, inner_indent, suffix=",")
     return lines + [tail]
+
+
+def _top_level_items(text: str) -> list[str]:
+    """``"a, (b, c), f(d, e)"`` -> ``["a", "(b, c)", "f(d, e)"]``."""
+    items, depth, current = [], 0, ""
+    for char in text:
+        depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return items + [current.strip()]
+
+
+def _operands(text: str) -> list[str]:
+    """``"a + b"`` -> ``["a", "+ b"]``: a line break before each top-level operator."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(char, 0)
+        if depth == 0 and char in "+-*/@" and text[index - 1:index] == " " and \
+                text[index + 1:index + 2] == " ":
+            parts.append(text[start:index - 1])
+            start = index
+    return parts + [text[start:]]
+
+
+def _unpacked_targets(prefix: str) -> list[str]:
+    """``"a, (b, c) = "`` -> ``["a", "(b, c)"]``; [] when the prefix assigns nothing."""
+    return _top_level_items(prefix[:-3]) if prefix.endswith(" = ") else []
 
 
 def statement(indent: str, prefix: str, expr, comment: str = "") -> list[str]:

@@ -19,6 +19,7 @@ from torch import nn
 
 from codegen import generate_source
 from graph_schema.blocks import infer_block
+from graph_schema.catalog import get_spec
 from graph_schema.dims import Sym
 from graph_schema.document import Network, Project
 from graph_schema.inference import Inference
@@ -109,15 +110,18 @@ def size_of(name: str, sizes: dict[str, int] | None = None) -> int:
 
 
 def concrete_project(project: Project, sizes: dict[str, int] | None = None) -> Project:
-    """A copy whose inputs have numbers where the original has names (N -> 2)."""
+    """A copy with numbers where the original has names (N -> 2): in its inputs' shapes and
+    in every other shape parameter (a reshape to ["N", -1])."""
     copy = project.model_copy(deep=True)
     for graph in [*copy.networks, *copy.blocks]:
-        for node in graph.inputs():
-            shape = node.params.get("shape")
-            if isinstance(shape, list):
-                node.params = {**node.params,
-                               "shape": [size_of(d, sizes) if isinstance(d, str) else d
-                                         for d in shape]}
+        for node in graph.nodes:
+            spec = get_spec(node.type)
+            for key, value in node.params.items():
+                param = spec.param_map.get(key) if spec else None
+                if param is not None and param.kind == "shape" and isinstance(value, list):
+                    node.params = {**node.params,
+                                   key: [size_of(d, sizes) if isinstance(d, str) else d
+                                         for d in value]}
     return copy
 
 

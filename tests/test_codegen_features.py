@@ -313,7 +313,7 @@ def test_split_and_chunk_ops(tmp_path):
         for params in SAMPLES.get(type_name, [{}]):
             nodes = [node("in", "io.Input", "x", shape=["N", 6, 4]),
                      node("op", type_name, "parts", **params)]
-            p = project(nodes, [])
+            p = project(nodes, edges(("in", "op")))
             from graph_schema.inference import Inference
 
             count = len(Inference(p.networks[0], p).states["op"].outputs or [])
@@ -422,7 +422,7 @@ def test_cli_generate_refuses_bad_node_name_with_exit_1(tmp_path, capsys):
     assert not out.exists()
 
 
-# -- scale --------------------------------------------------------------------------------------------
+# -- scale --------------------------------------------------------------------------------------
 def test_thousand_node_chain(tmp_path):
     count = 1000
     kinds = ["nn.Linear", "nn.ReLU", "nn.Dropout", "nn.Identity"]

@@ -84,7 +84,8 @@ def test_linear_after_conv_without_flatten_suggests_flatten():
              node("out", "io.Output", "y")]
     p = project(nodes, chain_edges("in", "fc", "out"))
     (diag,) = Inference(p.networks[0], p).diagnostics()
-    assert "expected the last dimension to be 400 (in_features), received (N, 16, 5, 5)" in diag.message
+    assert ("expected the last dimension to be 400 (in_features), received (N, 16, 5, 5)"
+            in diag.message)
     assert diag.fix.label == "insert Flatten"
 
 
