@@ -45,29 +45,42 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[dev]'
 	@touch $@
 
-# Optional system packages: graphviz lays out imported models, libxcb-cursor0 lets Qt open a
-# window under X11. Missing them never fails the install.
+# Optional system packages: graphviz lays out imported models; Qt's X11 plugin (a real window)
+# needs the xcb libraries below. Missing them never fails the install.
+# soname:Debian package, for every library Qt's xcb platform plugin loads.
+QT_X11_LIBS := libxcb-cursor.so.0:libxcb-cursor0 libxcb-icccm.so.4:libxcb-icccm4 \
+	libxcb-keysyms.so.1:libxcb-keysyms1 libxcb-image.so.0:libxcb-image0 \
+	libxcb-render-util.so.0:libxcb-render-util0 libxcb-randr.so.0:libxcb-randr0 \
+	libxcb-shape.so.0:libxcb-shape0 libxcb-xkb.so.1:libxcb-xkb1 libxcb-sync.so.1:libxcb-sync1 \
+	libxcb-xfixes.so.0:libxcb-xfixes0 libxcb-shm.so.0:libxcb-shm0 libxcb-util.so.1:libxcb-util1 \
+	libxkbcommon-x11.so.0:libxkbcommon-x11-0 libX11-xcb.so.1:libx11-xcb1 libEGL.so.1:libegl1 \
+	libGL.so.1:libgl1 libfontconfig.so.1:libfontconfig1 libdbus-1.so.3:libdbus-1-3
+# Prints the Debian packages whose libraries are missing (empty: a window can open).
+MISSING_QT_X11 = for pair in $(QT_X11_LIBS); do \
+		ldconfig -p 2>/dev/null | grep -q "$${pair%%:*}" || printf '%s ' "$${pair\#\#*:}"; \
+	done
+
 system-deps:
 	@missing=""; \
 	command -v dot >/dev/null 2>&1 || missing="graphviz"; \
-	ldconfig -p 2>/dev/null | grep -q libxcb-cursor.so.0 || missing="$$missing libxcb-cursor0"; \
-	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	missing="$$missing $$($(MISSING_QT_X11))"; \
+	if [ -n "$$(echo $$missing)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "installing $$missing with apt-get"; \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends $$missing; } >/dev/null 2>&1 || true; \
 	fi; \
 	command -v dot >/dev/null 2>&1 \
 		|| echo "graphviz not installed: diagrams use the built-in layout"; \
-	ldconfig -p 2>/dev/null | grep -q libxcb-cursor.so.0 \
-		|| echo "libxcb-cursor0 not installed: the desktop app cannot open a window under X11" \
-			"(as root: apt-get install libxcb-cursor0)"; \
+	still="$$($(MISSING_QT_X11))"; \
+	[ -z "$$still" ] || echo "Qt's X11 libraries missing: the desktop app cannot open a window" \
+		"under X11 (as root: apt-get install $$still)"; \
 	true
 
 run: install
-	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] \
-			&& ! ldconfig -p 2>/dev/null | grep -q libxcb-cursor.so.0; then \
-		echo "Qt's xcb platform plugin needs Debian's libxcb-cursor0 to open a window:"; \
-		echo "    apt-get install libxcb-cursor0    (as root)"; \
+	@still="$$($(MISSING_QT_X11))"; \
+	if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] && [ -n "$$still" ]; then \
+		echo "Qt's xcb platform plugin needs these Debian packages to open a window:"; \
+		echo "    apt-get install $$still    (as root)"; \
 	fi
 	$(VENV)/bin/torchcanvas demo $(DEMO)
 

@@ -151,6 +151,17 @@ def _write(path: str, text: str) -> None:
         raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
 
 
+def cmd_app(args) -> int:
+    from builder.demo import why_headless
+
+    reason = why_headless()
+    if reason is not None:
+        raise UsageError(f"cannot open the desktop app: {reason}")
+    from builder.gui.app import run_app
+
+    return run_app([args.file] if args.file else [])
+
+
 def cmd_demo(args) -> int:
     from builder.demo import run_demo
 
@@ -185,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-script", metavar="TRAIN.py",
                    help="also write a plain PyTorch training script for the model")
     p.set_defaults(run=cmd_generate)
+
+    p = sub.add_parser("app", help="open the desktop app (on a project, if one is given)")
+    p.add_argument("file", nargs="?")
+    p.set_defaults(run=cmd_app)
 
     p = sub.add_parser("demo", help="open the app on a project, or show a headless demo")
     p.add_argument("file")

@@ -28,12 +28,31 @@ def why_headless() -> str | None:
     if platform == "offscreen":
         return "QT_QPA_PLATFORM=offscreen asks for no window"
     if sys.platform.startswith("linux") and os.environ.get("DISPLAY") and \
-            not os.environ.get("WAYLAND_DISPLAY") and platform in ("", "xcb") and \
-            ctypes.util.find_library("xcb-cursor") is None:
+            not os.environ.get("WAYLAND_DISPLAY") and platform in ("", "xcb"):
         # Qt aborts the whole process when its xcb plugin cannot load: say so instead.
-        return ("Qt's X11 plugin needs the libxcb-cursor0 system package "
-                "(as root: apt-get install libxcb-cursor0)")
+        missing = missing_x11_packages()
+        if missing:
+            return (f"Qt's X11 plugin needs system packages that are not installed "
+                    f"(as root: apt-get install {' '.join(missing)})")
     return None
+
+
+# Libraries Qt's xcb platform plugin loads, and the Debian packages that hold them (the
+# Makefile's QT_X11_LIBS installs the same list).
+QT_X11_LIBRARIES = {
+    "xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4",
+    "xcb-keysyms": "libxcb-keysyms1", "xcb-image": "libxcb-image0",
+    "xcb-render-util": "libxcb-render-util0", "xcb-randr": "libxcb-randr0",
+    "xcb-shape": "libxcb-shape0", "xcb-xkb": "libxcb-xkb1", "xcb-sync": "libxcb-sync1",
+    "xcb-xfixes": "libxcb-xfixes0", "xcb-shm": "libxcb-shm0", "xcb-util": "libxcb-util1",
+    "xkbcommon-x11": "libxkbcommon-x11-0", "X11-xcb": "libx11-xcb1", "EGL": "libegl1",
+    "GL": "libgl1", "fontconfig": "libfontconfig1", "dbus-1": "libdbus-1-3",
+}
+
+
+def missing_x11_packages() -> list[str]:
+    return [package for library, package in QT_X11_LIBRARIES.items()
+            if ctypes.util.find_library(library) is None]
 
 
 def diagram_path(path: str) -> Path:

@@ -63,6 +63,7 @@ class FileController(QObject):
         act("&Save", self.save, QKeySequence.StandardKey.Save, menu)
         act("Save &As…", self.save_as, "Ctrl+Shift+S", menu)
         menu.addSeparator()
+        act("&Import Model…", self.import_model, None, menu)
         act("Export &Code…", self.exporter.export_code, None, menu)
         act("Export &Diagram…", self.exporter.export_diagram, None, menu)
         menu.addSeparator()
@@ -144,6 +145,25 @@ class FileController(QObject):
         self._remember(path)
         self._show_status(f"Opened {path}")
         return True
+
+    def import_model(self) -> None:
+        """File > Import Model…: the model runs in a child process; only its result comes
+        back (builder/gui/import_dialog.py)."""
+        from builder.gui.import_dialog import ImportDialog
+
+        dialog = ImportDialog(self.window)
+        dialog.imported.connect(self.adopt_imported)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def adopt_imported(self, project: Project) -> MainWindow:
+        """An imported model opens as a new, unsaved project: here if this window holds
+        nothing yet, else in a new window, so the open project is never replaced."""
+        window = self._untouched_window()
+        window.files._replace(project, None)
+        window.files.undo_stack.resetClean()
+        window.files._show_status(f"Imported {project.name}: not saved yet")
+        return window
 
     def open_recent(self, path: Path) -> bool:
         if not path.is_file():

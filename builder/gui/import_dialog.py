@@ -1,0 +1,296 @@
+"""File > Import model…: turn an existing nn.Module into a diagram, in a separate process.
+
+The model's own code runs in a child process (`python -m builder import ...`), never in the
+app: a model that hangs, crashes or eats memory is stopped (timeout or Cancel) and the open
+project is untouched. Only a finished import's JSON file comes back, loaded like any project
+file.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QElapsedTimer, QProcess, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from graph_schema import ProjectError, load_project
+from graph_schema.document import Project
+
+DEFAULT_TIMEOUT_S = 120
+SHAPE_HELP = "One input per line: sizes separated by commas, e.g. 1,3,224,224 or 2,16:int64"
+
+
+def module_members(path: Path) -> list[str]:
+    """Top-level classes and functions of a Python file, read with ``ast`` (never run)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return []
+    return [node.name for node in tree.body
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef))]
+
+
+def input_problem(line: str) -> str | None:
+    """Why one line of the inputs box is not SHAPE[:DTYPE], or None."""
+    shape, _, dtype = line.partition(":")
+    parts = [p.strip() for p in shape.split(",")]
+    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+        return f"{line!r}: sizes must be positive whole numbers separated by commas"
+    if dtype and not dtype.strip().isidentifier():
+        return f"{line!r}: {dtype!r} is not a dtype name such as int64"
+    return None
+
+
+def import_arguments(spec: str, inputs: list[str], kwargs: str, output: Path,
+                     timeout: int) -> list[str]:
+    args = ["-m", "builder", "import", spec]
+    for line in inputs:
+        args += ["--input", line]
+    if kwargs.strip() and kwargs.strip() != "{}":
+        args += ["--kwargs", kwargs.strip()]
+    return args + ["-o", str(output), "--timeout", str(timeout)]
+
+
+class ImportRunner(QWidget):
+    """Runs one import in a child process: progress, elapsed time, Cancel, a time limit."""
+
+    finished = Signal(object)  # Project on success
+    failed = Signal(str)  # what went wrong, in one or a few lines
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.process: QProcess | None = None
+        self.output: Path | None = None
+        self.timeout_s = DEFAULT_TIMEOUT_S
+        self._clock = QElapsedTimer()
+        self._ticker = QTimer(self, interval=250)
+        self._ticker.timeout.connect(self._on_ticker_timeout)
+        self._cancelled = False
+        self._timed_out = False
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)  # busy: an import has no measurable progress
+        self.label = QLabel()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.bar, 1)
+        layout.addWidget(self.label)
+
+    def running(self) -> bool:
+        return self.process is not None
+
+    def start(self, args: list[str], output: Path, timeout_s: int,
+              working_dir: Path | None = None) -> None:
+        self.output, self.timeout_s = output, timeout_s
+        self._cancelled = self._timed_out = False
+        process = QProcess(self)
+        process.setProgram(sys.executable)
+        process.setArguments(args)
+        if working_dir is not None:
+            process.setWorkingDirectory(str(working_dir))
+        process.finished.connect(self._on_process_finished)
+        process.errorOccurred.connect(self._on_process_error_occurred)
+        self.process = process
+        self._clock.start()
+        self._ticker.start()
+        self._on_ticker_timeout()
+        process.start()
+
+    def cancel(self) -> None:
+        if self.process is not None:
+            self._cancelled = True
+            self.process.kill()
+
+    def _on_ticker_timeout(self) -> None:
+        elapsed = self._clock.elapsed() / 1000
+        self.label.setText(f"Importing… {elapsed:.0f} s")
+        # The child has its own limit; this one catches a child too stuck to honour it.
+        if elapsed > self.timeout_s + 10 and self.process is not None:
+            self._timed_out = True
+            self.process.kill()
+
+    def _on_process_error_occurred(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._done()
+            self.failed.emit(f"could not start {sys.executable}")
+
+    def _on_process_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        process = self.process
+        stderr = bytes(process.readAllStandardError()).decode("utf-8", "replace").strip()
+        self._done()
+        if self._cancelled:
+            self.failed.emit("Import cancelled.")
+        elif self._timed_out:
+            self.failed.emit(f"The import did not finish within {self.timeout_s} s and was "
+                             f"stopped.")
+        elif status == QProcess.ExitStatus.CrashExit:
+            self.failed.emit("The import process crashed (the model's code may have aborted "
+                             "Python); your project is untouched.")
+        elif code != 0:
+            lines = [line for line in stderr.splitlines() if line.strip()]
+            self.failed.emit("\n".join(lines[-6:]) or f"the import failed (exit {code})")
+        else:
+            self._load()
+
+    def _load(self) -> None:
+        try:
+            project = load_project(self.output)
+        except ProjectError as err:
+            self.failed.emit(f"the import wrote a file TorchCanvas cannot read: {err}")
+            return
+        self.finished.emit(project)
+
+    def _done(self) -> None:
+        self._ticker.stop()
+        if self.process is not None:
+            self.process.deleteLater()
+        self.process = None
+
+
+class ImportDialog(QDialog):
+    """The fields of `torchcanvas import`, and a runner that keeps the app responsive."""
+
+    imported = Signal(object)  # Project
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Import model")
+        self._tmp = tempfile.TemporaryDirectory(prefix="torchcanvas-import-")
+        self.spec = QComboBox()
+        self.spec.setEditable(True)
+        self.spec.lineEdit().setPlaceholderText("path/to/model.py:ResNet or package.module:Net")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._on_browse_clicked)
+        spec_row = QHBoxLayout()
+        spec_row.addWidget(self.spec, 1)
+        spec_row.addWidget(browse)
+        self.inputs = QPlainTextEdit("1,3,224,224")
+        self.inputs.setPlaceholderText(SHAPE_HELP)
+        self.inputs.setToolTip(SHAPE_HELP)
+        self.inputs.setFixedHeight(70)
+        self.kwargs = QLineEdit("{}")
+        self.kwargs.setToolTip("Keyword arguments for the class or function, as JSON, "
+                               "e.g. {\"num_classes\": 10}")
+        self.timeout = QSpinBox(minimum=5, maximum=3600, value=DEFAULT_TIMEOUT_S, suffix=" s")
+        form = QFormLayout()
+        form.addRow("Model:", spec_row)
+        form.addRow("Example inputs:", self.inputs)
+        form.addRow("Keyword arguments:", self.kwargs)
+        form.addRow("Time limit:", self.timeout)
+        self.message = QLabel(wordWrap=True)
+        self.message.setStyleSheet("color: #d62828")
+        self.runner = ImportRunner()
+        self.runner.hide()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.import_button = self.buttons.addButton("Import",
+                                                    QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.start)
+        self.buttons.rejected.connect(self._on_buttons_rejected)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(self.runner)
+        layout.addWidget(self.buttons)
+        self.runner.finished.connect(self._on_runner_finished)
+        self.runner.failed.connect(self._on_runner_failed)
+        self.resize(560, 300)
+
+    def command_line(self) -> str:
+        """The equivalent shell command, shown so the user can reproduce an import."""
+        args = self._arguments(Path("OUT.json"))
+        return shlex.join(["torchcanvas", *args[2:]])
+
+    def problem(self) -> str | None:
+        spec = self.spec.currentText().strip()
+        if ":" not in spec or not spec.rsplit(":", 1)[1].strip():
+            return "Name the model as path/to/file.py:ClassName or package.module:ClassName."
+        lines = self._input_lines()
+        if not lines:
+            return "Give at least one example input shape, e.g. 1,3,224,224."
+        for line in lines:
+            problem = input_problem(line)
+            if problem:
+                return problem
+        try:
+            kwargs = json.loads(self.kwargs.text() or "{}")
+        except json.JSONDecodeError as err:
+            return f"Keyword arguments are not valid JSON: {err.msg} (column {err.colno})."
+        if not isinstance(kwargs, dict):
+            return "Keyword arguments must be a JSON object such as {\"num_classes\": 10}."
+        return None
+
+    def start(self) -> None:
+        problem = self.problem()
+        if problem:
+            self.message.setText(problem)
+            return
+        self.message.clear()
+        output = Path(self._tmp.name) / "imported.json"
+        output.unlink(missing_ok=True)
+        self.import_button.setEnabled(False)
+        self.runner.show()
+        spec = self.spec.currentText().strip()
+        path_part = Path(spec.rsplit(":", 1)[0])
+        working_dir = path_part.parent if path_part.suffix == ".py" and \
+            path_part.is_absolute() else None
+        self.runner.start(self._arguments(output), output, self.timeout.value(), working_dir)
+
+    def _arguments(self, output: Path) -> list[str]:
+        return import_arguments(self.spec.currentText().strip(), self._input_lines(),
+                                self.kwargs.text(), output, self.timeout.value())
+
+    def _input_lines(self) -> list[str]:
+        return [line.strip() for line in self.inputs.toPlainText().splitlines() if line.strip()]
+
+    def _on_browse_clicked(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Python file with the model", "",
+                                              "Python files (*.py)")
+        if name:
+            self.set_file(Path(name))
+
+    def set_file(self, path: Path) -> None:
+        """Offer the file's classes and functions as ``path:Name`` choices."""
+        members = module_members(path)
+        self.spec.clear()
+        self.spec.addItems([f"{path}:{name}" for name in members] or [f"{path}:"])
+
+    def _on_buttons_rejected(self) -> None:
+        if self.runner.running():
+            self.runner.cancel()  # the dialog stays open; the runner reports "cancelled"
+            return
+        self.reject()
+
+    def _on_runner_finished(self, project: Project) -> None:
+        self.runner.hide()
+        self.import_button.setEnabled(True)
+        self.imported.emit(project)
+        self.accept()
+
+    def _on_runner_failed(self, message: str) -> None:
+        self.runner.hide()
+        self.import_button.setEnabled(True)
+        self.message.setText(message)
+
+    def done(self, result: int) -> None:
+        if self.runner.running():
+            self.runner.cancel()
+        super().done(result)
