@@ -260,6 +260,8 @@ class ClassBuilder:
         return entries
 
     def _constructor(self, node: Node, values: dict) -> Call | InlineSequential | None:
+        if node.reuses:
+            return None  # the module is built once, by the node it reuses
         if node.type.startswith("block:"):
             block = node.type[6:]
             if block in self.inline:
@@ -272,8 +274,6 @@ class ClassBuilder:
                          if k in defaults and (every or isinstance(v, Bound)
                                                or v != defaults[k]))
             return Call(self.class_names[block], args)
-        if node.reuses:
-            return None  # the module is built once, by the node it reuses
         spec = get_spec(node.type)
         if spec.construct == "parameter":
             return parameter_constructor(values)

@@ -224,7 +224,7 @@ def commented_call(indent: str, prefix: str, func: str,
                 continue
             item = "nn.Sequential()"
         one = f"{inner}{_flat(item)},"
-        if comment and len(one) + 3 + len(comment) <= LINE_LENGTH:
+        if comment and len(one) + 4 + len(comment) <= LINE_LENGTH:
             lines.append(f"{one}  # {comment}")
             continue
         if comment:

@@ -153,11 +153,15 @@ def _block_instances(project: Project, roots: list[Inference]) -> dict[str, list
 
 
 def _inline_sequentials(project: Project, instances: dict[str, list]) -> frozenset[str]:
-    """Sequential blocks placed once, without arguments, read best written in place:
-    ``self.features = nn.Sequential(...)`` rather than a class of their own."""
-    return frozenset(name for name, placed in instances.items()
-                     if len(placed) == 1 and project.block(name).kind == "sequential"
-                     and not project.block(name).arguments)
+    """Sequential blocks placed once (or empty), without arguments, read best written in
+    place: ``self.features = nn.Sequential(...)`` rather than a class of their own."""
+    found = set()
+    for name, placed in instances.items():
+        block = project.block(name)
+        empty = all(node.type in ("io.Input", "io.Output") for node in block.nodes)
+        if block.kind == "sequential" and not block.arguments and (len(placed) == 1 or empty):
+            found.add(name)
+    return frozenset(found)
 
 
 def _dependency_order(project: Project, instances: dict) -> list[str]:

@@ -69,8 +69,10 @@ def check_module_lists(network: Network) -> list[Diagnostic]:
     return found
 
 
-def check_sequential(network: Network) -> list[Diagnostic]:
-    """A sequential graph is input -> layer -> ... -> layer -> output, nothing else."""
+def check_sequential(network: Network, counts: dict | None = None) -> list[Diagnostic]:
+    """A sequential graph is input -> layer -> ... -> layer -> output, nothing else.
+
+    ``counts[node_id]``: how many outputs inference gave each node, where it knows."""
     if network.kind != "sequential":
         return []
     what = f"a sequential {_scope(network)}"
@@ -90,7 +92,7 @@ def check_sequential(network: Network) -> list[Diagnostic]:
             found.append(_node_diag(network, node, "sequential-not-chain",
                                     f"cannot be in {what}: {node.type} is a tensor op, and "
                                     f"nn.Sequential holds only layers"))
-        elif not _single_in_out(node):
+        elif not _single_in_out(node, (counts or {}).get(node.id)):
             found.append(_node_diag(network, node, "sequential-not-chain",
                                     f"cannot be in {what}: nn.Sequential passes one tensor "
                                     f"from layer to layer, and {node.type} takes or returns "
@@ -100,11 +102,13 @@ def check_sequential(network: Network) -> list[Diagnostic]:
     return found
 
 
-def _single_in_out(node: Node) -> bool:
+def _single_in_out(node: Node, count: int | None) -> bool:
     if node.type.startswith("block:"):
         return True  # the block's own ports are checked with its placement's edges
     spec = get_spec(node.type)
-    return (spec.returns == "auto" and len(spec.outputs) == 1 and spec.min_inputs <= 1
+    if count is None:  # not inferred: only layers whose extra outputs are opt-in pass
+        count = 1 if len(spec.outputs) == 1 or "return_indices" in spec.param_map else 2
+    return (spec.returns == "auto" and count == 1 and spec.min_inputs <= 1
             and spec.forward_inputs == "args" and not spec.forward_params)
 
 

@@ -32,7 +32,7 @@ def errors_in(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 def check_network(project: Project, network: Network, inference: Inference) -> list[Diagnostic]:
     found = _name_problems(network) + _dangling_edges(network, inference)
-    found += _structure_problems(network)
+    found += _structure_problems(network, inference)
     found += inference.diagnostics()
     found += _reachability(network, inference)
     found += lint_network(project, network, inference)
@@ -46,7 +46,7 @@ def check_block(project: Project, block: Block) -> list[Diagnostic]:
     if block.opaque is not None:  # its outputs come from the kept source, not from wires
         inner = [d for d in inner if d.code != "unconnected-input"]
     found = _name_problems(block) + _dangling_edges(block, inference) + inner
-    found += _structure_problems(block)
+    found += _structure_problems(block, inference)
     if not block.inputs() or not block.outputs():
         found.append(_network_diag(block, "block-ports",
                                    "a block needs at least one io.Input and one io.Output"))
@@ -55,9 +55,11 @@ def check_block(project: Project, block: Block) -> list[Diagnostic]:
     return found
 
 
-def _structure_problems(network: Network) -> list[Diagnostic]:
+def _structure_problems(network: Network, inference: Inference) -> list[Diagnostic]:
     """Containers (module lists, the sequential kind) and the other import additions."""
-    found = check_module_lists(network) + check_sequential(network)
+    outputs = {node_id: len(state.outputs) for node_id, state in inference.states.items()
+               if state.outputs is not None}
+    found = check_module_lists(network) + check_sequential(network, outputs)
     found += check_reuse_and_calls(network) + check_ties(network)
     if isinstance(network, Block):
         found += check_opaque(network)

@@ -9,6 +9,7 @@ from graph_schema.catalog import (  # noqa: F401  (imported for their registrati
     attrs,
     conv,
     dropout,
+    functional,
     io,
     linear,
     norm,

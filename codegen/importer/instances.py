@@ -1,0 +1,135 @@
+"""Every class instance of the model as a draft, children first, grouped into blocks.
+
+A class that cannot become a diagram (fx cannot trace it, or its graph uses something the
+catalog lacks) is kept as source; so is every class its source builds. A torch layer the
+catalog lacks cannot be kept as source (its source is torch's), so the nearest class of the
+model's own that holds it is kept instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from codegen.importer.body import sequential_body, traced_body
+from codegen.importer.draft import GraphDraft
+from codegen.importer.errors import ModelImportError, Untraceable
+from codegen.importer.groups import Group, Instance, own_values, structure_key
+from codegen.importer.keep import class_source, constructor_arguments, needed_names
+from codegen.importer.leaves import catalog_spec, is_user_class
+from codegen.importer.values import Batch, TensorInfo, tensors_in
+from codegen.importer.walk import Visit
+
+
+def class_key(module: nn.Module) -> str:
+    cls = type(module)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class Instances:
+    def __init__(self, batch: Batch, warnings: list[str]):
+        self.batch = batch
+        self.warnings = warnings
+        self.groups: dict[tuple, Group] = {}
+        self.kept: dict[type, str] = {}  # class kept as source -> why
+        self.required: dict[type, list[type]] = {}  # kept class -> classes its source builds
+
+    # -- one module ------------------------------------------------------------------------
+    def make(self, module: nn.Module, visit: Visit | None, root: bool = False) -> Instance:
+        if visit is not None and visit.kind == "kept" or \
+                visit is None and is_user_class(module) and type(module) in self.kept:
+            return self._kept(module, visit, visit.reason if visit else self.kept[type(module)])
+        try:
+            draft = self._draft(module, visit)
+            children = self._children(draft)
+        except Untraceable as err:
+            if not is_user_class(module):
+                raise  # a sequential cannot be kept as source: its holder will be
+            if root:
+                raise ModelImportError(f"the model's own class {type(module).__name__} cannot "
+                                       f"be drawn: {err.reason}") from None
+            return self._kept(module, visit, err.reason)
+        keys = {node_id: child.key for node_id, child in children.items()}
+        kind = draft.kind if type(module) is not nn.Sequential or draft.kind == "class" \
+            else "sequential"
+        name = type(module).__name__ if is_user_class(module) else \
+            (visit.path.rsplit(".", 1)[-1] if visit and visit.path else "sequential")
+        key = (class_key(module), structure_key(draft, keys))
+        instance = Instance(draft, key, own_values(draft), children)
+        return self._join(instance, kind, name)
+
+    def _draft(self, module: nn.Module, visit: Visit | None) -> GraphDraft:
+        if type(module) is nn.Sequential:
+            return sequential_body(module, visit, self.batch, self.warnings)
+        if visit is None:
+            raise Untraceable("it is never called, so it cannot be traced with inputs")
+        if visit.kind == "traced" and visit.traced is not None:
+            return traced_body(visit, self.batch, self.warnings)
+        raise Untraceable(visit.reason or f"it holds {type(module).__name__}, a torch layer "
+                                          f"the catalog lacks")
+
+    def _children(self, draft: GraphDraft) -> dict[str, Instance]:
+        children = {}
+        for node in draft.nodes:
+            if node.type or node.reuses:
+                continue
+            if not is_user_class(node.module) and type(node.module) is not nn.Sequential:
+                raise Untraceable(f"it uses {type(node.module).__name__}, a torch layer the "
+                                  f"catalog lacks")
+            children[node.id] = self.make(node.module, node.child)
+        return children
+
+    def _join(self, instance: Instance, kind: str, name: str) -> Instance:
+        group = self.groups.get(instance.key)
+        if group is None:
+            group = self.groups[instance.key] = Group(instance.key, kind, name)
+        group.instances.append(instance)
+        instance.group = group
+        return instance
+
+    # -- kept as source ------------------------------------------------------------------------
+    def _kept(self, module: nn.Module, visit: Visit | None, reason: str) -> Instance:
+        cls = type(module)
+        if not is_user_class(module):
+            raise Untraceable(f"it uses {cls.__name__}, a torch layer the catalog lacks")
+        if cls not in self.kept:
+            self.kept[cls] = reason
+            self.warnings.append(f"class {cls.__name__} is kept as its source: {reason}")
+            self._require(cls)
+        arguments = constructor_arguments(module)
+        draft = GraphDraft("class")
+        instance = Instance(draft, ("kept", class_key(module)),
+                            {("__init__", k): v for k, v in arguments.items()})
+        instance.extra = {"call": self._call(module, visit), "module": module}
+        return self._join(instance, "opaque", cls.__name__)
+
+    def _require(self, cls: type) -> None:
+        """The classes a kept source builds are kept too (their own source builds them)."""
+        if cls in self.required:
+            return
+        class_source(cls)
+        _imports, classes = needed_names(cls)
+        self.required[cls] = classes
+        for other in classes:
+            if other not in self.kept:
+                self.kept[other] = f"class {cls.__name__}, kept as source, builds it"
+            self._require(other)
+
+    def _call(self, module: nn.Module, visit: Visit | None) -> dict[str, Any]:
+        count = sum(p.numel() for p in module.parameters())
+        if visit is None:
+            return {"inputs": [], "outputs": [], "parameters": count}
+        inputs = [(v, visit.bound_b.get(k)) for k, v in visit.bound.items()
+                  if isinstance(v, TensorInfo)]
+        outputs = list(zip(tensors_in(visit.output),
+                           tensors_in(visit.output_b) or [None] * len(tensors_in(visit.output))))
+        return {"inputs": [self.batch.shape(a, b) for a, b in inputs],
+                "outputs": [self.batch.shape(a, b) for a, b in outputs],
+                "parameters": count,
+                "dtypes": [a.dtype for a, _ in inputs],
+                "names": [k for k, v in visit.bound.items() if isinstance(v, TensorInfo)]}
+
+
+def leaf_of(module: nn.Module) -> bool:
+    return catalog_spec(module) is not None
