@@ -101,7 +101,8 @@ def op_expression(spec: LayerSpec, params: dict, inputs: list[str],
     if call.kind == "getitem":
         # A Call in brackets, so a long line splits inside them as ruff splits it.
         return Call(inputs[0], (", ".join(params["index"]),), opener="[", closer="]")
-    args: list = [f"[{', '.join(inputs)}]"] if call.inputs == "list" else list(inputs)
+    args: list = [Call("", tuple(inputs), "[", "]", hug=False)] if call.inputs == "list" \
+        else list(inputs)
     param_map = spec.param_map
     for name in call.positional:
         args.append(_op_value(param_map[name], params[name], inputs, input_shapes))

@@ -18,6 +18,9 @@ class Call:
     args: tuple  # of str or Call
     opener: str = "("
     closer: str = ")"
+    # False for a list or tuple literal: split, ruff puts it one item a line, never all the
+    # items together on one line inside the brackets as it does for call arguments.
+    hug: bool = True
 
     def flat(self) -> str:
         inner = ", ".join(a.flat() if isinstance(a, Call) else a for a in self.args)
@@ -60,7 +63,7 @@ def layout(item, indent: str, prefix: str = "", suffix: str = "") -> list[str]:
     tail = f"{indent}{item.closer}{suffix}"
     inner_indent = indent + INDENT
     hugged = inner_indent + ", ".join(_flat(a) for a in item.args)
-    if len(hugged) <= LINE_LENGTH:
+    if item.hug and len(hugged) <= LINE_LENGTH:
         return [head, hugged, tail]
     lines = [head]
     for arg in item.args:

@@ -174,6 +174,22 @@ SAMPLES: dict[str, list[dict]] = {
                        {"scale_factor": 0.5, "mode": "area"}],
     "op.pad": [{"pad": [1, 1]}, {"pad": [1, 2, 0, 1], "mode": "reflect"},
                {"pad": [1, 1], "mode": "circular"}],
+    # functional twins of the modules, as imported models use them
+    **{f"op.{name}": _PLAIN for name in ("hardsigmoid", "hardswish", "mish", "relu6")},
+    "op.elu": [{}, {"alpha": 0.5}],
+    "op.hardtanh": [{"min_val": -2.0, "max_val": 2.0}],
+    "op.leaky_relu": [{"negative_slope": 0.2}],
+    "op.softplus": [{"beta": 2.0}],
+    "op.normalize": [{}, {"dim": -1, "p": 1.0}],
+    "op.div_scalar": [{"value": 2.0}],
+    "op.rsub": [{"value": 1.0}],
+    "op.avg_pool1d": [{"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1}],
+    "op.avg_pool2d": [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "ceil_mode": True}],
+    "op.max_pool1d": [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1}],
+    "op.max_pool2d": [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1}],
+    "op.adaptive_avg_pool1d": [{"output_size": 3}],
+    "op.adaptive_avg_pool2d": [{"output_size": 1}, {"output_size": [2, 3]}],
+    "op.adaptive_max_pool2d": [{"output_size": 2}],
 }
 
 # Where graphs start: (shape, dtype). Token ids only feed embeddings.

@@ -33,6 +33,9 @@ from tests.torch_eval import flatten_outputs
 
 # view needs memory that reshape-free strides can describe; only these make sure of it.
 _CONTIGUOUS_MAKERS = {"io.Input", "op.contiguous"}
+# Layers that view their input inside torch: F.local_response_norm calls .view on 4-D and
+# larger inputs, which fails after a transpose; inference cannot know the strides.
+_NEEDS_CONTIGUOUS = {"op.view", "nn.LocalResponseNorm"}
 
 
 def _index_outputs(type_name: str, params: dict) -> set[int]:
@@ -125,7 +128,7 @@ def choices(tensors: list[Tensor]) -> dict[str, list[tuple[dict, list[Tensor]]]]
         if (len(tensors) == 1 and type_name in NEEDS_TWO) or \
                 (len(tensors) == 2 and type_name not in _TAKES_TWO):
             continue
-        if type_name == "op.view" and not tensors[0].contiguous:
+        if type_name in _NEEDS_CONTIGUOUS and not tensors[0].contiguous:
             continue
         for params in samples:
             outputs = fits(type_name, params, tensors)

@@ -127,6 +127,9 @@ REGRESSIONS = {
     "long-subscript": _chain(["N", 4, 9, 5, 6, 7, 8], [
         ("op.getitem", {"index": [":", "1:-1", "::2", "0:3", "-2:", "1:", "2:"]}, "part")],
         input_name=LONG),
+    # A list argument too long for its line: one item a line, as ruff splits a list.
+    "long-list-argument": _chain(["N", 4], [("op.cat", {"dim": 1}, "joined")], input_name=LONG,
+                                 inputs_per_layer=2),
     # _init_weights(self.<long name>, ...) split like any call.
     "long-init-call": _chain(["N", 4], [("nn.Linear", {"out_features": 3}, LONG,
                                          "kaiming_normal")]),
