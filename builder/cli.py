@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from builder.import_command import add_import_arguments, cmd_import
 from builder.render_command import add_render_parser
 from graph_schema import ProjectError, load_project, validate
 from graph_schema.catalog import FAMILIES, all_specs
@@ -200,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("app", help="open the desktop app (on a project, if one is given)")
     p.add_argument("file", nargs="?")
     p.set_defaults(run=cmd_app)
+
+    p = sub.add_parser("import", help="import a PyTorch model as an editable diagram")
+    add_import_arguments(p)
+    p.set_defaults(run=cmd_import)
 
     p = sub.add_parser("demo", help="open the app on a project, or show a headless demo")
     p.add_argument("file")

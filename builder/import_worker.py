@@ -1,0 +1,142 @@
+"""The worker process of `torchcanvas import`: load the SPEC, build the model, import it.
+
+It writes its outcome to the request's ``result`` file as JSON (``{"ok": true, ...}`` or
+``{"ok": false, "message": ...}``) and the project to the ``project`` file, so a crash or a
+kill leaves no half-written project behind. Progress goes to stderr, one stage per line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from builder.import_command import EXIT_FAILED, EXIT_OK, PROGRESS
+
+
+class Failure(Exception):
+    """What went wrong, in one line for the user."""
+
+
+def progress(stage: str) -> None:
+    print(f"{PROGRESS}{stage}", file=sys.stderr, flush=True)
+
+
+def run_request(request: dict) -> int:
+    result: dict[str, Any]
+    try:
+        result = _import(request)
+    except Failure as err:
+        result = {"ok": False, "message": str(err)}
+    except Exception as err:  # a bug of ours: still one line, with where it happened
+        frame = traceback.extract_tb(err.__traceback__)[-1]
+        result = {"ok": False, "message": f"internal error while importing ({type(err).__name__}"
+                                          f": {err}, at {Path(frame.filename).name}:"
+                                          f"{frame.lineno}); please report it"}
+    Path(request["result"]).write_text(json.dumps(result), encoding="utf-8")
+    return EXIT_OK if result["ok"] else EXIT_FAILED
+
+
+def _import(request: dict) -> dict:
+    os.chdir(request["cwd"])
+    progress(f"loading {request['spec']}")
+    target = resolve_spec(request["spec"])
+    import torch
+
+    from codegen.importer import ModelImportError, import_model_with_report, recording
+    from graph_schema.files import project_to_json
+
+    progress("building the model")
+    with recording():
+        model = build(target, request["spec"], request["kwargs"])
+    if not isinstance(model, torch.nn.Module):
+        raise Failure(f"{request['spec']} gave a {type(model).__name__}, not an nn.Module")
+    torch.manual_seed(0)
+    inputs = tuple(_tensor(item) for item in request["inputs"])
+    try:
+        imported = import_model_with_report(model, inputs, name=request["name"],
+                                            progress=progress)
+    except ModelImportError as err:
+        raise Failure(str(err)) from None
+    project = imported.project
+    Path(request["project"]).write_text(project_to_json(project), encoding="utf-8")
+    nodes = sum(len(g.nodes) for g in [*project.networks, *project.blocks])
+    return {"ok": True, "warnings": imported.warnings,
+            "summary": f"{len(project.blocks)} blocks, {nodes} nodes"}
+
+
+def _tensor(item: dict):
+    import torch
+
+    dtype = getattr(torch, item["dtype"])
+    if dtype.is_floating_point:
+        return torch.randn(item["shape"], dtype=dtype)
+    return torch.zeros(item["shape"], dtype=dtype)  # index 0 is valid for any embedding
+
+
+def resolve_spec(spec: str):
+    """``path/to/file.py:Name`` or ``package.module:Name`` -> the object named."""
+    location, _, name = spec.rpartition(":")
+    if location.endswith(".py") or os.sep in location or "/" in location:
+        module = _load_file(Path(location))
+    else:
+        try:
+            module = importlib.import_module(location)
+        except ModuleNotFoundError as err:
+            raise Failure(f"cannot import module {location!r} ({err})") from None
+        except Exception as err:
+            raise Failure(f"importing {location} failed: {_one_line(err)}") from None
+    target: Any = module
+    for part in name.split("."):
+        if not hasattr(target, part):
+            raise Failure(f"{location} has no {name!r}")
+        target = getattr(target, part)
+    return target
+
+
+def _load_file(path: Path):
+    if not path.is_file():
+        raise Failure(f"no such file: {path}")
+    module_name = f"torchcanvas_import_{path.stem}".replace("-", "_")
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise Failure(f"{path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # classes kept as source are looked up here
+    sys.path.insert(0, str(path.resolve().parent))  # so the file's own imports work
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:
+        raise Failure(f"loading {path} failed: {_one_line(err)}") from None
+    return module
+
+
+def build(target, spec: str, kwargs: dict):
+    if not callable(target):
+        raise Failure(f"{spec} is a {type(target).__name__}, not an nn.Module class or a "
+                      f"function returning one")
+    try:
+        return target(**kwargs)
+    except TypeError as err:
+        hint = " (pass constructor arguments with --kwargs '{\"name\": value}')" \
+            if "argument" in str(err) else ""
+        raise Failure(f"building {spec}(**{kwargs or {}}) failed: {_one_line(err)}{hint}") \
+            from None
+    except Exception as err:
+        raise Failure(f"building {spec} failed: {_one_line(err)}") from None
+
+
+def _one_line(err: Exception) -> str:
+    text = (str(err).strip().splitlines() or [""])[0]
+    where = ""
+    frames = traceback.extract_tb(err.__traceback__)
+    if isinstance(err, SyntaxError) and err.lineno:
+        where = f" (line {err.lineno})"
+    elif frames and Path(frames[-1].filename) != Path(__file__):
+        where = f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})"
+    return f"{type(err).__name__}: {text}{where}"
