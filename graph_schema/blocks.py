@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from graph_schema.catalog.params import MAX_SIZE, ParamSpec
@@ -46,8 +49,32 @@ def block_spec(project: Project | None, name: str) -> LayerSpec | None:
     )
 
 
+# Inside ``same_blocks_once()`` (one validation pass, when nothing can change the project),
+# placements with the same block, input shapes and arguments share one inference.
+_MEMO: ContextVar[dict | None] = ContextVar("block_inference_memo", default=None)
+
+
+@contextmanager
+def same_blocks_once() -> Iterator[None]:
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
 def infer_block(project: Project, block: Block, inputs, arguments: dict):
     """Infer the block's body for one instance's input shapes and argument values."""
+    memo = _MEMO.get()
+    if memo is None:
+        return _infer_block(project, block, inputs, arguments)
+    key = (id(block), tuple(inputs), repr(sorted(arguments.items())))
+    if key not in memo:
+        memo[key] = _infer_block(project, block, inputs, arguments)
+    return memo[key]
+
+
+def _infer_block(project: Project, block: Block, inputs, arguments: dict):
     from graph_schema.inference import Inference
 
     if block.name in _ACTIVE:

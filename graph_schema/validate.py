@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 
+from graph_schema.blocks import same_blocks_once
 from graph_schema.containers import check_module_lists, check_sequential
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.document import Block, Network, Node, Project, name_problem
@@ -19,10 +20,11 @@ _STRUCTURAL = {"unknown-type", "unknown-param", "bad-param", "cycle", "port-take
 def validate(project: Project) -> list[Diagnostic]:
     """Every error and warning in the project, networks first, then blocks."""
     found: list[Diagnostic] = []
-    for network in project.networks:
-        found += check_network(project, network, Inference(network, project))
-    for block in project.blocks:
-        found += check_block(project, block)
+    with same_blocks_once():  # a block placed 36 times alike is inferred once
+        for network in project.networks:
+            found += check_network(project, network, Inference(network, project))
+        for block in project.blocks:
+            found += check_block(project, block)
     return found
 
 

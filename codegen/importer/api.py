@@ -8,14 +8,17 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from codegen.importer.documents import Documents
+from codegen.importer.documents import Documents, lay_out
 from codegen.importer.errors import ModelImportError, Untraceable
 from codegen.importer.instances import Instances
 from codegen.importer.values import Batch
 from codegen.importer.walk import ReplayMismatch, Visit, Walker
+from graph_schema.blocks import same_blocks_once
+from graph_schema.containers import check_module_lists, check_sequential
 from graph_schema.dims import format_shape
 from graph_schema.document import Project, Tie
-from graph_schema.validate import validate
+from graph_schema.inference import Inference
+from graph_schema.structure import check_reuse_and_calls, check_ties
 
 Progress = Callable[[str], None]
 
@@ -64,8 +67,10 @@ def import_model_with_report(model: nn.Module, example_inputs, *, name: str | No
     network.tied = _ties(model)
     project = Project(name=name or type(model).__name__, networks=[network],
                       blocks=documents.blocks, notes=_notes(model, inputs))
-    progress("checking the diagram")
-    _check(project)
+    progress("checking and laying out the diagrams")
+    # Layout (graphviz runs in processes of its own) goes on while the check runs here.
+    with lay_out([network, *documents.blocks]):
+        _check(project)
     warnings += _dtype_warnings(model)
     return Imported(project, warnings)
 
@@ -109,6 +114,8 @@ def _batch(walker: Walker, inputs: tuple) -> Batch:
     if len(sizes) != 1 or any(not t.dim() for t in inputs):
         return Batch(None, None)
     first = sizes.pop()
+    if not _reads_sizes(walker):
+        return Batch(first, None, assumed=True)
     second = first + 1
     others = tuple(_resized(t, second, walker.meta) for t in inputs)
     try:
@@ -120,6 +127,28 @@ def _batch(walker: Walker, inputs: tuple) -> Batch:
             visit.inputs_b, visit.output_b = [], None
         return Batch(None, None)
     return Batch(first, second)
+
+
+_SIZE_METHODS = {"size", "dim", "numel", "nelement", "ndimension"}
+_SIZE_ATTRIBUTES = {"shape", "ndim"}
+
+
+def _reads_sizes(walker: Walker) -> bool:
+    """Whether any value in the model could follow the batch size: a class reads a tensor's
+    size, or one is kept as source (its recorded shapes then need the second run)."""
+    for visit in walker.order:
+        if visit.kind == "kept":
+            return True
+        if visit.traced is None:
+            continue
+        for node in visit.traced.graph.nodes:
+            if node.op == "call_method" and node.target in _SIZE_METHODS:
+                return True
+            if node.op == "call_function" and (
+                    node.target is len or node.target is getattr and len(node.args) > 1
+                    and node.args[1] in _SIZE_ATTRIBUTES):
+                return True
+    return False
 
 
 def _resized(tensor: torch.Tensor, batch: int, meta: bool) -> torch.Tensor:
@@ -153,7 +182,15 @@ def _notes(model: nn.Module, inputs: tuple) -> str:
 
 
 def _check(project: Project) -> None:
-    errors = [d for d in validate(project) if d.is_error]
+    """The imported diagram must infer without errors, in every placement of every block (a
+    failure here is a bug of the importer, never of the model). The full validation, lints
+    included, is the caller's: generate_source and the app both run it."""
+    with same_blocks_once():
+        network = project.networks[0]
+        errors = [d for d in Inference(network, project).diagnostics() if d.is_error]
+        for graph in [network, *project.blocks]:
+            errors += [d for d in check_module_lists(graph) + check_sequential(graph)
+                       + check_reuse_and_calls(graph) + check_ties(graph) if d.is_error]
     if errors:
         listed = "; ".join(d.format() for d in errors[:3])
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
-
-from torch import nn
 
 from codegen.classes import class_name_for
 from codegen.importer.draft import DraftNode, GraphDraft
@@ -120,7 +121,7 @@ class Documents:
                               name="output" if len(first_call["outputs"]) == 1
                               else f"output{index}"))
         block = Block(name=name, nodes=nodes, edges=edges, arguments=arguments, opaque=opaque)
-        return _laid_out(block)
+        return block
 
     def _graph(self, group: Group, model: type, name: str) -> Network:
         first = group.instances[0]
@@ -134,7 +135,7 @@ class Documents:
         del names
         graph = model(name=name, kind=draft.kind, nodes=nodes, edges=edges,
                       arguments=dict(group.arguments), module_lists=lists, tied=tied)
-        return _laid_out(graph)
+        return graph
 
     def _node(self, group: Group, instance: Instance, node: DraftNode,
               draft: GraphDraft) -> Node:
@@ -188,15 +189,37 @@ def _port_name(name: str, index: int) -> str:
     return name if not name_problem(name) else f"input{index}"
 
 
-def _laid_out(graph: Network) -> Network:
+@contextmanager
+def lay_out(graphs: list[Network]) -> Iterator[None]:
+    """Positions for every graph, from graphviz dot when it is installed (one process per
+    graph, run side by side, while the caller goes on) or the built-in layered layout."""
+    pool = ThreadPoolExecutor(max_workers=min(8, len(graphs) or 1))
+    try:
+        futures = [pool.submit(_positions, graph) for graph in graphs]
+        yield
+        for graph, future in zip(graphs, futures):
+            positions = future.result()
+            for node in graph.nodes:
+                if node.id in positions:
+                    node.position = positions[node.id]
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _positions(graph: Network) -> dict:
     if not graph.nodes:
-        return graph
-    positions = layout_network(graph).positions
-    for node in graph.nodes:
-        if node.id in positions:
-            node.position = positions[node.id]
-    return graph
+        return {}
+    # A plain chain has one good drawing, a column: no need to start graphviz for it.
+    engine = "builtin" if _is_chain(graph) else "auto"
+    return layout_network(graph, engine=engine).positions
 
 
-def module_of(module: nn.Module) -> str:
-    return type(module).__name__
+def _is_chain(graph: Network) -> bool:
+    into: dict[str, int] = {}
+    out_of: dict[str, int] = {}
+    for edge in graph.edges:
+        into[edge.target] = into.get(edge.target, 0) + 1
+        out_of[edge.source] = out_of.get(edge.source, 0) + 1
+    return all(count <= 1 for count in [*into.values(), *out_of.values()])
+
+

@@ -100,8 +100,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_READ: dict[tuple, dict[str, Any]] = {}  # layers alike in every respect read alike
+
+
 def read_params(module: nn.Module, spec: LayerSpec) -> dict[str, Any]:
     """The catalog params of ``module`` as JSON values, checked by rebuilding the layer."""
+    key = (spec.type, _hashable(_signature(module)))
+    if key not in _READ:
+        _READ[key] = _read_params(module, spec)
+    return json.loads(json.dumps(_READ[key]))  # a copy the caller may change
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def _read_params(module: nn.Module, spec: LayerSpec) -> dict[str, Any]:
     reader = _READERS.get(spec.torch_class)
     raw = reader(module) if reader else {}
     params: dict[str, Any] = {}

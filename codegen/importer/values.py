@@ -66,11 +66,16 @@ def tensors_in(value: Any) -> list[TensorInfo]:
 
 
 class Batch:
-    """Which sizes are the batch, from two runs whose inputs differ only in batch size."""
+    """Which sizes are the batch, from two runs whose inputs differ only in batch size.
 
-    def __init__(self, first: int | None, second: int | None):
+    ``assumed``: no second run was needed (no class reads a tensor's size, so no value in
+    the diagram can depend on the batch); tensors then have the batch first, as the inputs.
+    """
+
+    def __init__(self, first: int | None, second: int | None, assumed: bool = False):
         self.first = first
         self.second = second
+        self.assumed = assumed
 
     @property
     def known(self) -> bool:
@@ -86,6 +91,8 @@ class Batch:
         return self.known and isinstance(a, int) and a != b
 
     def shape(self, a: TensorInfo, b: Any) -> list[int | str]:
+        if self.assumed and a.shape and a.shape[0] == self.first:
+            return [BATCH, *a.shape[1:]]
         if not isinstance(b, TensorInfo) or len(b.shape) != len(a.shape):
             return list(a.shape)
         return [self.size(x, y) for x, y in zip(a.shape, b.shape)]

@@ -24,7 +24,14 @@ from torch.func import functional_call
 
 from codegen.importer.errors import Untraceable
 from codegen.importer.leaves import catalog_spec, is_torch_module, is_user_class
-from codegen.importer.tracer import Traced, bind_arguments, concrete_arguments, trace_class
+from codegen.importer.shortcuts import module_result, op_result
+from codegen.importer.tracer import (
+    Traced,
+    bind_arguments,
+    concrete_arguments,
+    instance_key,
+    trace_class,
+)
 from codegen.importer.values import describe
 
 
@@ -145,7 +152,7 @@ class Walker:
         try:
             bound = bind_arguments(record.module, args, kwargs)
             concrete = concrete_arguments(bound)
-            key = (id(record.module), repr(concrete))
+            key = (instance_key(record.module), repr(concrete))
             if key not in self._traces:
                 self._traces[key] = trace_class(record.module, concrete)
             record.traced = self._traces[key]
@@ -168,6 +175,9 @@ class Walker:
     def _run_module(self, module: nn.Module, args: tuple, kwargs: dict):
         if not self.meta:
             return module(*args, **kwargs)
+        known = module_result(module, args, kwargs)
+        if known is not None:
+            return known
         state = {name: self._on_meta(t) for name, t in
                  [*module.named_parameters(remove_duplicate=False),
                   *module.named_buffers(remove_duplicate=False)]}
@@ -213,6 +223,10 @@ class Walker:
             tensor = _fetch(record.module, node.target)
             return self._on_meta(tensor) if self.meta and isinstance(tensor, torch.Tensor) \
                 else tensor
+        if node.op in ("call_function", "call_method") and self.meta:
+            known = op_result(node.op, node.target, args, kwargs)
+            if known is not None:
+                return known
         if node.op == "call_function":
             return node.target(*args, **kwargs)
         if node.op == "call_method":
