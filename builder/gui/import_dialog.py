@@ -71,6 +71,14 @@ def import_arguments(spec: str, inputs: list[str], kwargs: str, output: Path,
     return args + ["-o", str(output), "--timeout", str(timeout)]
 
 
+def _plain(line: str) -> str:
+    """A line of the import command's output without its ``torchcanvas import:`` prefix."""
+    for prefix in ("torchcanvas import: ", "torchcanvas: "):
+        if line.startswith(prefix):
+            return line[len(prefix):].strip()
+    return line.strip()
+
+
 class ImportRunner(QWidget):
     """Runs one import in a child process: progress, elapsed time, Cancel, a time limit."""
 
@@ -87,6 +95,7 @@ class ImportRunner(QWidget):
         self._ticker.timeout.connect(self._on_ticker_timeout)
         self._cancelled = False
         self._timed_out = False
+        self._stderr, self.step = "", ""
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)  # busy: an import has no measurable progress
         self.label = QLabel()
@@ -102,11 +111,13 @@ class ImportRunner(QWidget):
               working_dir: Path | None = None) -> None:
         self.output, self.timeout_s = output, timeout_s
         self._cancelled = self._timed_out = False
+        self._stderr, self.step = "", ""
         process = QProcess(self)
         process.setProgram(sys.executable)
         process.setArguments(args)
         if working_dir is not None:
             process.setWorkingDirectory(str(working_dir))
+        process.readyReadStandardError.connect(self._on_process_ready_read_standard_error)
         process.finished.connect(self._on_process_finished)
         process.errorOccurred.connect(self._on_process_error_occurred)
         self.process = process
@@ -120,9 +131,17 @@ class ImportRunner(QWidget):
             self._cancelled = True
             self.process.kill()
 
+    def _on_process_ready_read_standard_error(self) -> None:
+        text = bytes(self.process.readAllStandardError()).decode("utf-8", "replace")
+        self._stderr += text
+        lines = [_plain(line) for line in text.splitlines() if line.strip()]
+        if lines:
+            self.step = lines[-1]
+            self._on_ticker_timeout()
+
     def _on_ticker_timeout(self) -> None:
         elapsed = self._clock.elapsed() / 1000
-        self.label.setText(f"Importing… {elapsed:.0f} s")
+        self.label.setText(f"{self.step or 'Importing'}… {elapsed:.0f} s")
         # The child has its own limit; this one catches a child too stuck to honour it.
         if elapsed > self.timeout_s + 10 and self.process is not None:
             self._timed_out = True
@@ -134,8 +153,8 @@ class ImportRunner(QWidget):
             self.failed.emit(f"could not start {sys.executable}")
 
     def _on_process_finished(self, code: int, status: QProcess.ExitStatus) -> None:
-        process = self.process
-        stderr = bytes(process.readAllStandardError()).decode("utf-8", "replace").strip()
+        self._on_process_ready_read_standard_error()
+        stderr = self._stderr.strip()
         self._done()
         if self._cancelled:
             self.failed.emit("Import cancelled.")
@@ -146,8 +165,9 @@ class ImportRunner(QWidget):
             self.failed.emit("The import process crashed (the model's code may have aborted "
                              "Python); your project is untouched.")
         elif code != 0:
-            lines = [line for line in stderr.splitlines() if line.strip()]
-            self.failed.emit("\n".join(lines[-6:]) or f"the import failed (exit {code})")
+            # The last line says what went wrong; the lines before it are progress.
+            lines = [_plain(line) for line in stderr.splitlines() if line.strip()]
+            self.failed.emit(lines[-1] if lines else f"The import failed (exit {code}).")
         else:
             self._load()
 
