@@ -45,6 +45,7 @@ CONV_CASES = [
     ("nn.Identity", {}, [()]),
     ("nn.Flatten", {}, [(2, 3, 4, 5)]),
     ("nn.Flatten", {"start_dim": 0, "end_dim": 2}, [(2, 3, 4, 5)]),
+    ("nn.Flatten", {"start_dim": 0}, [()]),
     ("nn.Unflatten", {"dim": 1, "unflattened_size": [2, -1]}, [(3, 12)]),
     ("nn.Unflatten", {"dim": -1, "unflattened_size": [4, 2, 3]}, [(5, 24)]),
 ]
@@ -92,3 +93,13 @@ def test_conv_padding_mode_limits_are_refused_as_torch_refuses(params, shape):
                              padding_mode=params["padding_mode"])
     with pytest.raises(RuntimeError):
         module(torch.zeros(shape))
+
+
+def test_flatten_of_a_scalar_from_dimension_1_is_refused():
+    """A scalar has dimensions 0 and -1 only (found by the random code generation tests:
+    nn.Flatten() after a full mean)."""
+    state = infer_single("nn.Flatten", {}, [()])
+    (error,) = state.diagnostics
+    assert error.code == "bad-dim" and "dimension 1 is out of range" in error.message
+    with pytest.raises(IndexError):
+        torch.nn.Flatten()(torch.zeros(()))

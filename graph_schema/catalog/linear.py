@@ -65,13 +65,14 @@ def _bilinear_infer(p, inputs):
 
 def _flatten_rule(p, inputs):
     shape = first(inputs)
-    if not shape:
-        return [(1,)]
-    start = norm_axis(p["start_dim"], len(shape), shape=shape)
-    end = norm_axis(p["end_dim"], len(shape), shape=shape)
+    rank = max(len(shape), 1)  # torch reads a scalar's dims as a 1-D tensor's: 0 and -1 only
+    start = norm_axis(p["start_dim"], rank, shape=shape)
+    end = norm_axis(p["end_dim"], rank, shape=shape)
     if start > end:
         raise ShapeError(f"start_dim={p['start_dim']} comes after end_dim={p['end_dim']} for "
                          f"input {format_shape(shape)}", port=None, code="bad-param")
+    if not shape:
+        return [(1,)]
     return [(*shape[:start], product(shape[start:end + 1]), *shape[end + 1:])]
 
 
