@@ -102,7 +102,7 @@ def op_expression(spec: LayerSpec, params: dict, inputs: list[str],
         # A Call in brackets, so a long line splits inside them as ruff splits it.
         return Call(inputs[0], (", ".join(params["index"]),), opener="[", closer="]")
     args: list = [Call("", tuple(inputs), "[", "]", hug=False)] if call.inputs == "list" \
-        else list(inputs)
+        else inputs[:1] if call.inputs == "first" else list(inputs)
     param_map = spec.param_map
     for name in call.positional:
         args.append(_op_value(param_map[name], params[name], inputs, input_shapes))
@@ -127,12 +127,13 @@ def _op_value(param: ParamSpec, value, inputs, input_shapes) -> str:
 
 
 def _size_item(item, inputs, input_shapes) -> str:
-    """A reshape size: a number, or a named dimension read from the input at run time."""
+    """A reshape size: a number, or a named dimension read at run time from the first input
+    that has it."""
     if isinstance(item, str):
-        shape = input_shapes[0] or ()
         symbol = Sym.named(item)
-        for axis, dim in enumerate(shape):
-            if dim == symbol:
-                return f"{inputs[0]}.size({axis})"
+        for name, shape in zip(inputs, input_shapes):
+            for axis, dim in enumerate(shape or ()):
+                if dim == symbol:
+                    return f"{name}.size({axis})"
         raise ValueError(f"dimension {item!r} is not in the input shape")
     return py_literal(item)

@@ -52,6 +52,9 @@ IMPORT_OP_CASES = [
     ("op.div_scalar", {"value": -0.5}, [(3, 4, 1)]),
     ("op.rsub", {"value": 1.0}, [(2, 5)]),
     ("op.rsub", {"value": 3.5}, [(4,)]),
+    ("op.expand_to", {"sizes": [3, -1, -1]}, [(1, 1, 4), (3, 5, 4)]),
+    ("op.expand_to", {"sizes": [2, 5, 4]}, [(5, 1), (2, 7)]),
+    ("op.expand_to", {"sizes": [-1, 3, -1]}, [(2, 1, 4), (5, 3)]),
 ]
 
 
@@ -68,6 +71,15 @@ def test_scalar_ops_compute_what_they_say():
 
     assert torch.equal(call_op(get_spec("op.div_scalar"), div.params, [x]), x / 4)
     assert torch.equal(call_op(get_spec("op.rsub"), rsub.params, [x]), 1 - x)
+
+
+def test_expand_to_reads_a_named_size_from_its_second_input():
+    from graph_schema.dims import Sym
+
+    state = infer_single("op.expand_to", {"sizes": ["N", -1, -1]}, [(1, 1, 4), ("N", 6, 4)])
+    assert state.outputs == [(Sym.named("N"), 1, 4)]
+    missing = infer_single("op.expand_to", {"sizes": ["L", -1, -1]}, [(1, 1, 4), ("N", 6, 4)])
+    assert missing.outputs is None and "named L" in missing.diagnostics[0].message
 
 
 def test_twin_refuses_what_its_layer_refuses():

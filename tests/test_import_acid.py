@@ -58,7 +58,7 @@ CASES = {
                       ("class InvertedResidual(nn.Module)", "nn.ReLU6(inplace=True)")),
     "transformer": Case(transformer.TokenTransformer, tokens(6, 50),
                         ("nn.TransformerEncoder(", "self.cls_token = nn.Parameter(",
-                         "persistent=False"), any_batch=False),
+                         "persistent=False", "self.cls_token.expand(embed.size(0), -1, -1)")),
     "bilstm": Case(recurrent.BiLSTMClassifier, tokens(7, 30),
                    ("nn.LSTM(8, 12, batch_first=True, bidirectional=True)",)),
     "unet": Case(unet.UNet, images(3, 16, 16),

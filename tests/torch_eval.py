@@ -86,7 +86,8 @@ def call_op(spec: LayerSpec, params: dict, tensors: list):
     if call.kind == "getitem":
         index = tuple(parse_slice_item(item) for item in params["index"])
         return tensors[0][index]
-    args = [list(tensors)] if call.inputs == "list" else list(tensors)
+    args = [list(tensors)] if call.inputs == "list" else \
+        tensors[:1] if call.inputs == "first" else list(tensors)
     positional = [torch_value(params[name]) for name in call.positional]
     star = list(params[call.star]) if call.star else []
     kwargs = {name: torch_value(params[name]) for name in call.keyword}

@@ -174,15 +174,43 @@ def _permute(ctx: Context, node: fx.Node) -> OpDraft:
 
 
 def _expand(ctx: Context, node: fx.Node) -> OpDraft:
-    sizes = []
+    """``x.expand(2, -1)``; or, with a size read from another tensor (a class token expanded
+    to the batch, ``cls.expand(x.shape[0], -1, -1)``), ``op.expand_to`` wired to it."""
+    sizes, like = [], None
     for item in _sizes(ctx, node):
         size = _size_item(ctx, item, node)
-        if isinstance(size, str):  # op.expand holds numbers: the batch is fixed here
-            ctx.warnings.append(f"{ctx.where()}: expand() follows the batch size; the "
-                                f"diagram keeps {ctx.batch.first}")
-            size = ctx.batch.first
+        if isinstance(size, str):
+            source = _size_source(ctx, item)
+            if source is None or like not in (None, source):
+                ctx.warnings.append(f"{ctx.where()}: expand() follows the batch size; the "
+                                    f"diagram keeps {ctx.batch.first}")
+                size = ctx.batch.first
+            else:
+                like = source
         sizes.append(size)
+    if like is not None:
+        return OpDraft("op.expand_to", {"sizes": sizes}, [node.args[0], like])
     return OpDraft("op.expand", {"sizes": sizes}, [node.args[0]])
+
+
+def _size_source(ctx: Context, item: Any) -> fx.Node | None:
+    """The tensor a size was read from: ``t.size(0)``, ``t.shape[0]``, ``t.size()[0]``."""
+    if isinstance(item, _Element):
+        item = item.node
+        base = item
+    elif isinstance(item, fx.Node) and item.target is operator.getitem:
+        base = item.args[0]
+    else:
+        base = item
+    if not isinstance(base, fx.Node):
+        return None
+    if base.op == "call_method" and base.target == "size":
+        tensor = base.args[0]
+    elif base.op == "call_function" and base.target is getattr and base.args[1] == "shape":
+        tensor = base.args[0]
+    else:
+        return None
+    return tensor if ctx.is_tensor(tensor) else None
 
 
 def _getitem(ctx: Context, node: fx.Node) -> OpDraft:

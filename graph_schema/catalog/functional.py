@@ -10,13 +10,14 @@ only the spelling differs (and parameters that make no sense inline, such as ``i
 
 from __future__ import annotations
 
-# The layers mirrored here must be registered first.
-from graph_schema.catalog import activation, pool  # noqa: F401
+# The layers and ops mirrored here must be registered first.
+from graph_schema.catalog import activation, ops_shape, pool  # noqa: F401
 from graph_schema.catalog.helpers import first, norm_axis
 from graph_schema.catalog.ops_common import function
-from graph_schema.catalog.params import ParamSpec
+from graph_schema.catalog.params import ParamError, ParamSpec
 from graph_schema.catalog.registry import get_spec, register
-from graph_schema.catalog.spec import LayerSpec, PortSpec
+from graph_schema.catalog.spec import LayerSpec, OpCall, PortSpec, ShapeError
+from graph_schema.dims import Sym, format_shape
 
 _DROPPED = {"inplace", "return_indices"}
 
@@ -33,7 +34,7 @@ def _twin(name: str, layer: str, positional: tuple[str, ...] = ()) -> LayerSpec:
 
     return LayerSpec(
         type=f"op.{name}",
-        family=base.family,
+        family="op",  # drawn as the inline op it is, not as the layer it mirrors
         rule=rule,
         params=params,
         inputs=(PortSpec("input"),),
@@ -54,7 +55,48 @@ def _normalize_rule(p, inputs):
     return [shape]
 
 
+class SizesOrNames(ParamSpec):
+    """Sizes for expand: whole numbers (-1 keeps a size) or names of dimensions of the
+    second input, such as N."""
+
+    def check_value(self, value):
+        if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 64:
+            raise ParamError(f"{self.name} must be a list of 1 to 64 sizes or names")
+        size = ParamSpec(self.name, "int", minimum=-1)
+        return tuple(item if isinstance(item, str) and item.isidentifier()
+                     else size.check_value(item) for item in value)
+
+
+def _expand_to_rule(p, inputs):
+    like = inputs[1]
+    sizes = []
+    for item in p["sizes"]:
+        if isinstance(item, str):
+            symbol = Sym.named(item)
+            if symbol not in like:
+                raise ShapeError(f"expected input 1 to have a dimension named {item} (sizes "
+                                 f"refer to it), received {format_shape(like)}", port=1,
+                                 code="bad-dim")
+            item = symbol
+        sizes.append(item)
+    return get_spec("op.expand").rule({"sizes": tuple(sizes)}, [inputs[0]])
+
+
 register(
+    LayerSpec(
+        type="op.expand_to",
+        family="reshape",
+        rule=_expand_to_rule,
+        params=(SizesOrNames("sizes", "int_list", required=True,
+                             doc="the new sizes: numbers, -1 to keep one, or the name of a "
+                                 "dimension of the second input (N)"),),
+        inputs=(PortSpec("input"), PortSpec("like")),
+        call=OpCall("method", "expand", inputs="first", star="sizes"),
+        summary_params=("sizes",),
+        description="Repeats size-1 dimensions without copying (x.expand), where a size can "
+                    "be read from a second tensor: a learned token expanded to the batch, "
+                    "x.expand(other.size(0), -1, -1).",
+    ),
     _twin("max_pool1d", "nn.MaxPool1d", ("kernel_size",)),
     _twin("max_pool2d", "nn.MaxPool2d", ("kernel_size",)),
     _twin("avg_pool1d", "nn.AvgPool1d", ("kernel_size",)),
@@ -72,7 +114,7 @@ register(
     _twin("mish", "nn.Mish"),
     LayerSpec(
         type="op.normalize",
-        family="norm",
+        family="op",
         rule=_normalize_rule,
         params=(ParamSpec("p", "float", default=2.0), ParamSpec("dim", "int", default=1),
                 ParamSpec("eps", "float", default=1e-12, minimum=0)),

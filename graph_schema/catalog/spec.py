@@ -78,7 +78,9 @@ class OpCall:
 
     kind: str
     name: str
-    inputs: str = "args"  # "args": each input positional; "list": all inputs in one list
+    # "args": each input positional; "list": all inputs in one list; "first": only the first
+    # (the others only lend sizes by name, as in x.expand(other.size(0), -1))
+    inputs: str = "args"
     positional: tuple[str, ...] = ()  # parameters passed positionally after the inputs
     star: str | None = None  # a list parameter unpacked positionally: x.permute(*dims)
     keyword: tuple[str, ...] = ()  # parameters passed by name
