@@ -233,7 +233,9 @@ class ClassBuilder:
         self.reset_entries = self._reset_entries(order, constructors)
 
     def _shape_comment(self, node: Node) -> str:
-        outputs = self.primary.states[node.id].outputs or []
+        outputs = self.primary.states[node.id].outputs
+        if not outputs:
+            return ""  # never called: no shape to show
         return "-> " + ", ".join(format_shape(s) for s in outputs)
 
     def _reset_entries(self, layers: list[Node], constructors: dict) -> list[tuple[str, str]]:

@@ -232,7 +232,8 @@ class Inference:
                   state: NodeState) -> NodeState:
         """A module built but never called: its params, no inputs, no outputs."""
         state.params = {**spec.defaults, **explicit}
-        missing = [p.name for p in spec.params if p.required and state.params.get(p.name) is None]
+        missing = [p.name for p in spec.params
+                   if (p.required or p.inferable) and state.params.get(p.name) is None]
         if missing:
             state.diagnostics.append(self._diag(
                 node, None, "error", "missing-param",

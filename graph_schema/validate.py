@@ -49,7 +49,7 @@ def check_block(project: Project, block: Block) -> list[Diagnostic]:
         inner = [d for d in inner if d.code != "unconnected-input"]
     found = _name_problems(block) + _dangling_edges(block, inference) + inner
     found += _structure_problems(block, inference)
-    if not block.inputs() or not block.outputs():
+    if (not block.inputs() or not block.outputs()) and block.opaque is None:
         found.append(_network_diag(block, "block-ports",
                                    "a block needs at least one io.Input and one io.Output"))
     if shaped:

@@ -37,6 +37,9 @@ class Instances:
 
     # -- one module ------------------------------------------------------------------------
     def make(self, module: nn.Module, visit: Visit | None, root: bool = False) -> Instance:
+        if root and visit.kind == "kept":
+            raise ModelImportError(f"the model's own class {type(module).__name__} cannot be "
+                                   f"drawn: {visit.reason}")
         if visit is not None and visit.kind == "kept" or \
                 visit is None and is_user_class(module) and type(module) in self.kept:
             return self._kept(module, visit, visit.reason if visit else self.kept[type(module)])

@@ -84,8 +84,13 @@ def _tensor_rule(p, _inputs):
     elif p["data"] is not None:
         raise ShapeError(f"values are stored but fill is {p['fill']!r}; set fill to 'values' "
                          f"or remove them", port=None, code="bad-param")
-    if p["fill"] in ("normal",) and not p["dtype"].startswith(("float", "bfloat")):
+    floating = p["dtype"].startswith(("float", "bfloat"))
+    if p["fill"] == "normal" and not floating:
         raise ShapeError(f"fill 'normal' needs a floating dtype, not {p['dtype']}", port=None,
+                         code="bad-param")
+    if p.get("requires_grad") and not floating:
+        raise ShapeError(f"a {p['dtype']} parameter cannot be learned (only floating tensors "
+                         f"have gradients); set requires_grad to false", port=None,
                          code="bad-param")
     return [shape]
 
