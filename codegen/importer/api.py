@@ -48,9 +48,9 @@ def import_model_with_report(model: nn.Module, example_inputs, *, name: str | No
     try:
         with torch.no_grad():
             progress("running the model on meta tensors")
-            walker, root = _walk(model, inputs)
+            walker, root, ran_on = _walk(model, inputs)
             progress("finding the batch dimension")
-            batch = _batch(walker, inputs)
+            batch = _batch(walker, ran_on)
             progress("drawing each class")
             instances = Instances(batch, warnings)
             try:
@@ -83,16 +83,21 @@ def _inputs(example_inputs) -> tuple[torch.Tensor, ...]:
     return inputs
 
 
-def _walk(model: nn.Module, inputs: tuple) -> tuple[Walker, Visit]:
+def _walk(model: nn.Module, inputs: tuple) -> tuple[Walker, Visit, tuple]:
+    """The first pass, and the inputs it ran on."""
     walker = Walker(model, meta=True)
     try:
-        return walker, walker.run(tuple(t.to("meta") for t in inputs))
+        meta_inputs = tuple(t.to("meta") for t in inputs)
+        return walker, walker.run(meta_inputs), meta_inputs
     except (ModelImportError, KeyboardInterrupt):
         raise
     except Exception:  # noqa: BLE001 - any failure on meta tensors: try real ones
         walker = Walker(model, meta=False)
+        device = next((p.device for p in model.parameters()), None)
+        if device is not None:  # a model on the GPU gets its example inputs there
+            inputs = tuple(t.to(device) for t in inputs)
         try:
-            return walker, walker.run(inputs)
+            return walker, walker.run(inputs), inputs
         except ModelImportError:
             raise
         except Exception as err:  # the user's forward raised: say where and what
@@ -156,8 +161,8 @@ def _resized(tensor: torch.Tensor, batch: int, meta: bool) -> torch.Tensor:
     if meta:
         return torch.empty(shape, dtype=tensor.dtype, device="meta")
     if tensor.dtype.is_floating_point:
-        return torch.randn(shape, dtype=tensor.dtype)
-    return torch.zeros(shape, dtype=tensor.dtype)
+        return torch.randn(shape, dtype=tensor.dtype, device=tensor.device)
+    return torch.zeros(shape, dtype=tensor.dtype, device=tensor.device)
 
 
 def _ties(model: nn.Module) -> list[Tie]:

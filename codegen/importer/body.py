@@ -19,7 +19,7 @@ from codegen.importer.draft import DraftNode, GraphDraft, Ids, Names
 from codegen.importer.errors import Untraceable
 from codegen.importer.held import tensor_params
 from codegen.importer.leaves import LeafMismatch, catalog_spec, read_params
-from codegen.importer.ops import PASS, translate
+from codegen.importer.op_table import PASS, translate
 from codegen.importer.values import Batch, TensorInfo, tensors_in
 from codegen.importer.walk import Visit
 from graph_schema.document import name_problem

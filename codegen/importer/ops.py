@@ -1,4 +1,4 @@
-"""Tensor operations in a traced graph -> catalog op nodes (``op.add``, ``op.view``, ...).
+"""Handlers for tensor operations in a traced graph (op_table.py says which op is which).
 
 Each handler reads one ``call_function`` / ``call_method`` node: which arguments are tensors
 (they become edges, in port order) and which are values (they become params). Anything not
@@ -8,12 +8,9 @@ covered raises Untraceable, and the class that uses it is kept as source instead
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-import torch.nn.functional as F
 from torch import fx
 
 from codegen.importer.context import Context
@@ -42,30 +39,30 @@ def bind(node: fx.Node, names: list[tuple[str, Any]]) -> dict[str, Any]:
         else:
             bound[name] = kwargs.pop(name, default)
     if len(args) > len(names) or kwargs:
-        raise Untraceable(f"{_label(node)} is called with arguments TorchCanvas does not draw "
+        raise Untraceable(f"{label(node)} is called with arguments TorchCanvas does not draw "
                           f"({', '.join(kwargs) or 'extra positional arguments'})")
     return bound
 
 
-def _label(node: fx.Node) -> str:
+def label(node: fx.Node) -> str:
     target = node.target if isinstance(node.target, str) else \
         getattr(node.target, "__name__", str(node.target))
     return f"{target}()"
 
 
 def _scalar(ctx: Context, arg: Any, node: fx.Node) -> float:
-    value = ctx.constant(arg, _label(node))
+    value = ctx.constant(arg, label(node))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Untraceable(f"{_label(node)} combines a tensor with {value!r}")
+        raise Untraceable(f"{label(node)} combines a tensor with {value!r}")
     return float(value)
 
 
 # -- arithmetic ------------------------------------------------------------------------------
-def _binary(kind: str):
+def binary_op(kind: str):
     def handle(ctx: Context, node: fx.Node) -> OpDraft:
         a, b, *rest = node.args
         if rest or set(node.kwargs) - {"alpha"} or node.kwargs.get("alpha", 1) != 1:
-            raise Untraceable(f"{_label(node)} with alpha or extra arguments")
+            raise Untraceable(f"{label(node)} with alpha or extra arguments")
         left, right = ctx.is_tensor(a), ctx.is_tensor(b)
         if left and right:
             return OpDraft(f"op.{kind}", {}, [a, b])
@@ -81,20 +78,20 @@ def _binary(kind: str):
             scalar = {"add": ("op.add_scalar", "value"), "sub": ("op.rsub", "value"),
                       "mul": ("op.scale", "factor")}.get(kind)
             if scalar is None:
-                raise Untraceable(f"{_label(node)}: a number divided by a tensor")
+                raise Untraceable(f"{label(node)}: a number divided by a tensor")
             return OpDraft(scalar[0], {scalar[1]: value}, [b])
-        raise Untraceable(f"{_label(node)} without a tensor")
+        raise Untraceable(f"{label(node)} without a tensor")
     return handle
 
 
-def _pow(ctx: Context, node: fx.Node) -> OpDraft:
+def pow_op(ctx: Context, node: fx.Node) -> OpDraft:
     base, exponent = node.args[:2]
     if not ctx.is_tensor(base) or ctx.is_tensor(exponent):
         raise Untraceable("pow() other than tensor ** number")
     return OpDraft("op.pow", {"exponent": _scalar(ctx, exponent, node)}, [base])
 
 
-def _simple(type_name: str, names: list[tuple[str, Any]] = (), keep: tuple[str, ...] = (),
+def simple_op(type_name: str, names: list[tuple[str, Any]] = (), keep: tuple[str, ...] = (),
             ignore: dict[str, Any] | None = None):
     """An op whose params are some of its call's arguments; ``ignore`` lists arguments that
     must have the given value (inplace=False ...) or may be dropped (None)."""
@@ -104,10 +101,10 @@ def _simple(type_name: str, names: list[tuple[str, Any]] = (), keep: tuple[str, 
         bound = bind(node, list(names))
         params = {}
         for name, _default in names:
-            value = ctx.constant(bound[name], _label(node))
+            value = ctx.constant(bound[name], label(node))
             if name in ignore:
                 if ignore[name] is not None and value != ignore[name]:
-                    raise Untraceable(f"{_label(node)} with {name}={value!r}")
+                    raise Untraceable(f"{label(node)} with {name}={value!r}")
                 continue
             if name in keep:
                 params[name] = _jsonable(value)
@@ -130,7 +127,7 @@ def _sizes(ctx: Context, node: fx.Node, start: int = 1) -> list:
         items = list(items[0]) if isinstance(items[0], (tuple, list)) else \
             [_Element(items[0], i) for i in range(len(ctx.value(items[0])))]
     if node.kwargs:
-        raise Untraceable(f"{_label(node)} with keyword arguments")
+        raise Untraceable(f"{label(node)} with keyword arguments")
     return items
 
 
@@ -147,10 +144,10 @@ def _size_item(ctx: Context, item: Any, node: fx.Node) -> int | str:
         second = ctx.second(item.node)
         other = second[item.index] if isinstance(second, (tuple, list)) else None
         return ctx.batch.size(first, other)
-    return ctx.size(item, _label(node))
+    return ctx.size(item, label(node))
 
 
-def _reshape(kind: str):
+def reshape_op(kind: str):
     def handle(ctx: Context, node: fx.Node) -> OpDraft:
         shape = [_size_item(ctx, i, node) for i in _sizes(ctx, node)]
         return OpDraft(f"op.{kind}", {"shape": _one_free(shape)}, [node.args[0]])
@@ -168,12 +165,12 @@ def _one_free(shape: list) -> list:
     return shape
 
 
-def _permute(ctx: Context, node: fx.Node) -> OpDraft:
+def permute_op(ctx: Context, node: fx.Node) -> OpDraft:
     dims = [ctx.constant(d, "permute()") for d in _sizes(ctx, node)]
     return OpDraft("op.permute", {"dims": dims}, [node.args[0]])
 
 
-def _expand(ctx: Context, node: fx.Node) -> OpDraft:
+def expand_op(ctx: Context, node: fx.Node) -> OpDraft:
     """``x.expand(2, -1)``; or, with a size read from another tensor (a class token expanded
     to the batch, ``cls.expand(x.shape[0], -1, -1)``), ``op.expand_to`` wired to it."""
     sizes, like = [], None
@@ -213,7 +210,7 @@ def _size_source(ctx: Context, item: Any) -> fx.Node | None:
     return tensor if ctx.is_tensor(tensor) else None
 
 
-def _getitem(ctx: Context, node: fx.Node) -> OpDraft:
+def getitem_op(ctx: Context, node: fx.Node) -> OpDraft:
     base, index = node.args
     items = index if isinstance(index, tuple) else (index,)
     texts = []
@@ -237,33 +234,33 @@ def _getitem(ctx: Context, node: fx.Node) -> OpDraft:
     return OpDraft("op.getitem", {"index": texts}, [base])
 
 
-def _tensors_with_dim(type_name: str):
+def tensors_with_dim_op(type_name: str):
     def handle(ctx: Context, node: fx.Node) -> OpDraft:
         args = list(node.args)
         tensors = args.pop(0) if args else node.kwargs.get("tensors")
         dim = args[0] if args else node.kwargs.get("dim", 0)
         if set(node.kwargs) - {"dim", "tensors"} or not isinstance(tensors, (list, tuple)):
-            raise Untraceable(f"{_label(node)} with unusual arguments")
+            raise Untraceable(f"{label(node)} with unusual arguments")
         if not all(ctx.is_tensor(t) for t in tensors):
-            raise Untraceable(f"{_label(node)} of something other than tensors")
-        return OpDraft(type_name, {"dim": ctx.constant(dim, _label(node))}, list(tensors))
+            raise Untraceable(f"{label(node)} of something other than tensors")
+        return OpDraft(type_name, {"dim": ctx.constant(dim, label(node))}, list(tensors))
     return handle
 
 
-def _reduce(kind: str):
+def reduce_op(kind: str):
     def handle(ctx: Context, node: fx.Node) -> OpDraft:
         bound = bind(node, [("dim", None), ("keepdim", False), ("dtype", None)])
         if ctx.value(bound["dtype"]) is not None:
-            raise Untraceable(f"{_label(node)} with dtype")
-        dim = _jsonable(ctx.constant(bound["dim"], _label(node)))
-        params = {"keepdim": ctx.constant(bound["keepdim"], _label(node))}
+            raise Untraceable(f"{label(node)} with dtype")
+        dim = _jsonable(ctx.constant(bound["dim"], label(node)))
+        params = {"keepdim": ctx.constant(bound["keepdim"], label(node))}
         if dim is not None:
             params["dim"] = dim
         return OpDraft(f"op.{kind}", params, [bound["input"]])
     return handle
 
 
-def _max(ctx: Context, node: fx.Node) -> OpDraft:
+def max_op(ctx: Context, node: fx.Node) -> OpDraft:
     if len(node.args) > 1 and ctx.is_tensor(node.args[1]):
         raise Untraceable("max() of two tensors")
     bound = bind(node, [("dim", None), ("keepdim", False)])
@@ -274,17 +271,17 @@ def _max(ctx: Context, node: fx.Node) -> OpDraft:
                    [bound["input"]])
 
 
-def _softmax(kind: str):
+def softmax_op(kind: str):
     def handle(ctx: Context, node: fx.Node) -> OpDraft:
         bound = bind(node, [("dim", None), ("_stacklevel", 3), ("dtype", None)])
-        dim = ctx.constant(bound["dim"], _label(node))
+        dim = ctx.constant(bound["dim"], label(node))
         if dim is None or ctx.value(bound["dtype"]) is not None:
-            raise Untraceable(f"{_label(node)} without dim (or with dtype)")
+            raise Untraceable(f"{label(node)} without dim (or with dtype)")
         return OpDraft(f"op.{kind}", {"dim": dim}, [bound["input"]])
     return handle
 
 
-def _dropout(ctx: Context, node: fx.Node) -> OpDraft:
+def dropout_op(ctx: Context, node: fx.Node) -> OpDraft:
     """``F.dropout(x, p, training=self.training)`` is exactly ``nn.Dropout(p)``."""
     bound = bind(node, [("p", 0.5), ("training", True), ("inplace", False)])
     follows = TRAINING in ctx.visit.traced.follows_training.get(node.name, set())
@@ -297,152 +294,50 @@ def _dropout(ctx: Context, node: fx.Node) -> OpDraft:
     raise Untraceable("F.dropout with training=True even in evaluation")
 
 
-def _twin(type_name: str, names: list[tuple[str, Any]], drop=("inplace",)):
+def twin_op(type_name: str, names: list[tuple[str, Any]], drop=("inplace",)):
     keep = tuple(n for n, _ in names if n not in drop)
-    return _simple(type_name, names, keep=keep, ignore=dict.fromkeys(drop))
+    return simple_op(type_name, names, keep=keep, ignore=dict.fromkeys(drop))
 
 
 _SQUEEZE = [("dim", None)]
 _POOL_MAX = [("kernel_size", None), ("stride", None), ("padding", 0), ("dilation", 1),
              ("ceil_mode", False), ("return_indices", False)]
-_POOL_AVG = [("kernel_size", None), ("stride", None), ("padding", 0), ("ceil_mode", False),
+POOL_AVG = [("kernel_size", None), ("stride", None), ("padding", 0), ("ceil_mode", False),
              ("count_include_pad", True), ("divisor_override", None)]
 
 
-def _max_pool(name: str):
-    handle = _simple(f"op.{name}", _POOL_MAX,
+def max_pool_op(name: str):
+    handle = simple_op(f"op.{name}", _POOL_MAX,
                      keep=("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
                      ignore={"return_indices": False})
     return handle
 
 
-def _interpolate(ctx: Context, node: fx.Node) -> OpDraft:
+def interpolate_op(ctx: Context, node: fx.Node) -> OpDraft:
     names = [("size", None), ("scale_factor", None), ("mode", "nearest"),
              ("align_corners", None), ("recompute_scale_factor", None), ("antialias", False)]
-    return _simple("op.interpolate", names, keep=("size", "scale_factor", "mode",
+    return simple_op("op.interpolate", names, keep=("size", "scale_factor", "mode",
                                                   "align_corners"),
                    ignore={"recompute_scale_factor": None, "antialias": False})(ctx, node)
 
 
-def _unsqueeze(ctx: Context, node: fx.Node) -> OpDraft:
+def unsqueeze_op(ctx: Context, node: fx.Node) -> OpDraft:
     bound = bind(node, [("dim", None)])
     return OpDraft("op.unsqueeze", {"dim": ctx.constant(bound["dim"], "unsqueeze()")},
                    [bound["input"]])
 
 
-def _squeeze(ctx: Context, node: fx.Node) -> OpDraft:
+def squeeze_op(ctx: Context, node: fx.Node) -> OpDraft:
     dims = [ctx.constant(d, "squeeze()") for d in node.args[1:]]
     dims += [ctx.constant(node.kwargs["dim"], "squeeze()")] if "dim" in node.kwargs else []
     flat = [d for item in dims for d in (item if isinstance(item, (tuple, list)) else [item])]
     return OpDraft("op.squeeze", {"dim": flat} if flat else {}, [node.args[0]])
 
 
-def _split(kind: str, first: str):
+def split_op(kind: str, first: str):
     def handle(ctx: Context, node: fx.Node) -> OpDraft:
         bound = bind(node, [(first, None), ("dim", 0)])
         return OpDraft(f"op.{kind}", {first: _jsonable(ctx.constant(bound[first], kind)),
                                       "dim": ctx.constant(bound["dim"], kind)},
                        [bound["input"]])
     return handle
-
-
-FUNCTIONS: dict[Callable, Callable[[Context, fx.Node], OpDraft]] = {
-    operator.add: _binary("add"), operator.iadd: _binary("add"), torch.add: _binary("add"),
-    operator.sub: _binary("sub"), operator.isub: _binary("sub"), torch.sub: _binary("sub"),
-    operator.mul: _binary("mul"), operator.imul: _binary("mul"), torch.mul: _binary("mul"),
-    operator.truediv: _binary("div"), operator.itruediv: _binary("div"),
-    torch.div: _binary("div"),
-    operator.matmul: lambda c, n: OpDraft("op.matmul", {}, list(n.args[:2])),
-    operator.neg: _simple("op.neg"),
-    operator.pow: _pow, torch.pow: _pow,
-    torch.matmul: lambda c, n: OpDraft("op.matmul", {}, list(n.args[:2])),
-    torch.bmm: lambda c, n: OpDraft("op.matmul", {}, list(n.args[:2])),
-    torch.mm: lambda c, n: OpDraft("op.matmul", {}, list(n.args[:2])),
-    operator.getitem: _getitem,
-    torch.cat: _tensors_with_dim("op.cat"), torch.concat: _tensors_with_dim("op.cat"),
-    torch.stack: _tensors_with_dim("op.stack"),
-    torch.flatten: _simple("op.flatten", [("start_dim", 0), ("end_dim", -1)],
-                           keep=("start_dim", "end_dim")),
-    torch.reshape: _reshape("reshape"), torch.permute: _permute,
-    torch.transpose: _simple("op.transpose", [("dim0", 0), ("dim1", 1)],
-                             keep=("dim0", "dim1")),
-    torch.squeeze: _squeeze, torch.unsqueeze: _unsqueeze,
-    torch.chunk: _split("chunk", "chunks"), torch.split: _split("split",
-                                                                 "split_size_or_sections"),
-    torch.mean: _reduce("mean"), torch.sum: _reduce("sum"), torch.amax: _reduce("amax"),
-    torch.amin: _reduce("amin"), torch.max: _max,
-    torch.softmax: _softmax("softmax"), F.softmax: _softmax("softmax"),
-    torch.log_softmax: _softmax("log_softmax"), F.log_softmax: _softmax("log_softmax"),
-    torch.relu: _twin("op.relu", []), F.relu: _twin("op.relu", [("inplace", False)]),
-    torch.sigmoid: _simple("op.sigmoid"), F.sigmoid: _simple("op.sigmoid"),
-    torch.tanh: _simple("op.tanh"), F.tanh: _simple("op.tanh"),
-    F.gelu: _simple("op.gelu", [("approximate", "none")], keep=("approximate",)),
-    F.silu: _twin("op.silu", [("inplace", False)]),
-    torch.abs: _simple("op.abs"), torch.neg: _simple("op.neg"), torch.exp: _simple("op.exp"),
-    torch.log: _simple("op.log"), torch.sqrt: _simple("op.sqrt"),
-    F.dropout: _dropout,
-    F.max_pool1d: _max_pool("max_pool1d"), F.max_pool2d: _max_pool("max_pool2d"),
-    F.avg_pool1d: _simple("op.avg_pool1d", _POOL_AVG[:5],
-                          keep=("kernel_size", "stride", "padding", "ceil_mode",
-                                "count_include_pad")),
-    F.avg_pool2d: _simple("op.avg_pool2d", _POOL_AVG,
-                          keep=tuple(n for n, _ in _POOL_AVG)),
-    F.adaptive_avg_pool1d: _simple("op.adaptive_avg_pool1d", [("output_size", None)],
-                                   keep=("output_size",)),
-    F.adaptive_avg_pool2d: _simple("op.adaptive_avg_pool2d", [("output_size", None)],
-                                   keep=("output_size",)),
-    F.adaptive_max_pool2d: _simple("op.adaptive_max_pool2d",
-                                   [("output_size", None), ("return_indices", False)],
-                                   keep=("output_size",), ignore={"return_indices": False}),
-    F.leaky_relu: _twin("op.leaky_relu", [("negative_slope", 0.01), ("inplace", False)]),
-    F.elu: _twin("op.elu", [("alpha", 1.0), ("inplace", False)]),
-    F.relu6: _twin("op.relu6", [("inplace", False)]),
-    F.hardtanh: _twin("op.hardtanh", [("min_val", -1.0), ("max_val", 1.0),
-                                      ("inplace", False)]),
-    F.hardswish: _twin("op.hardswish", [("inplace", False)]),
-    F.hardsigmoid: _twin("op.hardsigmoid", [("inplace", False)]),
-    F.softplus: _simple("op.softplus", [("beta", 1.0), ("threshold", 20.0)],
-                        keep=("beta", "threshold")),
-    F.mish: _twin("op.mish", [("inplace", False)]),
-    F.normalize: _simple("op.normalize", [("p", 2.0), ("dim", 1), ("eps", 1e-12),
-                                          ("out", None)],
-                         keep=("p", "dim", "eps"), ignore={"out": None}),
-    F.interpolate: _interpolate,
-    F.pad: _simple("op.pad", [("pad", None), ("mode", "constant"), ("value", None)],
-                   keep=("pad", "mode", "value")),
-}
-
-METHODS: dict[str, Callable[[Context, fx.Node], OpDraft]] = {
-    "add": _binary("add"), "add_": _binary("add"), "sub": _binary("sub"),
-    "sub_": _binary("sub"), "mul": _binary("mul"), "mul_": _binary("mul"),
-    "div": _binary("div"), "div_": _binary("div"), "pow": _pow,
-    "matmul": lambda c, n: OpDraft("op.matmul", {}, list(n.args[:2])),
-    "bmm": lambda c, n: OpDraft("op.matmul", {}, list(n.args[:2])),
-    "view": _reshape("view"), "reshape": _reshape("reshape"), "permute": _permute,
-    "expand": _expand,
-    "transpose": _simple("op.transpose", [("dim0", 0), ("dim1", 1)], keep=("dim0", "dim1")),
-    "flatten": _simple("op.flatten", [("start_dim", 0), ("end_dim", -1)],
-                       keep=("start_dim", "end_dim")),
-    "contiguous": _simple("op.contiguous"), "squeeze": _squeeze, "unsqueeze": _unsqueeze,
-    "chunk": _split("chunk", "chunks"), "split": _split("split", "split_size_or_sections"),
-    "mean": _reduce("mean"), "sum": _reduce("sum"), "amax": _reduce("amax"),
-    "amin": _reduce("amin"), "max": _max,
-    "softmax": _softmax("softmax"), "log_softmax": _softmax("log_softmax"),
-    "relu": _simple("op.relu"), "relu_": _simple("op.relu"), "sigmoid": _simple("op.sigmoid"),
-    "tanh": _simple("op.tanh"), "abs": _simple("op.abs"), "neg": _simple("op.neg"),
-    "exp": _simple("op.exp"), "log": _simple("op.log"), "sqrt": _simple("op.sqrt"),
-}
-
-
-def translate(ctx: Context, node: fx.Node) -> OpDraft:
-    if node.op == "call_function":
-        handler = FUNCTIONS.get(node.target)
-    else:
-        handler = METHODS.get(node.target)
-    if handler is None:
-        raise Untraceable(f"it uses {_label(node)}, which the catalog has no node for")
-    draft = handler(ctx, node)
-    for item in draft.inputs:
-        if not ctx.is_tensor(item):
-            raise Untraceable(f"{_label(node)} takes {ctx.value(item)!r} where a tensor goes")
-    return draft
