@@ -104,6 +104,10 @@ def op_expression(spec: LayerSpec, params: dict, inputs: list[str],
     args: list = [Call("", tuple(inputs), "[", "]", hug=False)] if call.inputs == "list" \
         else inputs[:1] if call.inputs == "first" else list(inputs)
     param_map = spec.param_map
+    if call.inputs == "first":
+        # The other inputs are only where named sizes are read (x.expand(other.size(0), -1)):
+        # read them there, even when the first input has a size of the same name.
+        inputs, input_shapes = inputs[1:], input_shapes[1:]
     for name in call.positional:
         args.append(_op_value(param_map[name], params[name], inputs, input_shapes))
     if call.star:

@@ -190,6 +190,8 @@ SAMPLES: dict[str, list[dict]] = {
     "op.adaptive_avg_pool1d": [{"output_size": 3}],
     "op.adaptive_avg_pool2d": [{"output_size": 1}, {"output_size": [2, 3]}],
     "op.adaptive_max_pool2d": [{"output_size": 2}],
+    # a size read from the second input: x.expand(other.size(0), -1)
+    "op.expand_to": [{"sizes": ["N", -1]}, {"sizes": ["N", -1, -1]}, {"sizes": [-1, -1, -1, 3]}],
 }
 
 # Where graphs start: (shape, dtype). Token ids only feed embeddings.

@@ -20,6 +20,7 @@ from torch import nn
 from codegen import generate_source
 from graph_schema.blocks import infer_block
 from graph_schema.catalog import get_spec
+from graph_schema.catalog.functional import SizesOrNames
 from graph_schema.dims import Sym
 from graph_schema.document import Network, Project
 from graph_schema.inference import Inference
@@ -109,19 +110,27 @@ def size_of(name: str, sizes: dict[str, int] | None = None) -> int:
     return {**SIZES, **(sizes or {})}.get(name, DEFAULT_SIZE)
 
 
+def concrete_params(type_name: str, params: dict, sizes: dict[str, int] | None = None) -> dict:
+    """``params`` with numbers where they name dimensions: a reshape to ["N", -1] becomes
+    [2, -1], an expand_to ["N", -1] becomes [2, -1] (the same shapes at those sizes)."""
+    spec = get_spec(type_name)
+    if spec is None:  # a block placement: its params are its arguments
+        return params
+    named = {p.name for p in spec.params if p.kind == "shape" or isinstance(p, SizesOrNames)}
+    return {key: [size_of(d, sizes) if isinstance(d, str) else d for d in value]
+            if key in named and isinstance(value, list) else value
+            for key, value in params.items()}
+
+
 def concrete_project(project: Project, sizes: dict[str, int] | None = None) -> Project:
     """A copy with numbers where the original has names (N -> 2): in its inputs' shapes and
-    in every other shape parameter (a reshape to ["N", -1])."""
+    in every parameter that names dimensions."""
     copy = project.model_copy(deep=True)
     for graph in [*copy.networks, *copy.blocks]:
         for node in graph.nodes:
-            spec = get_spec(node.type)
-            for key, value in node.params.items():
-                param = spec.param_map.get(key) if spec else None
-                if param is not None and param.kind == "shape" and isinstance(value, list):
-                    node.params = {**node.params,
-                                   key: [size_of(d, sizes) if isinstance(d, str) else d
-                                         for d in value]}
+            params = concrete_params(node.type, node.params, sizes)
+            if params != node.params:
+                node.params = params
     return copy
 
 

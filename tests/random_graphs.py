@@ -25,6 +25,7 @@ from tests.codegen_support import (
     SIZES,
     agrees,
     check_model,
+    concrete_params,
     concrete_project,
     generate_and_import,
     network_classes,
@@ -92,20 +93,12 @@ class Tensor:
     contiguous: bool = False
 
 
-def _concrete_params(type_name: str, params: dict) -> dict:
-    """The params as concrete_project writes them: a reshape to ["N", -1] becomes [2, -1]."""
-    kinds = {p.name: p.kind for p in get_spec(type_name).params}
-    return {k: [SIZES[d] if isinstance(d, str) else d for d in v]
-            if kinds.get(k) == "shape" and isinstance(v, list) else v
-            for k, v in params.items()}
-
-
 def fits(type_name: str, params: dict, tensors: list[Tensor]) -> list[Tensor] | None:
     """The layer's outputs on these inputs, or None when either size set is refused or the
     two disagree (a chunk count that depends on how large N is, for one)."""
     probe = PROBES[len(tensors)]
     symbolic = probe.outputs(type_name, params, tuple(t.shape for t in tensors))
-    concrete = probe.outputs(type_name, _concrete_params(type_name, params),
+    concrete = probe.outputs(type_name, concrete_params(type_name, params),
                              tuple(t.concrete for t in tensors))
     if symbolic is None or concrete is None or len(symbolic) != len(concrete) or \
             not all(agrees(s, c, SIZES) for s, c in zip(symbolic, concrete)):
@@ -203,9 +196,13 @@ _INPUT_NAMES = ("x", "inputs", "tokens", "h", "features_of_the_second_image_in_t
 
 @st.composite
 def held_tensor(draw, draft: Draft, tensor: Tensor) -> None:
-    """A parameter or buffer the module holds (attr.*), shaped to broadcast over ``tensor``
-    without its batch, added to it or multiplied with it."""
-    sizes = [1, *tensor.shape[1:]] if tensor.shape else []
+    """A parameter or buffer the module holds (attr.*), merged into ``tensor``: shaped to
+    broadcast over it without its batch and added or multiplied, or, as a class token, one
+    step along dimension 1, expanded to the batch (expand_to) and concatenated in front."""
+    token = len(tensor.shape) >= 2 and tensor.shape[0] == Sym.named("N") and \
+        draw(st.booleans())
+    sizes = [1, 1, *tensor.shape[2:]] if token else [1, *tensor.shape[1:]] if tensor.shape \
+        else []
     if not all(isinstance(size, int) for size in sizes):
         return
     type_name = draw(st.sampled_from(("attr.Parameter", "attr.Buffer")))
@@ -215,12 +212,22 @@ def held_tensor(draw, draft: Draft, tensor: Tensor) -> None:
     assert held is not None, params
     # Only ever merged with what the inputs feed: on its own it would reach no input.
     held = [replace(t, kind="held") for t in held]
-    node = draft.add(type_name, params, [], held,
-                     draw(st.sampled_from(("pos_embed", "scale", "mask", "x"))))
-    merge = draw(st.sampled_from(("op.add", "op.mul")))
-    inputs = [tensor, draft.tensors[-1]]
-    assert draft.tensors[-1].node == node
-    draft.add(merge, {}, inputs, fits(merge, {}, inputs), base_name(merge))
+    draft.add(type_name, params, [], held,
+              draw(st.sampled_from(("pos_embed", "cls_token", "scale", "mask", "x"))))
+    if token:
+        expand = {"sizes": ["N", *[-1] * (len(sizes) - 1)]}
+        _add_fitting(draft, "op.expand_to", expand, [draft.tensors[-1], tensor], "tokens")
+        _add_fitting(draft, "op.cat", {"dim": 1}, [draft.tensors[-1], tensor], "with_token")
+    else:
+        merge = draw(st.sampled_from(("op.add", "op.mul")))
+        _add_fitting(draft, merge, {}, [tensor, draft.tensors[-1]], base_name(merge))
+
+
+def _add_fitting(draft: Draft, type_name: str, params: dict, inputs: list[Tensor],
+                 name: str) -> None:
+    outputs = fits(type_name, params, inputs)
+    assert outputs is not None, (type_name, params, inputs)
+    draft.add(type_name, params, inputs, outputs, name)
 
 
 @st.composite

@@ -105,6 +105,19 @@ def _chain(shape: list, layers: list[tuple], input_name: str = "x",
     return draft.project(draft.unused())
 
 
+def _expanded_like_another_tensor() -> Project:
+    """x.expand(...) with its sizes read from relu(x), which has x's batch N too."""
+    draft = Draft.start(["N", 4], "float32", "x")
+    x = draft.tensors[0]
+    draft.add("op.relu", {}, [x], fits("op.relu", {}, [x]), "activated")
+    inputs = [x, draft.tensors[-1]]
+    # A line between them, so the second input is a named variable expand must read.
+    draft.add("op.sigmoid", {}, [x], fits("op.sigmoid", {}, [x]), "gate")
+    draft.add("op.expand_to", {"sizes": ["N", -1]}, inputs,
+              fits("op.expand_to", {"sizes": ["N", -1]}, inputs), "expanded")
+    return draft.project(draft.unused())
+
+
 LONG = "a_rather_long_name_for_this_layer_in_the_encoder"
 
 # Graphs that once generated code that would not run or was not ruff-clean, each pinned here.
@@ -130,6 +143,9 @@ REGRESSIONS = {
     # A list argument too long for its line: one item a line, as ruff splits a list.
     "long-list-argument": _chain(["N", 4], [("op.cat", {"dim": 1}, "joined")], input_name=LONG,
                                  inputs_per_layer=2),
+    # expand_to reads N from its second input even when the first has an N too (else the
+    # second input's variable was never read, which ruff reports as F841).
+    "expand-to-reads-its-second-input": _expanded_like_another_tensor(),
     # _init_weights(self.<long name>, ...) split like any call.
     "long-init-call": _chain(["N", 4], [("nn.Linear", {"out_features": 3}, LONG,
                                          "kaiming_normal")]),
