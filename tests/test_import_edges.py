@@ -123,3 +123,13 @@ def test_a_bare_module_holding_a_parameter(tmp_path):
     project, source, _ = round_trip(Scale(), (torch.randn(2, 3),), tmp_path)
     assert "self.weight = nn.Parameter(torch.full((3,), 0.5))" in source
     assert nodes_of(project)["weight"].params == {"shape": [3], "fill": "full", "value": 0.5}
+
+
+def test_import_is_deterministic():
+    from graph_schema.files import project_to_json
+    from tests.import_models import resnet
+
+    torch.manual_seed(0)
+    model = resnet.ResNet(num_blocks=(1, 1, 1))
+    x = torch.randn(2, 3, 8, 8)
+    assert project_to_json(import_model(model, x)) == project_to_json(import_model(model, x))

@@ -120,24 +120,33 @@ def finish(group: Group, child_arguments) -> None:
 
 
 def _argument_name(paths: list[tuple[str, str]], taken: set[str], verbatim: bool) -> str:
-    params = {param.removeprefix("arg:") for _node, param in paths}
-    if verbatim or len(params) == 1:
-        wanted = params.pop()
-    elif params <= CHANNELS:
-        wanted = "channels"
-    elif params <= FEATURES:
-        wanted = "features"
-    else:
-        node, param = paths[0]
-        wanted = f"{node}_{param.removeprefix('arg:')}"
-    name, counter = wanted, 2
-    if (name in taken or name_problem(name)) and not verbatim:
-        node, param = paths[0]
-        name = wanted = f"{node}_{param.removeprefix('arg:')}"
-    if name_problem(name) and not verbatim:
-        name = wanted = f"{name}_value"
+    """A name for values that vary together: the parameter's own name when they share one
+    (``stride``), ``channels`` or ``features`` for a family of sizes, else one of their own
+    names that is free (``out_channels``), else node and parameter (``bn3_num_features``)."""
+    params = sorted({param.removeprefix("arg:") for _node, param in paths})
+    if verbatim:
+        taken.add(params[0])
+        return params[0]
+    candidates = list(params) if len(params) == 1 else []
+    if len(params) > 1 and set(params) <= CHANNELS:
+        candidates = ["channels", *_by_preference(params)]
+    elif len(params) > 1 and set(params) <= FEATURES:
+        candidates = ["features", *_by_preference(params)]
+    node, param = paths[0]
+    candidates.append(f"{node}_{param.removeprefix('arg:')}")
+    for wanted in candidates:
+        if wanted not in taken and not name_problem(wanted):
+            taken.add(wanted)
+            return wanted
+    wanted, counter = candidates[-1] if not name_problem(candidates[-1]) else "value", 2
+    name = f"{wanted}_{counter}"
     while name in taken:
-        name = f"{wanted}_{counter}"
         counter += 1
+        name = f"{wanted}_{counter}"
     taken.add(name)
     return name
+
+
+def _by_preference(params: list[str]) -> list[str]:
+    """Output sizes first: a block's width is what it makes, not what it takes."""
+    return sorted(params, key=lambda p: (not p.startswith("out"), p.startswith("in"), p))
