@@ -4,7 +4,8 @@ The model is built and run in a separate worker process (``python -m
 builder.import_command --worker REQUEST``), so a model that hangs, crashes or eats memory
 never takes the caller down: after ``--timeout`` seconds the worker is killed. The worker
 reports progress on stderr as lines ``torchcanvas-progress: <stage>``, which this process
-prints as ``torchcanvas import: <stage>`` (the app shows them while it waits).
+prints as ``torchcanvas import: <stage>`` (the app shows them while it waits). To cancel,
+send this process SIGTERM (exit 143): the worker goes too, and nothing is written.
 
 Exit codes: 0 written; 1 the model could not be imported (one line says why); 2 the
 arguments themselves are unusable. Never a traceback.
@@ -125,16 +126,23 @@ def _run_worker(request_path: Path, timeout: float) -> tuple[int | str, list[str
     tail: deque[str] = deque(maxlen=20)
     reader = threading.Thread(target=_relay, args=(process.stderr, tail), daemon=True)
     reader.start()
+    previous = signal.signal(signal.SIGTERM, _terminated)  # the app's Cancel
     try:
         code = process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill(process)
         return "timeout", list(tail)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         _kill(process)
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     reader.join(timeout=5)
     return code, list(tail)
+
+
+def _terminated(_signum, _frame) -> None:
+    raise SystemExit(143)
 
 
 def _relay(stream, tail: deque) -> None:

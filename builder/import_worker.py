@@ -12,6 +12,8 @@ import importlib.util
 import json
 import os
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,21 @@ def progress(stage: str) -> None:
     print(f"{PROGRESS}{stage}", file=sys.stderr, flush=True)
 
 
+def _exit_with_parent() -> None:
+    """Stop when the `torchcanvas import` that started this worker is gone (killed by the app
+    on Cancel, say): a worker must never outlive its caller."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(EXIT_FAILED)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def run_request(request: dict) -> int:
+    _exit_with_parent()
     result: dict[str, Any]
     try:
         result = _import(request)

@@ -144,3 +144,17 @@ def test_output_folder_must_exist(tmp_path, capsys):
 def test_parse_input():
     assert parse_input("2,3,224,224") == {"shape": [2, 3, 224, 224], "dtype": "float32"}
     assert parse_input("2,16:int64") == {"shape": [2, 16], "dtype": "int64"}
+
+
+def test_cancel_stops_the_import_and_writes_nothing(models, tmp_path):
+    """The app's Cancel is a SIGTERM to `torchcanvas import`; its worker goes with it."""
+    out = tmp_path / "never.json"
+    process = subprocess.Popen([sys.executable, "-m", "builder", "import", f"{models}:Hangs",
+                                "--input", "2,4", "-o", str(out)],
+                               stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if "running the model" in line:
+            break
+    process.terminate()
+    assert process.wait(timeout=30) == 143
+    assert not out.exists()
