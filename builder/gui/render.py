@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSize, QSizeF
@@ -23,6 +22,7 @@ from builder.gui.glyphs import node_size
 from builder.gui.looks import node_look
 from builder.gui.scene import CanvasScene
 from builder.gui.theme import Theme
+from graph_schema.files import atomic_write_bytes
 from graph_schema.layout import layout_network
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -186,28 +186,7 @@ def _encode(write, label: str) -> bytes:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        atomic_write_bytes(path, data)
     except OSError as err:
         raise RenderError(f"cannot write {path}: {err.strerror or err}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, _file_mode(path))
-        os.replace(tmp_name, path)
-    except OSError as err:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise RenderError(f"cannot write {path}: {err.strerror or err}") from None
-
-
-def _file_mode(path: Path) -> int:
-    """Keep an existing file's permissions; a new one gets 0666 less the umask, as usual."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
