@@ -17,22 +17,11 @@ from graph_schema import load_project
 from graph_schema.document import Position
 from graph_schema.files import project_to_json
 from graph_schema.layout import graphviz_available
+from tests.gui.windows import open_window
 
 ROOT = Path(__file__).resolve().parents[2]
 RESNET = ROOT / "examples" / "resnet18.json"
 
-
-def open_window(qtbot, example: str, active: bool = False) -> MainWindow:
-    window = MainWindow(ProjectDocument(load_project(ROOT / "examples" / example)))
-    qtbot.addWidget(window)
-    window.resize(1200, 800)
-    if active:  # menu shortcuts only reach the active window
-        with qtbot.waitActive(window):
-            window.show()
-            window.activateWindow()
-    else:
-        window.show()
-    return window
 
 
 def overlaps(rects: dict[str, QRectF]) -> list[tuple[str, str]]:

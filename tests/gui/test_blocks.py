@@ -4,8 +4,6 @@ rename and delete block definitions; each one undo step."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtTest import QTest
@@ -13,31 +11,13 @@ from PySide6.QtTest import QTest
 from builder.gui import edit_actions
 from builder.gui.block_expand import expand_block
 from builder.gui.blocks import delete_block, group_into_block, new_block, rename_block
-from builder.gui.document import ProjectDocument, block_key, network_key
+from builder.gui.document import block_key, network_key
 from builder.gui.graph_edits import add_network
 from builder.gui.mainwindow import MainWindow
-from graph_schema import load_project
 from graph_schema.document import Edge, Network, Node, Position, Project
 from graph_schema.files import project_to_json
 from tests.codegen_support import check_project
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def open_window(qtbot, example: str | None = None, project: Project | None = None,
-                active: bool = False) -> MainWindow:
-    if example:
-        project = load_project(ROOT / "examples" / example)
-    window = MainWindow(ProjectDocument(project) if project is not None else None)
-    qtbot.addWidget(window)
-    window.resize(1200, 800)
-    if active:  # menu shortcuts only reach the active window
-        with qtbot.waitActive(window):
-            window.show()
-            window.activateWindow()
-    else:
-        window.show()
-    return window
+from tests.gui.windows import open_window
 
 
 def refusals(window: MainWindow) -> list[str]:

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from builder.gui.document import ProjectDocument, network_key
+from builder.gui.document import network_key
 from builder.gui.items import EdgeItem, NodeItem
 from builder.gui.mainwindow import MainWindow
 from builder.gui.view import MIN_ZOOM
-from graph_schema import load_project
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def make_window(qtbot, example: str | None = None) -> MainWindow:
-    doc = None
-    if example:
-        path = ROOT / "examples" / example
-        doc = ProjectDocument(load_project(path), path)
-    window = MainWindow(doc)
-    qtbot.addWidget(window)
-    window.resize(1200, 800)
-    with qtbot.waitActive(window):  # menu shortcuts only reach the active window
-        window.show()
-        window.activateWindow()
-    return window
+from tests.gui.windows import open_window
 
 
 def palette_item(window: MainWindow, type_name: str):
@@ -84,7 +66,7 @@ def edge_between(window: MainWindow, source: str, target: str) -> EdgeItem:
 
 @pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
 def test_drag_a_conv_from_the_palette_connect_it_and_see_the_shape(qtbot):
-    window = make_window(qtbot)
+    window = open_window(qtbot)
     key = network_key("main")
     view = window.current_view()
     view.reset_zoom()
@@ -107,7 +89,7 @@ def test_drag_a_conv_from_the_palette_connect_it_and_see_the_shape(qtbot):
 
 
 def test_wrong_in_channels_shows_on_the_node_and_undo_restores(qtbot):
-    window = make_window(qtbot, "digits_cnn.json")
+    window = open_window(qtbot, "digits_cnn.json", active=True)
     key = window.current_key()
     scene = window.current_view().canvas
     conv = next(n for n in window.doc.graph(key).nodes if n.type == "nn.Conv2d")
@@ -127,7 +109,7 @@ def test_wrong_in_channels_shows_on_the_node_and_undo_restores(qtbot):
 
 
 def test_dragging_nodes_is_one_undo_step(qtbot):
-    window = make_window(qtbot, "mlp.json")
+    window = open_window(qtbot, "mlp.json")
     view = window.current_view()
     view.reset_zoom()
     scene = view.canvas
@@ -148,7 +130,7 @@ def test_dragging_nodes_is_one_undo_step(qtbot):
 
 
 def test_delete_key_removes_the_selection(qtbot):
-    window = make_window(qtbot, "mlp.json")
+    window = open_window(qtbot, "mlp.json")
     view = window.current_view()
     key = window.current_key()
     layer = next(n for n in window.doc.graph(key).nodes if n.type == "nn.Linear")
@@ -162,7 +144,7 @@ def test_delete_key_removes_the_selection(qtbot):
 
 
 def test_dropping_a_connection_on_empty_canvas_removes_it(qtbot):
-    window = make_window(qtbot)
+    window = open_window(qtbot)
     key = network_key("main")
     view = window.current_view()
     view.reset_zoom()
@@ -173,7 +155,7 @@ def test_dropping_a_connection_on_empty_canvas_removes_it(qtbot):
 
 
 def test_refused_connection_says_why_in_the_status_bar(qtbot):
-    window = make_window(qtbot, "mlp.json")
+    window = open_window(qtbot, "mlp.json")
     key = window.current_key()
     nodes = window.doc.graph(key).nodes
     last_layer = [n for n in nodes if n.type == "nn.Linear"][-1]
@@ -182,7 +164,7 @@ def test_refused_connection_says_why_in_the_status_bar(qtbot):
 
 
 def test_palette_search_and_quick_add(qtbot):
-    window = make_window(qtbot)
+    window = open_window(qtbot)
     window.palette.search.setText("batch norm")
     assert window.palette.first_visible_type() == "nn.BatchNorm1d"
     window.show_quick_add(QPointF(400, 0))
@@ -196,7 +178,7 @@ def test_palette_search_and_quick_add(qtbot):
 
 
 def test_tab_on_the_canvas_opens_quick_add(qtbot):
-    window = make_window(qtbot)
+    window = open_window(qtbot)
     view = window.current_view()
     view.setFocus()
     QTest.keyClick(view, Qt.Key.Key_Tab)
@@ -205,7 +187,7 @@ def test_tab_on_the_canvas_opens_quick_add(qtbot):
 
 
 def test_a_graph_opens_legible_at_its_inputs(qtbot):
-    window = make_window(qtbot, "resnet18.json")
+    window = open_window(qtbot, "resnet18.json")
     view = window.current_view()
     assert view.zoom() >= 0.6 and not view.canvas.far
     first = view.canvas.nodes[window.doc.graph(window.current_key()).nodes[0].id]
@@ -214,7 +196,7 @@ def test_a_graph_opens_legible_at_its_inputs(qtbot):
 
 
 def test_zoom_fit_and_pan_keep_nodes_in_view(qtbot):
-    window = make_window(qtbot, "resnet18.json")
+    window = open_window(qtbot, "resnet18.json")
     view = window.current_view()
     view.fit()
     rect = view.mapFromScene(view.canvas.itemsBoundingRect()).boundingRect()

@@ -3,30 +3,18 @@ entry does what it says (each action is triggered as a click on it would)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QContextMenuEvent, QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from builder.gui import edit_actions
-from builder.gui.document import ProjectDocument, block_key
+from builder.gui.document import block_key
 from builder.gui.mainwindow import MainWindow
 from builder.gui.palette import TYPE_ROLE
-from graph_schema import load_project
 from graph_schema.document import Edge
 from graph_schema.files import project_to_json
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def open_window(qtbot, example: str) -> MainWindow:
-    window = MainWindow(ProjectDocument(load_project(ROOT / "examples" / example)))
-    qtbot.addWidget(window)
-    window.resize(1200, 800)
-    window.show()
-    return window
+from tests.gui.windows import open_window
 
 
 def menu_at(window: MainWindow, scene_pos: QPointF, node_id: str | None = None):

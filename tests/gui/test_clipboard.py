@@ -4,7 +4,6 @@ another network and into another window's project; junk on the clipboard is refu
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPointF, Qt
@@ -12,33 +11,12 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
 from builder.gui.clipboard import FRAGMENT_MIME
-from builder.gui.document import ProjectDocument, network_key
+from builder.gui.document import network_key
 from builder.gui.graph_edits import add_network
 from builder.gui.mainwindow import MainWindow
-from graph_schema import load_project
 from graph_schema.document import Edge, Network, Node, Project
 from graph_schema.files import project_to_json
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def open_window(qtbot, example: str | None = None, project: Project | None = None,
-                active: bool = False) -> MainWindow:
-    doc = None
-    if example:
-        doc = ProjectDocument(load_project(ROOT / "examples" / example))
-    elif project is not None:
-        doc = ProjectDocument(project)
-    window = MainWindow(doc)
-    qtbot.addWidget(window)
-    window.resize(1200, 800)
-    if active:  # menu shortcuts only reach the active window
-        with qtbot.waitActive(window):
-            window.show()
-            window.activateWindow()
-    else:
-        window.show()
-    return window
+from tests.gui.windows import open_window
 
 
 def names_by_id(window: MainWindow, key) -> dict[str, str]:

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from builder.gui.document import ProjectDocument
 from builder.gui.import_dialog import ImportDialog, import_arguments, input_problem, module_members
 from builder.gui.mainwindow import MainWindow
-from graph_schema import load_project
 from graph_schema.files import project_to_json
+from tests.gui.windows import open_window
 
-ROOT = Path(__file__).resolve().parents[2]
 MODELS = textwrap.dedent("""
     import os
     import time
@@ -55,12 +53,6 @@ def models(tmp_path) -> Path:
     path.write_text(MODELS, encoding="utf-8")
     return path
 
-
-def window_on(qtbot, example: str) -> MainWindow:
-    path = ROOT / "examples" / example
-    window = MainWindow(ProjectDocument(load_project(path), path))
-    qtbot.addWidget(window)
-    return window
 
 
 def run_import(qtbot, dialog: ImportDialog, spec: str, inputs: str = "2,4",
@@ -117,7 +109,7 @@ def test_arguments_and_the_equivalent_command(qtbot):
 
 
 def test_a_successful_import_opens_in_a_new_window_and_keeps_the_project(qtbot, models):
-    window = window_on(qtbot, "mlp.json")
+    window = open_window(qtbot, "mlp.json")
     window.controller.set_project_field("notes", "work in progress")
     before = project_to_json(window.doc.project)
     dialog = ImportDialog(window)
@@ -155,7 +147,7 @@ def test_a_fresh_window_takes_the_import_itself(qtbot, models):
     ("{models}:Aborts", 60, "stopped without a result"),
 ])
 def test_failures_say_what_happened_and_change_nothing(qtbot, models, spec, timeout, expected):
-    window = window_on(qtbot, "lenet.json")
+    window = open_window(qtbot, "lenet.json")
     before = project_to_json(window.doc.project)
     dialog = ImportDialog(window)
     qtbot.addWidget(dialog)

@@ -1,0 +1,34 @@
+"""A real main window for a GUI test: on an example, a project, or a new document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from builder.gui.document import ProjectDocument
+from builder.gui.mainwindow import MainWindow
+from graph_schema import load_project
+from graph_schema.document import Project
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def open_window(qtbot, example: str | None = None, project: Project | None = None,
+                active: bool = False, size: tuple[int, int] = (1200, 800)) -> MainWindow:
+    """``example`` (a path under examples/) opens with its path, as File > Open would."""
+    doc = None
+    if example:
+        path = ROOT / "examples" / example
+        doc = ProjectDocument(load_project(path), path)
+    elif project is not None:
+        doc = ProjectDocument(project)
+    window = MainWindow(doc)
+    # Edits made by a test are not worth a "save changes?" question when it closes the window.
+    qtbot.addWidget(window, before_close_func=lambda w: w.controller.undo_stack.setClean())
+    window.resize(*size)
+    if active:  # menu shortcuts only reach the active window
+        with qtbot.waitActive(window):
+            window.show()
+            window.activateWindow()
+    else:
+        window.show()
+    return window
