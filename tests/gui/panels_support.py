@@ -7,21 +7,15 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
-from builder.gui.document import GraphKey, ProjectDocument
+from builder.gui.document import GraphKey
 from builder.gui.mainwindow import MainWindow
-from graph_schema import load_project
+from tests.gui.windows import open_window
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_example(qtbot, example: str) -> MainWindow:
-    path = ROOT / "examples" / example
-    window = MainWindow(ProjectDocument(load_project(path), path))
-    # Edits made by a test are not worth a "save changes?" question when it closes the window.
-    qtbot.addWidget(window, before_close_func=lambda w: w.controller.undo_stack.setClean())
-    window.resize(1300, 850)
-    window.show()
-    return window
+    return open_window(qtbot, example, size=(1300, 850))
 
 
 def node_id(window: MainWindow, name: str, key: GraphKey | None = None) -> str:
