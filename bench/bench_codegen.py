@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.handwritten import DigitsCNN, ResNet18  # noqa: E402
+from bench.timing import best_of  # noqa: E402
 from codegen import generate_source  # noqa: E402
 from graph_schema import load_project, validate  # noqa: E402
 from graph_schema.document import Edge, Network, Node, Project  # noqa: E402
@@ -73,14 +74,6 @@ def chain_project(size: int) -> Project:
     edges = [Edge(source=a.id, target=b.id) for a, b in zip(nodes, nodes[1:])]
     return Project(name="chain", networks=[Network(name="chain", nodes=nodes, edges=edges)])
 
-
-def best_of(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def generation_time(size: int) -> dict:

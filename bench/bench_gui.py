@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bench.bench_inference import residual  # noqa: E402
+from bench.timing import timed  # noqa: E402
 from builder.gui.document import ProjectDocument  # noqa: E402
 from builder.gui.glyphs import node_size  # noqa: E402
 from builder.gui.looks import node_look  # noqa: E402
@@ -120,7 +121,7 @@ def main() -> int:
         empty.networks[0].nodes, empty.networks[0].edges = [], []
         save_project(empty, empty_path)
         nodes = len(load_project(path).networks[0].nodes)
-        load = best([_timed(lambda: load_project(path)) for _ in range(3)])
+        load = best([timed(lambda: load_project(path)) for _ in range(3)])
         opens, window = [], None
         for _ in range(3):
             if window is not None:
@@ -165,11 +166,6 @@ def main() -> int:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     return 0
 
-
-def _timed(run) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

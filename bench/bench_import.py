@@ -14,10 +14,8 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -27,18 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.import_models import DeepStack, ResNet152  # noqa: E402
+from bench.timing import timed  # noqa: E402
 from codegen.importer import import_model_with_report  # noqa: E402
 from graph_schema import project_from_json, validate  # noqa: E402
 from graph_schema.files import project_to_json  # noqa: E402
 
 TARGET_RATIO = 0.5
 
-
-def timed(function) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
 
 
 def torchview_graph(model, input_size):

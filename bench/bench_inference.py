@@ -23,7 +23,6 @@ import gc
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import networkx as nx
@@ -31,6 +30,7 @@ import networkx as nx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import best_of  # noqa: E402
 from graph_schema.catalog import get_spec  # noqa: E402
 from graph_schema.document import Edge, Network, Node, Project  # noqa: E402
 from graph_schema.inference import Inference  # noqa: E402
@@ -101,20 +101,6 @@ def residual(size: int) -> tuple[Project, list[str], list[str]]:
 def middle(ids: list[str]) -> str:
     return ids[len(ids) // 2]
 
-
-def best_of(run: Callable[[], object], repeats: int) -> float:
-    """Best wall time in seconds; the collector is off while timing, as timeit does."""
-    best = float("inf")
-    gc.collect()
-    for _ in range(repeats):
-        gc.disable()
-        try:
-            start = time.perf_counter()
-            run()
-            best = min(best, time.perf_counter() - start)
-        finally:
-            gc.enable()
-    return best
 
 
 def time_edit(engine: Inference, node: Node, settings: tuple[dict, dict],

@@ -18,16 +18,15 @@ down), so a fast but wrong layout cannot pass.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import best_of  # noqa: E402
 from graph_schema import layout_dot  # noqa: E402
 from graph_schema.document import Edge, Network, Node, Position  # noqa: E402
 from graph_schema.layout import graphviz_available, layout_network  # noqa: E402
@@ -107,20 +106,6 @@ def check(network: Network, positions: dict[str, Position]) -> None:
         if positions[edge.source].y + SIZE[1] > positions[edge.target].y + 1e-6:
             raise SystemExit(f"{network.name}: edge {edge.source} -> {edge.target} points up")
 
-
-def best_of(run: Callable[[], object], repeats: int) -> float:
-    """Best wall time in seconds; the collector is off while timing, as timeit does."""
-    best = float("inf")
-    gc.collect()
-    for _ in range(repeats):
-        gc.disable()
-        try:
-            start = time.perf_counter()
-            run()
-            best = min(best, time.perf_counter() - start)
-        finally:
-            gc.enable()
-    return best
 
 
 def time_dot(network: Network, limit: float) -> float | None:
