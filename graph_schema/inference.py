@@ -75,16 +75,57 @@ class Inference:
             self.outgoing[edge.source].add(edge.target)
         for edges in self.incoming.values():
             edges.sort(key=lambda e: e.port)
-        self.graph = self.network.graph()
+        self._graph: nx.MultiDiGraph | None = None
+        # node id -> the nodes that call its module again (Node.reuses; set on import, and a
+        # change of it is a structure change).
+        self._reused_by: dict[str, set[str]] = {}
+        for node in self.nodes.values():
+            if node.reuses:
+                self._reused_by.setdefault(node.reuses, set()).add(node.id)
         self.cycle_nodes = set()
-        for component in nx.strongly_connected_components(self.graph):
-            if len(component) > 1 or any(self.graph.has_edge(n, n) for n in component):
-                self.cycle_nodes |= component
-        acyclic = self.graph.subgraph(set(self.graph) - self.cycle_nodes)
-        # Ties broken by document order so results (and messages) are deterministic.
-        position = {node_id: i for i, node_id in enumerate(self.nodes)}
-        self._order = list(nx.lexicographical_topological_sort(acyclic, key=position.get))
+        self._order = self._topological_order()
+        if len(self._order) < len(self.nodes):
+            # Only a cycle stops the sort; find exactly which nodes are on one.
+            for component in nx.strongly_connected_components(self.graph):
+                if len(component) > 1 or any(self.graph.has_edge(n, n) for n in component):
+                    self.cycle_nodes |= component
+            self._order = self._topological_order(skip=self.cycle_nodes)
         self._rank = {node_id: i for i, node_id in enumerate(self._order)}
+
+    def _topological_order(self, skip: set[str] = frozenset()) -> list[str]:
+        """Kahn's algorithm, ties broken by document order so results (and messages) are
+        deterministic. Nodes on a cycle, and edges from them, are left out when skipped;
+        without ``skip``, a cycle leaves its nodes (and what follows them) out."""
+        position = {node_id: i for i, node_id in enumerate(self.nodes)}
+        waiting = {node_id: sum(1 for e in edges if e.source not in skip)
+                   for node_id, edges in self.incoming.items() if node_id not in skip}
+        ready = [(position[n], n) for n, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            _, node_id = heapq.heappop(ready)
+            order.append(node_id)
+            for edge_target in self._edge_targets(node_id):
+                if edge_target in waiting:
+                    waiting[edge_target] -= 1
+                    if waiting[edge_target] == 0:
+                        heapq.heappush(ready, (position[edge_target], edge_target))
+        return order
+
+    def _edge_targets(self, node_id: str):
+        """One entry per edge out of ``node_id`` (two edges to one node count twice)."""
+        for target in self.outgoing[node_id]:
+            for edge in self.incoming[target]:
+                if edge.source == node_id:
+                    yield target
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The topology as a networkx graph, built when first asked for (reachability,
+        cycles); inference itself does not need it."""
+        if self._graph is None:
+            self._graph = self.network.graph()
+        return self._graph
 
     # -- public API --------------------------------------------------------------------
     def update(self, dirty: set[str] | None = None, structure_changed: bool = False) -> set[str]:
@@ -95,7 +136,7 @@ class Inference:
         """
         dirty = set(dirty or ())
         # Nodes that reuse an edited node's module take its params: they change with it.
-        dirty |= {n.id for n in self.nodes.values() if n.reuses in dirty}
+        dirty |= {user for node_id in dirty for user in self._reused_by.get(node_id, ())}
         if structure_changed:
             old_ids = set(self.states)
             self._rebuild_topology()
