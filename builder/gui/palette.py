@@ -41,6 +41,37 @@ def matches(query: str, type_name: str, description: str) -> bool:
     return all(word in haystack for word in query.lower().split())
 
 
+def match_rank(query: str, type_name: str, description: str) -> tuple[int, int, str] | None:
+    """How well a layer matches what was typed (lower is better), or None for no match.
+
+    The layer's own name counts before its description: "tanh" is nn.Tanh before nn.GELU
+    (whose description mentions its tanh approximation), and "conv" finds Conv2d before
+    ConvTranspose2d.
+    """
+    if not matches(query, type_name, description):
+        return None
+    words = query.lower().split()
+    name = short_label(type_name).lower()
+    if not words:
+        return (3, len(name), type_name)
+    if name == "".join(words):
+        tier = 0
+    elif name.startswith(words[0]):
+        tier = 1
+    elif all(word in type_name.lower() for word in words):
+        tier = 2
+    else:
+        tier = 3
+    return (tier, len(name), type_name)
+
+
+def ranked_entries(doc: ProjectDocument, query: str) -> list[tuple[str, str, str]]:
+    """Layers matching ``query``, best first."""
+    scored = [(match_rank(query, t, d), (f, t, d)) for f, t, d in catalog_entries(doc)]
+    return [entry for rank, entry in sorted((s for s in scored if s[0] is not None),
+                                             key=lambda s: s[0])]
+
+
 def short_label(type_name: str) -> str:
     return type_name.split(":", 1)[-1] if type_name.startswith("block:") else \
         type_name.split(".", 1)[-1]
@@ -118,18 +149,14 @@ class Palette(QWidget):
             group.setExpanded(bool(text.strip()) and shown > 0)
 
     def _on_search_return_pressed(self) -> None:
-        first = self.first_visible_type()
-        if first:
-            self.layer_chosen.emit(first)
+        best = self.best_type()
+        if best:
+            self.layer_chosen.emit(best)
 
-    def first_visible_type(self) -> str | None:
-        for index in range(self.tree.topLevelItemCount()):
-            group = self.tree.topLevelItem(index)
-            for child_index in range(group.childCount()):
-                child = group.child(child_index)
-                if not child.isHidden() and not group.isHidden():
-                    return child.data(0, TYPE_ROLE)
-        return None
+    def best_type(self) -> str | None:
+        """What Enter in the search box adds: the best match of the search text."""
+        ranked = ranked_entries(self.doc, self.search.text())
+        return ranked[0][1] if ranked else None
 
     def _on_tree_item_activated(self, item: QTreeWidgetItem, _column: int) -> None:
         type_name = item.data(0, TYPE_ROLE)
@@ -166,12 +193,11 @@ class QuickAdd(QFrame):
 
     def _on_edit_text_changed(self, text: str) -> None:
         self.list.clear()
-        for family, type_name, description in catalog_entries(self.doc):
-            if matches(text, type_name, description):
-                item = QListWidgetItem(family_icon(family), type_name)
-                item.setData(TYPE_ROLE, type_name)
-                item.setToolTip(description)
-                self.list.addItem(item)
+        for family, type_name, description in ranked_entries(self.doc, text):
+            item = QListWidgetItem(family_icon(family), type_name)
+            item.setData(TYPE_ROLE, type_name)
+            item.setToolTip(description)
+            self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
 
