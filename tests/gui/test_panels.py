@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication, QTextCharFormat, QTextDocument
+from PySide6.QtWidgets import QScrollArea
 
 from builder.gui.panels.diagnostics_panel import FIX, MESSAGE
 from builder.gui.panels.highlighter import PythonHighlighter
@@ -18,6 +19,8 @@ FAST_MS = 20  # debounce delays shortened so tests wait milliseconds, not second
 
 def show_dock(window, name: str):
     panel = window.docks[name].widget()
+    if isinstance(panel, QScrollArea):  # tall panels scroll inside their dock
+        panel = panel.widget()
     if hasattr(panel, "lazy"):
         panel.lazy.timer.setInterval(FAST_MS)
     window.docks[name].raise_()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
 from builder.gui.panels.code_panel import CodePanel
 from builder.gui.panels.common import problem_count_text
@@ -44,7 +44,7 @@ def install(window: QMainWindow) -> Panels:
     )
     inspector = window.add_dock("inspector", "Inspector", panels.inspector, RIGHT)
     code = window.add_dock("code", "Code", panels.code, RIGHT)
-    notes = window.add_dock("notes", "Project", panels.notes, RIGHT)
+    notes = window.add_dock("notes", "Project", _scrolling(panels.notes), RIGHT)
     window.tabifyDockWidget(inspector, code)
     window.tabifyDockWidget(code, notes)
     diagnostics = window.add_dock("diagnostics", "Diagnostics", panels.diagnostics, BOTTOM)
@@ -59,6 +59,15 @@ def install(window: QMainWindow) -> Panels:
     window.resizeDocks([diagnostics], [170], Qt.Orientation.Vertical)
     window.panels = panels
     return panels
+
+
+def _scrolling(panel: QWidget) -> QScrollArea:
+    """A tall form scrolls inside its dock rather than forcing the window to its height."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    return area
 
 
 def _title_with_counts(dock: QDockWidget, panel: DiagnosticsPanel) -> None:
