@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from builder.gui.document import ProjectDocument  # noqa: E402
@@ -30,8 +31,10 @@ SHOTS = [
 
 
 def settle(app: QApplication) -> None:
+    """Let layouts, and the panels' debounced refreshes (code, summary), finish."""
     for _ in range(30):
         app.processEvents()
+    QTest.qWait(700)
 
 
 def shoot(app: QApplication, name: str, example: str, theme: str, select: str,
@@ -43,7 +46,6 @@ def shoot(app: QApplication, name: str, example: str, theme: str, select: str,
     window.show()
     settle(app)
     view = window.current_view()
-    view.fit()
     node = next(n.id for n in window.doc.graph(window.current_key()).nodes if n.name == select)
     view.canvas.select_nodes([node])
     dock = {"Inspector": "inspector", "Code": "code"}[tab]

@@ -18,6 +18,14 @@ FAST_MS = 20  # debounce delays shortened so tests wait milliseconds, not second
 
 
 def show_dock(window, name: str):
+    """Bring a panel to the front: its dock, or its tab in the diagnostics-and-summary dock."""
+    if name == "summary":
+        panel = window.panels.summary
+        panel.lazy.timer.setInterval(FAST_MS)
+        checks = window.docks["checks"].widget()
+        checks.setCurrentWidget(panel)
+        assert panel.isVisible()
+        return panel
     panel = window.docks[name].widget()
     if isinstance(panel, QScrollArea):  # tall panels scroll inside their dock
         panel = panel.widget()
@@ -26,6 +34,11 @@ def show_dock(window, name: str):
     window.docks[name].raise_()
     assert panel.isVisible()
     return panel
+
+
+def checks_tab_text(window, panel) -> str:
+    checks = window.docks["checks"].widget()
+    return checks.tabText(checks.indexOf(panel))
 
 
 # -- diagnostics -------------------------------------------------------------------------
@@ -69,7 +82,7 @@ def test_no_problems_is_shown_as_good_news(qtbot):
     select(window, "c1")
     retype(qtbot, window.panels.inspector.form.rows["out_channels"].editor.edit, "8")
     assert panel.pages.currentWidget() is panel.tree  # c3 still expects 6 channels
-    assert window.docks["diagnostics"].windowTitle() == "Diagnostics (1 error)"
+    assert checks_tab_text(window, panel) == "Diagnostics (1 error)"
 
 
 # -- code --------------------------------------------------------------------------------

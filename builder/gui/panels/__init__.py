@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
+from PySide6.QtWidgets import QFrame, QMainWindow, QScrollArea, QTabWidget, QWidget
 
 from builder.gui.panels.code_panel import CodePanel
 from builder.gui.panels.common import problem_count_text
@@ -47,16 +47,26 @@ def install(window: QMainWindow) -> Panels:
     notes = window.add_dock("notes", "Project", _scrolling(panels.notes), RIGHT)
     window.tabifyDockWidget(inspector, code)
     window.tabifyDockWidget(code, notes)
-    diagnostics = window.add_dock("diagnostics", "Diagnostics", panels.diagnostics, BOTTOM)
-    summary = window.add_dock("summary", "Summary", panels.summary, BOTTOM)
-    window.tabifyDockWidget(diagnostics, summary)
-    _title_with_counts(diagnostics, panels.diagnostics)
+    # Diagnostics and summary share one dock with tabs of its own, not two tabified docks:
+    # Qt 6.10.3 and 6.11 leave a stale second tab bar on screen when a main window has two
+    # groups of tabified docks.
+    checks = QTabWidget()
+    checks.setDocumentMode(True)
+    checks.addTab(panels.diagnostics, "Diagnostics")
+    checks.addTab(panels.summary, "Summary")
+    bottom = window.add_dock("checks", "Diagnostics and summary", checks, BOTTOM)
+    _title_with_counts(checks, panels.diagnostics)
     code.visibilityChanged.connect(panels.code.lazy.set_in_front)
-    summary.visibilityChanged.connect(panels.summary.lazy.set_in_front)
+
+    def summary_in_front(*_args) -> None:
+        panels.summary.lazy.set_in_front(
+            checks.currentWidget() is panels.summary and not bottom.isHidden())
+
+    checks.currentChanged.connect(summary_in_front)
+    bottom.visibilityChanged.connect(summary_in_front)
     inspector.raise_()
-    diagnostics.raise_()
     window.resizeDocks([inspector], [430], Qt.Orientation.Horizontal)
-    window.resizeDocks([diagnostics], [170], Qt.Orientation.Vertical)
+    window.resizeDocks([bottom], [170], Qt.Orientation.Vertical)
     window.panels = panels
     return panels
 
@@ -70,12 +80,12 @@ def _scrolling(panel: QWidget) -> QScrollArea:
     return area
 
 
-def _title_with_counts(dock: QDockWidget, panel: DiagnosticsPanel) -> None:
-    """"Diagnostics (2 errors)": the count shows even while the tab is behind another."""
+def _title_with_counts(tabs: QTabWidget, panel: DiagnosticsPanel) -> None:
+    """"Diagnostics (2 errors)": the count shows even while the Summary tab is in front."""
     def retitle(errors: int, warnings: int) -> None:
         counts = problem_count_text(errors, warnings)
-        dock.setWindowTitle("Diagnostics" if not (errors or warnings)
-                            else f"Diagnostics ({counts})")
+        tabs.setTabText(tabs.indexOf(panel), "Diagnostics" if not (errors or warnings)
+                        else f"Diagnostics ({counts})")
 
     panel.counts_changed.connect(retitle)
     errors = sum(d.is_error for d in panel.diagnostics)
