@@ -5,8 +5,8 @@ give code whose ``state_dict`` no longer matches the model it came from."""
 from __future__ import annotations
 
 from graph_schema.catalog import get_spec
-from graph_schema.diagnostics import Diagnostic
-from graph_schema.document import Block, Network, Node, name_problem
+from graph_schema.diagnostics import Diagnostic, graph_diagnostic, node_diagnostic, scope_of
+from graph_schema.document import Network, Node, name_problem
 
 IO_TYPES = ("io.Input", "io.Output")
 
@@ -20,18 +20,7 @@ def holds_module(node: Node) -> bool:
     return spec is not None and spec.torch_class is not None
 
 
-def _scope(network: Network) -> str:
-    return "block" if isinstance(network, Block) else "network"
 
-
-def _graph_diag(network: Network, code: str, message: str) -> Diagnostic:
-    return Diagnostic(None, None, "error", code, message, network=network.name,
-                      scope=_scope(network))
-
-
-def _node_diag(network: Network, node: Node, code: str, message: str) -> Diagnostic:
-    return Diagnostic(node.id, None, "error", code, message, network=network.name,
-                      node_name=node.name, node_type=node.type, scope=_scope(network))
 
 
 def check_module_lists(network: Network) -> list[Diagnostic]:
@@ -44,25 +33,25 @@ def check_module_lists(network: Network) -> list[Diagnostic]:
         label = f"module list '{group.name}'"
         problem = name_problem(group.name)
         if problem:
-            found.append(_graph_diag(network, "bad-module-list",
+            found.append(graph_diagnostic(network, "bad-module-list",
                                      f"{label} cannot be an attribute name: {problem}"))
         elif group.name in node_names or group.name in list_names:
-            found.append(_graph_diag(network, "bad-module-list",
+            found.append(graph_diagnostic(network, "bad-module-list",
                                      f"{label}: the name is already used by a node or "
                                      f"another module list"))
         list_names.add(group.name)
         for node_id in group.nodes:
             node = nodes.get(node_id)
             if node is None:
-                found.append(_graph_diag(network, "bad-module-list",
+                found.append(graph_diagnostic(network, "bad-module-list",
                                          f"{label} lists node id {node_id!r}, which does not "
                                          f"exist"))
             elif node_id in owner:
-                found.append(_node_diag(network, node, "bad-module-list",
+                found.append(node_diagnostic(network, node, "bad-module-list",
                                         f"is listed in module list '{owner[node_id]}' and in "
                                         f"'{group.name}'; a module lives in one list"))
             elif not holds_module(node):
-                found.append(_node_diag(network, node, "bad-module-list",
+                found.append(node_diagnostic(network, node, "bad-module-list",
                                         f"cannot be in {label}: {node.type} is written inline "
                                         f"in forward(), it is not a module"))
             owner.setdefault(node_id, group.name)
@@ -75,25 +64,25 @@ def check_sequential(network: Network, counts: dict | None = None) -> list[Diagn
     ``counts[node_id]``: how many outputs inference gave each node, where it knows."""
     if network.kind != "sequential":
         return []
-    what = f"a sequential {_scope(network)}"
+    what = f"a sequential {scope_of(network)}"
     found: list[Diagnostic] = []
     inputs, outputs = network.inputs(), network.outputs()
     if len(inputs) != 1 or len(outputs) != 1:
-        found.append(_graph_diag(network, "sequential-not-chain",
+        found.append(graph_diagnostic(network, "sequential-not-chain",
                                  f"{what} has exactly one io.Input and one io.Output "
                                  f"(found {len(inputs)} and {len(outputs)})"))
     if network.module_lists:
-        found.append(_graph_diag(network, "sequential-not-chain",
+        found.append(graph_diagnostic(network, "sequential-not-chain",
                                  f"{what} cannot hold module lists"))
     for node in network.nodes:
         if node.type in IO_TYPES:
             continue
         if not holds_module(node):
-            found.append(_node_diag(network, node, "sequential-not-chain",
+            found.append(node_diagnostic(network, node, "sequential-not-chain",
                                     f"cannot be in {what}: {node.type} is a tensor op, and "
                                     f"nn.Sequential holds only layers"))
         elif not _single_in_out(node, (counts or {}).get(node.id)):
-            found.append(_node_diag(network, node, "sequential-not-chain",
+            found.append(node_diagnostic(network, node, "sequential-not-chain",
                                     f"cannot be in {what}: nn.Sequential passes one tensor "
                                     f"from layer to layer, and {node.type} takes or returns "
                                     f"more than one"))
@@ -125,7 +114,7 @@ def _chain_problems(network: Network, first: Node, last: Node, what: str) -> lis
         after = following.get(current.id, [])
         if len(after) != 1 or after[0].source_port != 0 or after[0].target_port != 0 \
                 or len(preceding.get(after[0].target, [])) != 1:
-            return [_node_diag(network, current, "sequential-not-chain",
+            return [node_diagnostic(network, current, "sequential-not-chain",
                                f"{what} must be one unbranched chain from its input to its "
                                f"output, but the chain splits or stops here")]
         current = nodes.get(after[0].target)
@@ -136,6 +125,6 @@ def _chain_problems(network: Network, first: Node, last: Node, what: str) -> lis
         seen.add(current.id)
     stray = [node for node in network.nodes if node.id not in seen]
     if stray:
-        return [_node_diag(network, stray[0], "sequential-not-chain",
+        return [node_diagnostic(network, stray[0], "sequential-not-chain",
                            f"is not on the chain from input to output of {what}")]
     return []

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from graph_schema.catalog.spec import Fix
+from graph_schema.document import Block, Network, Node
 
 Severity = Literal["error", "warning"]
 
@@ -58,3 +59,22 @@ class Diagnostic:
             "fix": None if self.fix is None else {
                 "label": self.fix.label, "kind": self.fix.kind, "args": self.fix.args},
         }
+
+
+def scope_of(network: Network) -> str:
+    """How a location names its graph: ``network 'main'`` or ``block 'SE'``."""
+    return "block" if isinstance(network, Block) else "network"
+
+
+def node_diagnostic(network: Network, node: Node, code: str, message: str,
+                    severity: Severity = "error") -> Diagnostic:
+    """A problem of a whole node (no particular input)."""
+    return Diagnostic(node.id, None, severity, code, message, network=network.name,
+                      node_name=node.name, node_type=node.type, scope=scope_of(network))
+
+
+def graph_diagnostic(network: Network, code: str, message: str,
+                     severity: Severity = "error") -> Diagnostic:
+    """A problem of the graph itself (no input node, no output node, ...)."""
+    return Diagnostic(None, None, severity, code, message, network=network.name,
+                      scope=scope_of(network))

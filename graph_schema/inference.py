@@ -17,7 +17,7 @@ import networkx as nx
 
 from graph_schema.catalog import ParamError, ShapeError, get_spec
 from graph_schema.catalog.spec import LayerSpec
-from graph_schema.diagnostics import Diagnostic
+from graph_schema.diagnostics import Diagnostic, scope_of
 from graph_schema.dims import Shape, format_shape
 from graph_schema.document import Block, Network, Node, Project
 
@@ -381,4 +381,4 @@ class Inference:
 
     @property
     def scope(self) -> str:
-        return "block" if isinstance(self.network, Block) else "network"
+        return scope_of(self.network)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from graph_schema.catalog.spec import Fix
-from graph_schema.diagnostics import Diagnostic
+from graph_schema.diagnostics import Diagnostic, scope_of
 from graph_schema.dims import format_shape
 from graph_schema.document import Block, Network, Node, Project
 from graph_schema.inference import Inference
@@ -29,7 +29,7 @@ class _Linter:
         self.network = network
         self.inference = inference
         self.nodes = inference.nodes
-        self.scope = "block" if isinstance(network, Block) else "network"
+        self.scope = scope_of(network)
 
     def sources(self, node: Node) -> list[Node]:
         """Upstream nodes, one per connected input port in port order."""

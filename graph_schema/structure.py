@@ -8,27 +8,14 @@ from typing import Any
 
 from graph_schema.catalog import ParamError, get_spec
 from graph_schema.containers import holds_module
-from graph_schema.diagnostics import Diagnostic
-from graph_schema.document import Block, Network, Node, Project
+from graph_schema.diagnostics import Diagnostic, graph_diagnostic, node_diagnostic
+from graph_schema.document import Block, Network, Project
 
 IO_TYPES = ("io.Input", "io.Output")
 TENSOR_TYPES = ("attr.Parameter", "attr.Buffer")
 
 
-def _scope(network: Network) -> str:
-    return "block" if isinstance(network, Block) else "network"
 
-
-def _node_diag(network: Network, node: Node, code: str, message: str,
-               severity: str = "error") -> Diagnostic:
-    return Diagnostic(node.id, None, severity, code, message, network=network.name,
-                      node_name=node.name, node_type=node.type, scope=_scope(network))
-
-
-def _graph_diag(network: Network, code: str, message: str,
-                severity: str = "error") -> Diagnostic:
-    return Diagnostic(None, None, severity, code, message, network=network.name,
-                      scope=_scope(network))
 
 
 def check_reuse_and_calls(network: Network) -> list[Diagnostic]:
@@ -38,11 +25,11 @@ def check_reuse_and_calls(network: Network) -> list[Diagnostic]:
     for node in network.nodes:
         if not node.called:
             if node.id in connected:
-                found.append(_node_diag(network, node, "uncalled-connected",
+                found.append(node_diagnostic(network, node, "uncalled-connected",
                                         "is marked as never called, but it is connected; "
                                         "connect it and mark it called, or disconnect it"))
             if node.type in IO_TYPES or not (holds_module(node) or node.type in TENSOR_TYPES):
-                found.append(_node_diag(network, node, "uncalled-connected",
+                found.append(node_diagnostic(network, node, "uncalled-connected",
                                         f"only a layer or block can be kept uncalled, not "
                                         f"{node.type}"))
         if node.reuses is None:
@@ -62,7 +49,7 @@ def check_reuse_and_calls(network: Network) -> list[Diagnostic]:
             problem = f"reuses the module of '{target.name}', so it cannot have params, " \
                       f"an init or be uncalled of its own"
         if problem:
-            found.append(_node_diag(network, node, "bad-reuse", problem))
+            found.append(node_diagnostic(network, node, "bad-reuse", problem))
     return found
 
 
@@ -70,7 +57,7 @@ def check_ties(network: Network) -> list[Diagnostic]:
     if not network.tied:
         return []
     if network.kind == "sequential":
-        return [_graph_diag(network, "bad-tie", "a sequential graph cannot tie weights")]
+        return [graph_diagnostic(network, "bad-tie", "a sequential graph cannot tie weights")]
     owners = {node.name for node in network.nodes
               if node.reuses is None and (holds_module(node) or node.type in TENSOR_TYPES)}
     owners |= {group.name for group in network.module_lists}
@@ -79,11 +66,11 @@ def check_ties(network: Network) -> list[Diagnostic]:
         for path in (tie.target, tie.source):
             head = path.split(".")[0]
             if head not in owners:
-                found.append(_graph_diag(network, "bad-tie",
+                found.append(graph_diagnostic(network, "bad-tie",
                                          f"tied weight {path!r}: '{head}' is not a module, "
                                          f"module list or held tensor of this graph"))
         if tie.target == tie.source or "." not in tie.target:
-            found.append(_graph_diag(network, "bad-tie",
+            found.append(graph_diagnostic(network, "bad-tie",
                                      f"tied weight {tie.target!r} must be an attribute of a "
                                      f"module, other than its source"))
     return found
@@ -93,19 +80,19 @@ def check_opaque(block: Block) -> list[Diagnostic]:
     opaque = block.opaque
     if opaque is None:
         return []
-    found = [_graph_diag(block, "opaque-source",
+    found = [graph_diagnostic(block, "opaque-source",
                          f"keeps the source of class {opaque.class_name} from the imported "
                          f"model ({opaque.reason or 'torch.fx could not trace it'}); generated "
                          f"code runs it as it is: review it", "warning")]
     stray = [node for node in block.nodes if node.type not in IO_TYPES]
     if stray or block.edges or block.module_lists or block.tied:
-        found.append(_graph_diag(block, "opaque-source",
+        found.append(graph_diagnostic(block, "opaque-source",
                                  "an opaque block has only its io nodes: its body is the kept "
                                  "source"))
     for item in opaque.imports:
         root = item.module.split(".")[0]
         if root != "torch" and root not in sys.stdlib_module_names:
-            found.append(_graph_diag(block, "opaque-source",
+            found.append(graph_diagnostic(block, "opaque-source",
                                      f"imports {item.module!r}; generated code may import only "
                                      f"torch and the standard library"))
     return found

@@ -6,7 +6,7 @@ import networkx as nx
 
 from graph_schema.blocks import same_blocks_once
 from graph_schema.containers import check_module_lists, check_sequential
-from graph_schema.diagnostics import Diagnostic
+from graph_schema.diagnostics import Diagnostic, graph_diagnostic, node_diagnostic
 from graph_schema.document import Block, Network, Node, Project, name_problem
 from graph_schema.inference import Inference
 from graph_schema.lints import lint_network
@@ -50,7 +50,7 @@ def check_block(project: Project, block: Block) -> list[Diagnostic]:
     found = _name_problems(block) + _dangling_edges(block, inference) + inner
     found += _structure_problems(block, inference)
     if (not block.inputs() or not block.outputs()) and block.opaque is None:
-        found.append(_network_diag(block, "block-ports",
+        found.append(graph_diagnostic(block, "block-ports",
                                    "a block needs at least one io.Input and one io.Output"))
     if shaped:
         found += lint_network(project, block, inference)
@@ -68,20 +68,7 @@ def _structure_problems(network: Network, inference: Inference) -> list[Diagnost
     return found
 
 
-def _diag(network: Network, node: Node, code: str, message: str,
-          severity: str = "error") -> Diagnostic:
-    return Diagnostic(node.id, None, severity, code, message, network=network.name,
-                      node_name=node.name, node_type=node.type, scope=_scope(network))
 
-
-def _network_diag(network: Network, code: str, message: str,
-                  severity: str = "error") -> Diagnostic:
-    return Diagnostic(None, None, severity, code, message, network=network.name,
-                      scope=_scope(network))
-
-
-def _scope(network: Network) -> str:
-    return "block" if isinstance(network, Block) else "network"
 
 
 def _name_problems(network: Network) -> list[Diagnostic]:
@@ -90,10 +77,10 @@ def _name_problems(network: Network) -> list[Diagnostic]:
     for node in network.nodes:
         problem = name_problem(node.name)
         if problem:
-            found.append(_diag(network, node, "bad-name",
+            found.append(node_diagnostic(network, node, "bad-name",
                                f"cannot be used as a name in generated code: {problem}"))
         elif node.name in owners:
-            found.append(_diag(network, node, "duplicate-name",
+            found.append(node_diagnostic(network, node, "duplicate-name",
                                f"the name '{node.name}' is already used by "
                                f"{owners[node.name].type} (id {owners[node.name].id}); "
                                f"names must be unique within a network"))
@@ -112,19 +99,19 @@ def _dangling_edges(network: Network, inference: Inference) -> list[Diagnostic]:
                    f"{' and '.join(repr(m) for m in missing)}, which does not exist")
         present = edge.target if edge.target in nodes else edge.source
         if present in nodes:
-            found.append(_diag(network, nodes[present], "edge-dangling", message))
+            found.append(node_diagnostic(network, nodes[present], "edge-dangling", message))
         else:
-            found.append(_network_diag(network, "edge-dangling", message))
+            found.append(graph_diagnostic(network, "edge-dangling", message))
     return found
 
 
 def _reachability(network: Network, inference: Inference) -> list[Diagnostic]:
     inputs, outputs = network.inputs(), network.outputs()
     if not inputs:
-        return [_network_diag(network, "no-input", "has no io.Input node: add one and give it "
+        return [graph_diagnostic(network, "no-input", "has no io.Input node: add one and give it "
                                                    "a shape such as [\"N\", 3, 32, 32]")]
     if not outputs:
-        return [_network_diag(network, "no-output", "has no io.Output node: connect the last "
+        return [graph_diagnostic(network, "no-output", "has no io.Output node: connect the last "
                                                     "layer to an output")]
     graph = inference.graph
     fed = set().union(*(nx.descendants(graph, n.id) | {n.id} for n in inputs))
@@ -132,15 +119,15 @@ def _reachability(network: Network, inference: Inference) -> list[Diagnostic]:
     found = []
     for node in outputs:
         if node.id not in fed and not inference.states[node.id].diagnostics:
-            found.append(_diag(network, node, "unreachable-output",
+            found.append(node_diagnostic(network, node, "unreachable-output",
                                "no input reaches this output"))
     for node in network.nodes:
         if node.id in used or node.id in inference.cycle_nodes:
             continue
         if node.type == "io.Input":
-            found.append(_diag(network, node, "unused-input",
+            found.append(node_diagnostic(network, node, "unused-input",
                                "this input does not reach any output", "warning"))
         elif node.id in fed:
-            found.append(_diag(network, node, "dead-node",
+            found.append(node_diagnostic(network, node, "dead-node",
                                "its result does not reach any output", "warning"))
     return found
