@@ -48,30 +48,26 @@ class CanvasScene(QGraphicsScene):
         self._connect_document()
         self.rebuild()
 
-    def _connect_document(self) -> None:
+    def _document_slots(self):
+        """Which of this scene's slots listens to which document signal."""
         doc = self.doc
-        doc.node_added.connect(self._on_doc_node_added)
-        doc.node_removed.connect(self._on_doc_node_removed)
-        doc.node_changed.connect(self._on_doc_node_changed)
-        doc.nodes_moved.connect(self._on_doc_nodes_moved)
-        doc.edge_added.connect(self._on_doc_edge_added)
-        doc.edge_removed.connect(self._on_doc_edge_removed)
-        doc.shapes_changed.connect(self._on_doc_shapes_changed)
-        doc.diagnostics_changed.connect(self._on_doc_diagnostics_changed)
-        doc.graph_renamed.connect(self._on_doc_graph_renamed)
+        return ((doc.node_added, self._on_doc_node_added),
+                (doc.node_removed, self._on_doc_node_removed),
+                (doc.node_changed, self._on_doc_node_changed),
+                (doc.nodes_moved, self._on_doc_nodes_moved),
+                (doc.edge_added, self._on_doc_edge_added),
+                (doc.edge_removed, self._on_doc_edge_removed),
+                (doc.shapes_changed, self._on_doc_shapes_changed),
+                (doc.diagnostics_changed, self._on_doc_diagnostics_changed),
+                (doc.graph_renamed, self._on_doc_graph_renamed))
+
+    def _connect_document(self) -> None:
+        for signal, slot in self._document_slots():
+            signal.connect(slot)
 
     def detach(self) -> None:
         """Stop listening (the tab showing this scene is closing)."""
-        for signal, slot in (
-                (self.doc.node_added, self._on_doc_node_added),
-                (self.doc.node_removed, self._on_doc_node_removed),
-                (self.doc.node_changed, self._on_doc_node_changed),
-                (self.doc.nodes_moved, self._on_doc_nodes_moved),
-                (self.doc.edge_added, self._on_doc_edge_added),
-                (self.doc.edge_removed, self._on_doc_edge_removed),
-                (self.doc.shapes_changed, self._on_doc_shapes_changed),
-                (self.doc.diagnostics_changed, self._on_doc_diagnostics_changed),
-                (self.doc.graph_renamed, self._on_doc_graph_renamed)):
+        for signal, slot in self._document_slots():
             signal.disconnect(slot)
 
     # -- building --------------------------------------------------------------------------
