@@ -30,3 +30,12 @@ def check_against_torch(type_name: str, params: dict, input_shapes: list, dtypes
         f"torch says {expected}"
     )
     return state.outputs
+
+
+def single_error(type_name: str, params: dict, input_shapes: list):
+    """The one error inference reports for this layer on these inputs (no output shapes)."""
+    state = infer_single(type_name, params, input_shapes)
+    errors = [d for d in state.diagnostics if d.is_error]
+    assert len(errors) == 1, [d.message for d in state.diagnostics]
+    assert state.outputs is None
+    return errors[0]

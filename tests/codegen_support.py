@@ -184,17 +184,22 @@ class ShapeRecorder:
         self.seen: dict[str, list[tuple[int, ...] | None]] = {}
         self.handles = []
 
+    def module_path(self, module: nn.Module, inference: Inference, node) -> str | None:
+        """Where the node's module is inside ``module`` (None: written inline in forward)."""
+        if node.type in ("io.Input", "io.Output") or node.name not in module._modules:
+            return None
+        return node.name
+
     def attach(self, project: Project, module: nn.Module, inference: Inference,
                prefix: str = "") -> None:
         for node_id in inference.order:
             node = inference.nodes[node_id]
-            if node.type in ("io.Input", "io.Output"):
+            path = self.module_path(module, inference, node)
+            if path is None:
                 continue
+            sub = module.get_submodule(path)
             state = inference.states[node_id]
-            sub = module._modules.get(node.name)
-            if sub is None:
-                continue  # a tensor op, written inline in forward()
-            key = prefix + node.name
+            key = prefix + path
             self.expected[key] = [as_ints(s) for s in state.outputs]
             self.handles.append(sub.register_forward_hook(self._hook(key)))
             if node.type.startswith("block:"):

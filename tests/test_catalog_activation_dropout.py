@@ -7,7 +7,7 @@ import pytest
 from torch import nn
 
 from graph_schema.catalog import all_specs, get_spec
-from tests.catalog_case import check_against_torch, infer_single
+from tests.catalog_case import check_against_torch, infer_single, single_error
 from tests.torch_eval import build_module
 
 # torch's deprecation warnings for cases the catalog deliberately accepts, as torch does.
@@ -99,38 +99,30 @@ def test_parameterless_layers_count_zero():
         assert spec.count_params(state.params) == 0
 
 
-def _error(type_name, params, shapes):
-    state = infer_single(type_name, params, shapes)
-    errors = [d for d in state.diagnostics if d.is_error]
-    assert len(errors) == 1, [d.message for d in state.diagnostics]
-    assert state.outputs is None
-    return errors[0]
-
-
 def test_glu_on_odd_size_explains_the_halving():
-    error = _error("nn.GLU", {}, [(2, 5)])
+    error = single_error("nn.GLU", {}, [(2, 5)])
     assert error.port == 0
     assert "even size at dimension 1" in error.message
     assert "(2, 5)" in error.message
 
 
 def test_glu_on_scalar_is_refused():
-    assert "scalar" in _error("nn.GLU", {"dim": 0}, [()]).message
+    assert "scalar" in single_error("nn.GLU", {"dim": 0}, [()]).message
 
 
 def test_prelu_channel_mismatch_offers_the_channel_count():
-    error = _error("nn.PReLU", {"num_parameters": 3}, [(2, 4, 5)])
+    error = single_error("nn.PReLU", {"num_parameters": 3}, [(2, 4, 5)])
     assert "expected 3 channels at dimension 1" in error.message
     assert "(2, 4, 5)" in error.message
     assert error.fix.args == {"param": "num_parameters", "value": 4}
 
 
 def test_prelu_per_channel_needs_a_channel_axis():
-    assert "channels" in _error("nn.PReLU", {"num_parameters": 3}, [(3,)]).message
+    assert "channels" in single_error("nn.PReLU", {"num_parameters": 3}, [(3,)]).message
 
 
 def test_softmax_dim_out_of_range():
-    error = _error("nn.Softmax", {"dim": 3}, [(2, 3, 4)])
+    error = single_error("nn.Softmax", {"dim": 3}, [(2, 3, 4)])
     assert error.code == "bad-dim"
     assert "dimension 3 is out of range for a 3-D input" in error.message
 
@@ -143,7 +135,7 @@ def test_softmax_dim_out_of_range():
     ("nn.FeatureAlphaDropout", (5,), "at least 2 dimensions"),
 ])
 def test_rank_is_checked(type_name, shape, wanted):
-    error = _error(type_name, {}, [shape])
+    error = single_error(type_name, {}, [shape])
     assert error.code == "rank-mismatch"
     assert wanted in error.message
 
@@ -156,13 +148,13 @@ def test_rank_is_checked(type_name, shape, wanted):
     ("nn.Softshrink", {"lambd": -0.5}, "lambd must be at least 0"),
 ])
 def test_bad_parameters_are_reported(type_name, params, text):
-    error = _error(type_name, params, [(2, 3)])
+    error = single_error(type_name, params, [(2, 3)])
     assert error.code == "bad-param"
     assert text in error.message
 
 
 def test_threshold_needs_its_parameters():
-    error = _error("nn.Threshold", {"value": 0.0}, [(2, 3)])
+    error = single_error("nn.Threshold", {"value": 0.0}, [(2, 3)])
     assert error.code == "missing-param"
     assert "threshold" in error.message
 

@@ -6,7 +6,7 @@ import pytest
 
 from graph_schema.catalog import all_specs, get_spec
 from graph_schema.dims import Sym
-from tests.catalog_case import check_against_torch, infer_single
+from tests.catalog_case import check_against_torch, infer_single, single_error
 from tests.torch_eval import build_module
 
 POOL_CASES = [
@@ -170,102 +170,94 @@ def test_symbolic_sizes_flow_through_pools_and_norms():
 
 
 # -- diagnostics ------------------------------------------------------------------------------
-def _error(type_name, params, shapes):
-    state = infer_single(type_name, params, shapes)
-    errors = [d for d in state.diagnostics if d.is_error]
-    assert len(errors) == 1, [d.message for d in state.diagnostics]
-    assert state.outputs is None
-    return errors[0]
-
-
 def test_max_pool2d_on_flat_input_reports_the_rank():
-    error = _error("nn.MaxPool2d", {"kernel_size": 2}, [("N", 784)])
+    error = single_error("nn.MaxPool2d", {"kernel_size": 2}, [("N", 784)])
     assert error.code == "rank-mismatch" and error.port == 0
     assert "(N, 784)" in error.message
     assert "(N, C, H, W)" in error.message and "unbatched (C, H, W)" in error.message
 
 
 def test_pool_padding_above_half_the_kernel_offers_the_largest_allowed():
-    error = _error("nn.MaxPool2d", {"kernel_size": 3, "padding": 2}, [(1, 1, 10, 10)])
+    error = single_error("nn.MaxPool2d", {"kernel_size": 3, "padding": 2}, [(1, 1, 10, 10)])
     assert error.code == "bad-param" and error.port is None
     assert "padding=2" in error.message and "kernel_size=3" in error.message
     assert error.fix.args == {"param": "padding", "value": 1}
     # torch halves the kernel itself, not the dilated window.
-    assert _error("nn.MaxPool1d", {"kernel_size": 3, "padding": 2, "dilation": 2},
+    assert single_error("nn.MaxPool1d", {"kernel_size": 3, "padding": 2, "dilation": 2},
                   [(1, 1, 20)]).code == "bad-param"
-    assert _error("nn.AvgPool2d", {"kernel_size": [4, 3], "padding": [2, 2]},
+    assert single_error("nn.AvgPool2d", {"kernel_size": [4, 3], "padding": [2, 2]},
                   [(1, 1, 9, 9)]).fix.args["value"] == [2, 1]
 
 
 def test_pool_on_too_small_input_says_so():
-    error = _error("nn.MaxPool2d", {"kernel_size": 3}, [(1, 1, 2, 2)])
+    error = single_error("nn.MaxPool2d", {"kernel_size": 3}, [(1, 1, 2, 2)])
     assert error.code == "too-small" and "(1, 1, 2, 2)" in error.message
     # avg_pool3d wants a whole kernel inside the input even when padding would do.
-    error = _error("nn.AvgPool3d", {"kernel_size": 3, "padding": 1}, [(1, 1, 2, 5, 5)])
+    error = single_error("nn.AvgPool3d", {"kernel_size": 3, "padding": 1}, [(1, 1, 2, 5, 5)])
     assert error.code == "too-small" and "kernel_size=3" in error.message
 
 
 def test_adaptive_output_size_param_checks():
-    assert _error("nn.AdaptiveAvgPool2d", {"output_size": [None, None]},
+    assert single_error("nn.AdaptiveAvgPool2d", {"output_size": [None, None]},
                   [(1, 1, 4, 4)]).code == "bad-param"
-    assert _error("nn.AdaptiveAvgPool2d", {"output_size": [None, 2, 3]},
+    assert single_error("nn.AdaptiveAvgPool2d", {"output_size": [None, 2, 3]},
                   [(1, 1, 4, 4)]).code == "bad-param"
-    assert _error("nn.AdaptiveAvgPool1d", {"output_size": [None]},
+    assert single_error("nn.AdaptiveAvgPool1d", {"output_size": [None]},
                   [(1, 1, 4)]).code == "bad-param"
 
 
 def test_group_norm_channels_not_divisible_by_groups():
-    error = _error("nn.GroupNorm", {"num_groups": 3}, [(2, 8, 4, 4)])
+    error = single_error("nn.GroupNorm", {"num_groups": 3}, [(2, 8, 4, 4)])
     assert error.port == 0 and "num_groups=3" in error.message and "(2, 8, 4, 4)" in error.message
     assert error.fix.args == {"param": "num_groups", "value": 2}
-    error = _error("nn.GroupNorm", {"num_groups": 4, "num_channels": 6, "affine": False},
+    error = single_error("nn.GroupNorm", {"num_groups": 4, "num_channels": 6, "affine": False},
                    [(2, 8, 4, 4)])
     assert error.code == "bad-param" and "num_channels=6" in error.message
 
 
 def test_group_norm_channel_count_must_match_its_weights():
-    error = _error("nn.GroupNorm", {"num_groups": 2, "num_channels": 6}, [(2, 8, 4, 4)])
+    error = single_error("nn.GroupNorm", {"num_groups": 2, "num_channels": 6}, [(2, 8, 4, 4)])
     assert error.fix.args == {"param": "num_channels", "value": 8}
 
 
 def test_batch_norm_channel_mismatch_offers_the_input_channels():
-    error = _error("nn.BatchNorm2d", {"num_features": 16}, [(2, 8, 4, 4)])
+    error = single_error("nn.BatchNorm2d", {"num_features": 16}, [(2, 8, 4, 4)])
     assert "expected 16 channels at dimension 1" in error.message
     assert "(2, 8, 4, 4)" in error.message
     assert error.fix.args == {"param": "num_features", "value": 8}
 
 
 def test_batch_norm_wrong_rank_is_a_rank_error_not_a_missing_param():
-    error = _error("nn.BatchNorm2d", {}, [("N", 64)])
+    error = single_error("nn.BatchNorm2d", {}, [("N", 64)])
     assert error.code == "rank-mismatch" and "(N, 64)" in error.message
-    assert _error("nn.BatchNorm1d", {}, [(64,)]).code == "rank-mismatch"
-    assert _error("nn.GroupNorm", {"num_groups": 1}, [(64,)]).code == "rank-mismatch"
+    assert single_error("nn.BatchNorm1d", {}, [(64,)]).code == "rank-mismatch"
+    assert single_error("nn.GroupNorm", {"num_groups": 1}, [(64,)]).code == "rank-mismatch"
 
 
 def test_symbolic_channels_need_a_set_num_features():
-    assert _error("nn.BatchNorm2d", {}, [("N", "C", 4, 4)]).code == "symbolic-size"
+    assert single_error("nn.BatchNorm2d", {}, [("N", "C", 4, 4)]).code == "symbolic-size"
     state = infer_single("nn.BatchNorm2d", {"num_features": 3}, [("N", "C", 4, 4)])
     assert not state.diagnostics
 
 
 def test_instance_norm_of_one_spatial_element_is_refused():
-    assert _error("nn.InstanceNorm2d", {}, [(2, 3, 1, 1)]).code == "too-small"
-    assert _error("nn.InstanceNorm1d", {}, [(3, 1)]).code == "too-small"
+    assert single_error("nn.InstanceNorm2d", {}, [(2, 3, 1, 1)]).code == "too-small"
+    assert single_error("nn.InstanceNorm1d", {}, [(3, 1)]).code == "too-small"
 
 
 def test_layer_norm_mismatch_offers_the_trailing_dimensions():
-    error = _error("nn.LayerNorm", {"normalized_shape": [3, 4]}, [(2, 4, 4)])
+    error = single_error("nn.LayerNorm", {"normalized_shape": [3, 4]}, [(2, 4, 4)])
     assert "last 2 dimensions to be (3, 4)" in error.message and "(2, 4, 4)" in error.message
     assert error.fix.args == {"param": "normalized_shape", "value": [4, 4]}
     assert error.fix.label == "set normalized_shape=[4, 4]"
-    error = _error("nn.RMSNorm", {"normalized_shape": [2, 3, 4]}, [(3, 4)])
+    error = single_error("nn.RMSNorm", {"normalized_shape": [2, 3, 4]}, [(3, 4)])
     assert error.code == "rank-mismatch" and error.fix.args["value"] == [4]
 
 
 def test_layer_norm_shape_param_checks():
-    assert _error("nn.LayerNorm", {"normalized_shape": []}, [(2, 4)]).code == "bad-param"
-    assert _error("nn.LayerNorm", {"normalized_shape": [0]}, [(2, 4)]).code == "bad-param"
+    assert single_error("nn.LayerNorm", {"normalized_shape": []}, [(2, 4)]).code == "bad-param"
+    assert single_error("nn.LayerNorm", {"normalized_shape": [0]}, [(2, 4)]).code == "bad-param"
 
 
 def test_local_response_norm_needs_channels_and_space():
-    assert _error("nn.LocalResponseNorm", {"size": 2}, [(4, 6)]).code == "rank-mismatch"
+    assert single_error("nn.LocalResponseNorm", {"size": 2}, [(4, 6)]).code == "rank-mismatch"

@@ -5,7 +5,7 @@ import pytest
 
 from graph_schema.catalog import all_specs, get_spec
 from graph_schema.dims import Sym
-from tests.catalog_case import check_against_torch, infer_single
+from tests.catalog_case import check_against_torch, infer_single, single_error
 from tests.test_catalog_activation_dropout import assert_torch_signature
 from tests.torch_eval import build_module
 
@@ -136,16 +136,8 @@ def test_symbolic_sizes_flow_through():
     assert enc.outputs == [(length, n, 8)] and enc.params["d_model"] == 8
 
 
-def _error(type_name, params, shapes):
-    state = infer_single(type_name, params, shapes)
-    errors = [d for d in state.diagnostics if d.is_error]
-    assert len(errors) == 1, [d.message for d in state.diagnostics]
-    assert state.outputs is None
-    return errors[0]
-
-
 def test_wrong_h0_shape_names_the_expected_shape():
-    error = _error("nn.LSTM", {"hidden_size": 6, "num_layers": 2},
+    error = single_error("nn.LSTM", {"hidden_size": 6, "num_layers": 2},
                    [(5, 3, 4), (1, 3, 6), (2, 3, 6)])
     assert error.port == 1
     assert error.code == "shape-mismatch"
@@ -154,101 +146,102 @@ def test_wrong_h0_shape_names_the_expected_shape():
 
 
 def test_wrong_c0_is_pinned_to_its_port():
-    error = _error("nn.LSTM", {"hidden_size": 6, "proj_size": 2},
+    error = single_error("nn.LSTM", {"hidden_size": 6, "proj_size": 2},
                    [(5, 3, 4), (1, 3, 2), (1, 3, 2)])
     assert error.port == 2
     assert "expected c_0 of shape (1, 3, 6)" in error.message
 
 
 def test_h0_of_a_batched_shape_for_an_unbatched_input():
-    error = _error("nn.GRU", {"hidden_size": 6}, [(5, 4), (1, 1, 6)])
+    error = single_error("nn.GRU", {"hidden_size": 6}, [(5, 4), (1, 1, 6)])
     assert error.code == "rank-mismatch"
     assert "expected h_0 of shape (1, 6)" in error.message
 
 
 def test_lstm_needs_both_initial_states():
-    error = _error("nn.LSTM", {"hidden_size": 6}, [(5, 2, 4), (1, 2, 6)])
+    error = single_error("nn.LSTM", {"hidden_size": 6}, [(5, 2, 4), (1, 2, 6)])
     assert error.port == 2
     assert "h_0 is connected but c_0 is not" in error.message
 
 
 def test_cell_state_batch_mismatch():
-    error = _error("nn.GRUCell", {"hidden_size": 6}, [(2, 4), (3, 6)])
+    error = single_error("nn.GRUCell", {"hidden_size": 6}, [(2, 4), (3, 6)])
     assert error.port == 1
     assert "expected h of shape (2, 6)" in error.message
 
 
 def test_recurrent_input_size_mismatch_offers_the_fix():
-    error = _error("nn.RNN", {"input_size": 5, "hidden_size": 6}, [(5, 2, 4)])
+    error = single_error("nn.RNN", {"input_size": 5, "hidden_size": 6}, [(5, 2, 4)])
     assert "5 (input_size), received (5, 2, 4)" in error.message
     assert error.fix.args == {"param": "input_size", "value": 4}
 
 
 def test_recurrent_rank_is_checked():
-    error = _error("nn.LSTM", {"hidden_size": 6}, [(5, 2, 4, 1)])
+    error = single_error("nn.LSTM", {"hidden_size": 6}, [(5, 2, 4, 1)])
     assert error.code == "rank-mismatch"
     assert "2-D or 3-D input (L, N, H_in) or unbatched (L, H_in)" in error.message
 
 
 def test_proj_size_must_be_below_hidden_size():
-    error = _error("nn.LSTM", {"hidden_size": 6, "proj_size": 6}, [(5, 2, 4)])
+    error = single_error("nn.LSTM", {"hidden_size": 6, "proj_size": 6}, [(5, 2, 4)])
     assert error.code == "bad-param"
     assert "proj_size=6 must be smaller than hidden_size=6" in error.message
 
 
 def test_embed_dim_not_divisible_by_num_heads():
-    error = _error("nn.MultiheadAttention", {"num_heads": 3}, [(5, 2, 8)])
+    error = single_error("nn.MultiheadAttention", {"num_heads": 3}, [(5, 2, 8)])
     assert error.code == "bad-param"
     assert "embed_dim=8 must be divisible by num_heads=3" in error.message
     assert error.fix.args == {"param": "num_heads", "value": 2}
 
 
 def test_d_model_not_divisible_by_nhead():
-    error = _error("nn.TransformerEncoderLayer", {"nhead": 5}, [(5, 2, 12)])
+    error = single_error("nn.TransformerEncoderLayer", {"nhead": 5}, [(5, 2, 12)])
     assert "d_model=12 must be divisible by nhead=5" in error.message
     assert error.fix.args == {"param": "nhead", "value": 4}
 
 
 def test_key_features_must_match_kdim():
-    error = _error("nn.MultiheadAttention", {"num_heads": 2}, [(5, 2, 8), (7, 2, 3)])
+    error = single_error("nn.MultiheadAttention", {"num_heads": 2}, [(5, 2, 8), (7, 2, 3)])
     assert error.port == 1
     assert "8 (kdim = embed_dim), received (7, 2, 3)" in error.message
     assert error.fix.args == {"param": "kdim", "value": 3}
 
 
 def test_key_and_value_lengths_must_agree():
-    error = _error("nn.MultiheadAttention", {"num_heads": 2}, [(5, 2, 8), (7, 2, 8), (6, 2, 8)])
+    error = single_error("nn.MultiheadAttention", {"num_heads": 2},
+                         [(5, 2, 8), (7, 2, 8), (6, 2, 8)])
     assert error.port == 2
     assert "key's sequence length 7" in error.message
 
 
 def test_key_batch_must_match_query():
-    error = _error("nn.MultiheadAttention", {"num_heads": 2, "batch_first": True},
+    error = single_error("nn.MultiheadAttention", {"num_heads": 2, "batch_first": True},
                    [(2, 5, 8), (3, 7, 8)])
     assert error.port == 1
     assert "batch size 2" in error.message
 
 
 def test_key_rank_must_match_query():
-    error = _error("nn.MultiheadAttention", {"num_heads": 2}, [(5, 2, 8), (7, 8)])
+    error = single_error("nn.MultiheadAttention", {"num_heads": 2}, [(5, 2, 8), (7, 8)])
     assert error.code == "rank-mismatch"
     assert "expected a 3-D key like the 3-D query" in error.message
 
 
 def test_decoder_memory_must_have_d_model_features():
-    error = _error("nn.TransformerDecoderLayer", {"nhead": 2}, [(5, 2, 8), (7, 2, 6)])
+    error = single_error("nn.TransformerDecoderLayer", {"nhead": 2}, [(5, 2, 8), (7, 2, 6)])
     assert error.port == 1
     assert "8 (d_model), received (7, 2, 6)" in error.message
 
 
 def test_transformer_src_and_tgt_batches_must_agree():
-    error = _error("nn.Transformer", {"nhead": 2}, [(5, 2, 8), (4, 3, 8)])
+    error = single_error("nn.Transformer", {"nhead": 2}, [(5, 2, 8), (4, 3, 8)])
     assert error.port == 1
     assert "expected a tgt with batch size 2" in error.message
 
 
 def test_stack_needs_num_layers():
-    error = _error("nn.TransformerEncoder", {"nhead": 2}, [(5, 2, 8)])
+    error = single_error("nn.TransformerEncoder", {"nhead": 2}, [(5, 2, 8)])
     assert error.code == "missing-param"
     assert "num_layers" in error.message
 

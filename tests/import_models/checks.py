@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from codegen.generate import module_paths
-from graph_schema.blocks import infer_block
 from graph_schema.document import Block, Network, Project
 from graph_schema.inference import Inference
 from graph_schema.summary import summarize
@@ -25,25 +24,10 @@ class PathRecorder(ShapeRecorder):
         super().__init__()
         self.paths = paths
 
-    def attach(self, project: Project, module: nn.Module, inference: Inference,
-               prefix: str = "") -> None:
+    def module_path(self, module: nn.Module, inference: Inference, node) -> str | None:
         graph = inference.network
         key = f"block:{graph.name}" if isinstance(graph, Block) else graph.name
-        for node_id in inference.order:
-            node = inference.nodes[node_id]
-            path = self.paths.get(key, {}).get(node_id)
-            if path is None:
-                continue
-            sub = module.get_submodule(path)
-            name = prefix + path
-            state = inference.states[node_id]
-            self.expected[name] = [as_ints(s) for s in state.outputs]
-            self.handles.append(sub.register_forward_hook(self._hook(name)))
-            if node.type.startswith("block:"):
-                block = project.block(node.type[len("block:"):])
-                inner = infer_block(project, block, state.inputs,
-                                    {**block.arguments, **state.params})
-                self.attach(project, sub, inner, name + ".")
+        return self.paths.get(key, {}).get(node.id)
 
 
 def check_generated(project: Project, network: Network, model_class, kwargs=None,
