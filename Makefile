@@ -37,7 +37,10 @@ $(STAMP): pyproject.toml
 	fi; \
 	if [ -n "$$index" ]; then \
 		echo "installing torch==$(TORCH_VERSION) from $$index"; \
-		$(PIP) install --quiet --index-url "$$index" torch==$(TORCH_VERSION); \
+		$(PIP) install --quiet --timeout 5 --retries 0 --index-url "$$index" \
+			torch==$(TORCH_VERSION) 2>/dev/null \
+		|| { echo "$$index unreachable: installing torch==$(TORCH_VERSION) from pip's own index"; \
+			$(PIP) install --quiet torch==$(TORCH_VERSION); }; \
 	else \
 		echo "installing torch==$(TORCH_VERSION) from PyPI"; \
 		$(PIP) install --quiet torch==$(TORCH_VERSION); \

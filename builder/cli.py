@@ -13,12 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from builder.import_command import add_import_arguments, cmd_import
+from builder.outputs import output_problem
 from builder.render_command import add_render_parser
+from builder.trust_command import add_trust_parser
 from graph_schema import ProjectError, load_project, validate
 from graph_schema.catalog import FAMILIES, all_specs
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.files import atomic_write_text
 from graph_schema.summary import render_table, summarize
+from graph_schema.trust import TrustError, untrusted_blocks
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 
@@ -33,11 +36,18 @@ def _print_diagnostics(path: str, diagnostics: list[Diagnostic], stream) -> None
 
 
 def cmd_validate(args) -> int:
-    project = load_project(args.file)
+    try:
+        project = load_project(args.file)
+    except ProjectError as err:
+        if args.json:  # a reader of --json gets JSON, whatever happened
+            json.dump({"file": args.file, "valid": False, "usable": False,
+                       "error": err.reason}, sys.stdout, indent=2)
+            print()
+        raise
     diagnostics = validate(project)
     errors = [d for d in diagnostics if d.is_error]
     if args.json:
-        json.dump({"file": args.file, "valid": not errors,
+        json.dump({"file": args.file, "valid": not errors, "usable": True,
                    "errors": len(errors), "warnings": len(diagnostics) - len(errors),
                    "diagnostics": [d.to_json() for d in diagnostics]}, sys.stdout, indent=2)
         print()
@@ -121,9 +131,14 @@ def cmd_generate(args) -> int:
 
     if args.train_script and not args.output:
         raise UsageError("--train-script needs -o OUT.py: the script imports the model from it")
+    if args.train_script and Path(args.train_script).resolve() == Path(args.output).resolve():
+        raise UsageError("--train-script and -o name the same file")
+    for output in filter(None, (args.output, args.train_script)):
+        _check_output(output, args.file, args.force)
     project = load_project(args.file)
     try:
-        source = generate_source(project, network=args.network, class_name=args.class_name)
+        source = generate_source(project, network=args.network, class_name=args.class_name,
+                                 trust_kept_source=args.trust_kept_source)
         script = None
         if args.train_script:
             module = Path(args.output).stem
@@ -134,6 +149,7 @@ def cmd_generate(args) -> int:
         print(f"{args.file}: cannot generate code: {err}", file=sys.stderr)
         _print_diagnostics(args.file, err.diagnostics, sys.stderr)
         return EXIT_INVALID
+    _say_trusted(args, project)
     if args.output is None:
         sys.stdout.write(source)
         return EXIT_OK
@@ -143,6 +159,23 @@ def cmd_generate(args) -> int:
         _write(args.train_script, script)
         print(f"wrote {args.train_script}", file=sys.stderr)
     return EXIT_OK
+
+
+def _check_output(output: str, input_file: str, force: bool) -> None:
+    problem = output_problem(output, [input_file], force)
+    if problem:
+        raise UsageError(problem)
+
+
+def _say_trusted(args, project) -> None:
+    """--trust-kept-source let unsigned source through: say so, naming it."""
+    if not args.trust_kept_source:
+        return
+    untrusted = [b.name for b in untrusted_blocks(project)]
+    if untrusted:
+        print(f"torchcanvas: {args.file}: --trust-kept-source: emitting the kept source of "
+              f"{len(untrusted)} untrusted block(s) unsigned: {', '.join(untrusted)}",
+              file=sys.stderr)
 
 
 def _write(path: str, text: str) -> None:
@@ -196,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-name", help="name of the generated class (one network only)")
     p.add_argument("--train-script", metavar="TRAIN.py",
                    help="also write a plain PyTorch training script for the model")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite OUT.py / TRAIN.py if they exist (never the project itself "
+                        "or another project)")
+    p.add_argument("--trust-kept-source", action="store_true",
+                   help="emit kept source that this machine has not signed (review it first; "
+                        "`torchcanvas trust FILE` signs it for good)")
     p.set_defaults(run=cmd_generate)
 
     p = sub.add_parser("app", help="open the desktop app (on a project, if one is given)")
@@ -211,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_demo)
 
     add_render_parser(sub)
+    add_trust_parser(sub)
     return parser
 
 
@@ -223,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     except ProjectError as err:
         print(f"torchcanvas: {err}", file=sys.stderr)
         return EXIT_UNUSABLE
-    except UsageError as err:
+    except (UsageError, TrustError) as err:
         print(f"torchcanvas: {err}", file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:

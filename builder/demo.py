@@ -61,15 +61,18 @@ def diagram_path(path: str) -> Path:
 
 
 def run_demo(path: str) -> int:
+    """Exit code as every command's: 1 when the project has errors, 2 when it is unusable
+    (load_project raises before anything is shown)."""
+    project = load_project(path)
+    diagnostics = validate(project)
+    errors = [d for d in diagnostics if d.is_error]
     reason = why_headless()
     if reason is None:
         from builder.gui.app import run_app
 
-        return run_app([path])
+        code = run_app([path])
+        return code or (1 if errors else 0)
     print(f"Headless demo of {path}: {reason}.\n")
-    project = load_project(path)
-    diagnostics = validate(project)
-    errors = [d for d in diagnostics if d.is_error]
     print(f"== torchcanvas validate {path}")
     for diagnostic in diagnostics:
         print(diagnostic.format(path))
@@ -115,9 +118,13 @@ def _show_diagram(project: Project, path: str) -> None:
 def _render(project: Project, out: Path) -> None:
     from builder.gui.app import application
     from builder.gui.document import ProjectDocument, network_key
-    from builder.gui.render import render_graph
+    from builder.gui.render import lay_out, render_graph
     from builder.gui.theme import theme_named
+    from builder.render_command import lacks_positions
 
     app = application()  # noqa: F841 (kept alive while drawing)
     doc = ProjectDocument(project)
-    render_graph(doc, network_key(project.networks[0].name), out, theme_named("light"))
+    key = network_key(project.networks[0].name)
+    if lacks_positions(project.networks[0]):
+        lay_out(doc, key)
+    render_graph(doc, key, out, theme_named("light"))

@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 
+from builder.outputs import output_problem
 from graph_schema import ProjectError, load_project
 
 EXIT_OK, EXIT_UNUSABLE = 0, 2
@@ -44,7 +45,11 @@ def add_render_parser(sub) -> None:
     p.add_argument("--network", help="which network to draw (default: the first)")
     p.add_argument("--theme", choices=THEMES, default="light", help="colours (default: light)")
     p.add_argument("--layout", action="store_true",
-                   help="lay the network out first (for files without node positions)")
+                   help="lay the network out first (done anyway when the file has no node "
+                        "positions)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite OUT if it exists (never the project itself or another "
+                        "project)")
     p.set_defaults(run=cmd_render)
 
 
@@ -62,6 +67,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         project = load_project(args.file)
     except (RenderError, ProjectError) as err:
         return _fail(str(err))
+    problem = output_problem(args.output, [args.file], args.force)
+    if problem:
+        return _fail(problem)
     names = [n.name for n in project.networks]
     network = args.network if args.network is not None else names[0] if names else None
     if network not in names:
@@ -69,6 +77,10 @@ def cmd_render(args: argparse.Namespace) -> int:
             return _fail(f"{args.file}: the project has no network to draw")
         return _fail(f"{args.file}: no network named {args.network!r}; the project has "
                      f"{', '.join(names)}")
+    if not args.layout and lacks_positions(project.network(network)):
+        args.layout = True
+        print(f"{args.file}: network {network!r} has no node positions; laid it out "
+              f"automatically", file=sys.stderr)
     try:
         errors = _render(project, network, args)
     except RenderError as err:
@@ -81,6 +93,13 @@ def cmd_render(args: argparse.Namespace) -> int:
               file=sys.stderr)
     print(f"wrote {args.output}")
     return EXIT_OK
+
+
+def lacks_positions(network) -> bool:
+    """Every node on one spot: a file written by hand or by another tool, drawn as one pile
+    unless it is laid out."""
+    spots = {(node.position.x, node.position.y) for node in network.nodes}
+    return len(network.nodes) > 1 and len(spots) == 1
 
 
 def _render(project, network: str, args: argparse.Namespace) -> int:

@@ -42,8 +42,9 @@ class Diagnostic:
         head = f"{prefix}: " if prefix else ""
         level = "" if self.is_error else "warning: "
         fix = f" (fix: {self.fix.label})" if self.fix else ""
-        return f"{head}{where}: {level}{self.message}{fix}" if where else \
+        text = f"{head}{where}: {level}{self.message}{fix}" if where else \
             f"{head}{level}{self.message}{fix}"
+        return one_line(text)
 
     def to_json(self) -> dict:
         return {
@@ -59,6 +60,13 @@ class Diagnostic:
             "fix": None if self.fix is None else {
                 "label": self.fix.label, "kind": self.fix.kind, "args": self.fix.args},
         }
+
+
+def one_line(text: str) -> str:
+    """``text`` with newlines and every other invisible character escaped (``\\n``,
+    ``\\u202e``): names and reasons come from files, and a report prints one problem a
+    line."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def scope_of(network: Network) -> str:

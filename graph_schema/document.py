@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 # Ids are saved and referenced by edges; keep them short, printable and free of whitespace.
 NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -234,6 +234,9 @@ class OpaqueClass(_Strict):
     # Other opaque blocks whose classes this source builds (kept verbatim too).
     requires: list[Name] = Field(default_factory=list, max_length=1000)
     calls: list[OpaqueCall] = Field(default_factory=list, max_length=10_000)
+    # The HMAC that marks the source as trusted on this machine (graph_schema/trust.py); a
+    # file from elsewhere, or edited by hand, has none that matches.
+    signature: Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z0-9:_-]*$")] = ""
 
     @model_validator(mode="after")
     def _one_class_definition(self) -> OpaqueClass:

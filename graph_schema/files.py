@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from graph_schema.catalog import current_type
+from graph_schema.diagnostics import one_line
 from graph_schema.document import FORMAT_VERSION, Project
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -56,9 +57,16 @@ def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "format_version": 3}
 
 
+def _v3_to_v4(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 signs kept source (``opaque.signature``). A version-3 file has no signature,
+    so its kept sources load untrusted, which is what a file from elsewhere must be."""
+    return {**doc, "format_version": 4}
+
+
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
+    3: _v3_to_v4,
 }
 
 
@@ -132,10 +140,16 @@ def _first_problem(exc: ValidationError) -> str:
     return f"{location}: {message}{more}" if location else f"{message}{more}"
 
 
+LOCATION_PARTS = 6  # a deeply nested file's location is cut to its first levels
+
+
 def _format_location(loc: tuple) -> str:
     text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    for part in loc[:LOCATION_PARTS]:
+        part = part if isinstance(part, int) else one_line(str(part))[:60]
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    if len(loc) > LOCATION_PARTS:
+        text += f"... ({len(loc) - LOCATION_PARTS} levels deeper)"
     return text
 
 

@@ -3,13 +3,13 @@ tied weights and opaque blocks; and the parameter count of a block that is never
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from graph_schema.catalog import ParamError, get_spec
 from graph_schema.containers import holds_module
 from graph_schema.diagnostics import Diagnostic, graph_diagnostic, node_diagnostic
 from graph_schema.document import Block, Network, Project
+from graph_schema.trust import TrustError, allowed_text, disallowed_imports, is_trusted, read_key
 
 IO_TYPES = ("io.Input", "io.Output")
 TENSOR_TYPES = ("attr.Parameter", "attr.Buffer")
@@ -80,22 +80,38 @@ def check_opaque(block: Block) -> list[Diagnostic]:
     opaque = block.opaque
     if opaque is None:
         return []
-    found = [graph_diagnostic(block, "opaque-source",
-                         f"keeps the source of class {opaque.class_name} from the imported "
-                         f"model ({opaque.reason or 'torch.fx could not trace it'}); generated "
-                         f"code runs it as it is: review it", "warning")]
+    found = [_trust_diagnostic(block)]
     stray = [node for node in block.nodes if node.type not in IO_TYPES]
     if stray or block.edges or block.module_lists or block.tied:
         found.append(graph_diagnostic(block, "opaque-source",
                                  "an opaque block has only its io nodes: its body is the kept "
                                  "source"))
-    for item in opaque.imports:
-        root = item.module.split(".")[0]
-        if root != "torch" and root not in sys.stdlib_module_names:
-            found.append(graph_diagnostic(block, "opaque-source",
-                                     f"imports {item.module!r}; generated code may import only "
-                                     f"torch and the standard library"))
+    for module in sorted(set(disallowed_imports(opaque))):
+        found.append(graph_diagnostic(block, "opaque-import",
+                                      f"its kept source imports {module!r}; kept source may "
+                                      f"import only {allowed_text()}, trusted or not"))
     return found
+
+
+def _trust_diagnostic(block: Block) -> Diagnostic:
+    """An error for kept source this machine did not sign; a reminder to review it otherwise."""
+    opaque = block.opaque
+    try:
+        trusted = is_trusted(opaque, read_key())
+        problem = "it is not signed by this machine's trust key (the file came from " \
+                  "elsewhere, or was edited)"
+    except TrustError as err:
+        trusted, problem = False, str(err)
+    if trusted:
+        return graph_diagnostic(block, "opaque-source",
+                                f"keeps the source of class {opaque.class_name} from the "
+                                f"imported model ({opaque.reason or 'torch.fx could not trace it'}"
+                                f"); generated code runs it as it is: review it", "warning")
+    return graph_diagnostic(block, "untrusted-source",
+                            f"keeps the source of class {opaque.class_name}, which is not "
+                            f"trusted: {problem}. Review the source, then trust it with "
+                            f"`torchcanvas trust FILE` (or Trust in the app), or generate with "
+                            f"--trust-kept-source")
 
 
 def static_parameter_count(project: Project, block: Block, arguments: dict[str, Any]) -> int | None:

@@ -1,11 +1,18 @@
 """Test setup shared by every test: no windows, and the checkout's packages first."""
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 # Before anything imports Qt: GUI tests draw offscreen, with or without a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The trust key (graph_schema/trust.py) of a test run lives in a folder of its own, never in
+# the user's config; child processes (import workers, the CLI) inherit it.
+os.environ["TORCHCANVAS_CONFIG_DIR"] = tempfile.mkdtemp(prefix="torchcanvas-config-")
+atexit.register(shutil.rmtree, os.environ["TORCHCANVAS_CONFIG_DIR"], ignore_errors=True)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:

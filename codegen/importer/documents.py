@@ -23,6 +23,7 @@ from graph_schema.document import (
     Tie,
 )
 from graph_schema.layout import layout_network
+from graph_schema.trust import signed
 
 
 class Documents:
@@ -104,10 +105,12 @@ class Documents:
         imports, _classes = needed_names(cls)
         source = class_source(cls)
         origin = f"{cls.__module__}.{cls.__qualname__}"
-        opaque = OpaqueClass(class_name=cls.__name__, source=source, origin=origin,
-                             reason=self.kept.get(cls, ""), imports=imports,
-                             requires=[c.__name__ for c in self.required.get(cls, [])],
-                             calls=calls)
+        # Signed here: this source was read from the live class the user chose to import,
+        # so it is what they run already (graph_schema/trust.py).
+        opaque = signed(OpaqueClass(class_name=cls.__name__, source=source, origin=origin,
+                                    reason=self.kept.get(cls, ""), imports=imports,
+                                    requires=[c.__name__ for c in self.required.get(cls, [])],
+                                    calls=calls))
         first_call = first_call or {"inputs": [], "outputs": [], "dtypes": [], "names": []}
         nodes, edges = [], []
         for index, shape in enumerate(first_call["inputs"]):

@@ -17,6 +17,7 @@ from torch import nn
 from codegen.importer.errors import ModelImportError
 from codegen.importer.recording import recorded_arguments
 from graph_schema.document import ImportedName, name_problem, opaque_source_problem
+from graph_schema.trust import import_allowed
 
 _JSON = (bool, int, float, str, type(None))
 
@@ -50,11 +51,6 @@ def _free_names(source: str) -> set[str]:
     return loaded - stored - set(dir(builtins))
 
 
-def _allowed_module(name: str) -> bool:
-    root = name.split(".")[0]
-    return root == "torch" or root in sys.stdlib_module_names
-
-
 def needed_names(cls: type) -> tuple[list[ImportedName], list[type]]:
     """(imports, other user classes) the source of ``cls`` refers to at module level."""
     source = class_source(cls)
@@ -65,13 +61,13 @@ def needed_names(cls: type) -> tuple[list[ImportedName], list[type]]:
             continue
         value = namespace[name]
         if isinstance(value, types.ModuleType):
-            if not _allowed_module(value.__name__):
+            if not import_allowed(value.__name__):
                 raise _foreign(cls, name, f"the module {value.__name__}")
             imports.append(ImportedName(module=value.__name__, alias=name))
         elif isinstance(value, type) and issubclass(value, nn.Module) and \
                 not value.__module__.startswith("torch"):
             classes.append(value)
-        elif getattr(value, "__module__", None) and _allowed_module(value.__module__) and \
+        elif getattr(value, "__module__", None) and import_allowed(value.__module__) and \
                 getattr(sys.modules.get(value.__module__), getattr(value, "__name__", ""),
                         None) is value:
             imports.append(ImportedName(module=value.__module__, attribute=value.__name__,
