@@ -1,14 +1,21 @@
-"""`torchcanvas import SPEC --input SHAPE[:DTYPE]... [--kwargs JSON] -o OUT.json`.
+"""`torchcanvas import SPEC --input SHAPE[:DTYPE]... [--kwargs JSON] -o OUT.json [--force]`.
 
 The model is built and run in a separate worker process (``python -m
 builder.import_command --worker REQUEST``), so a model that hangs, crashes or eats memory
-never takes the caller down: after ``--timeout`` seconds the worker is killed. The worker
-reports progress on stderr as lines ``torchcanvas-progress: <stage>``, which this process
-prints as ``torchcanvas import: <stage>`` (the app shows them while it waits). To cancel,
-send this process SIGTERM (exit 143): the worker goes too, and nothing is written.
+never takes the caller down: after ``--timeout`` seconds the worker is killed, and its
+memory is capped at ``--max-memory`` GiB. The worker leads a process group of its own; when
+the import ends (written, failed, timed out, cancelled, or this process killed) the whole
+group is killed, so nothing the model started outlives it. The worker reports progress on
+stderr as lines ``torchcanvas-progress: <stage>``, which this process prints as
+``torchcanvas import: <stage>`` (the app shows them while it waits). To cancel, send this
+process SIGTERM (exit 143): the worker goes too, and nothing is written. The output is
+checked first (builder.outputs): never the model's own file, an existing file only with
+``--force``.
 
-Exit codes: 0 written; 1 the model could not be imported (one line says why); 2 the
-arguments themselves are unusable. Never a traceback.
+Exit codes: 0 written; 1 the model could not be imported (one line says why: it raised,
+it needed more memory than ``--max-memory``, it called ``sys.exit``, it hung, the worker
+died); 2 the arguments themselves are unusable, or the output may not be written. Never a
+traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import deque
 from pathlib import Path
 
@@ -30,6 +38,9 @@ DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16"
           "uint8", "bool")
 MAX_ELEMENTS = 2**28
 DEFAULT_TIMEOUT = 120.0
+GIB = 1024**3
+MAX_MEMORY_GIB = 1e6  # larger than any machine: a typo, not a limit
+NEAR_THE_CAP = 0.8  # a worker killed with this share of its cap resident likely hit it
 
 
 class ArgumentProblem(Exception):
@@ -50,6 +61,20 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="the project's name (default: the model's class)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help=f"give up after this long (default {DEFAULT_TIMEOUT:g})")
+    default = default_max_memory()
+    parser.add_argument("--max-memory", type=float, default=default, metavar="GIB",
+                        help=f"memory the model may use, in GiB (default {default:.1f}: 3/4 "
+                             f"of this machine's memory)")
+    parser.add_argument("--force", action="store_true", help="replace OUT.json if it exists")
+
+
+def default_max_memory() -> float:
+    """3/4 of physical memory in GiB: room for the model, some left for everything else."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on this system (Windows)
+        total = -1
+    return 0.75 * total / GIB if total > 0 else 8.0
 
 
 def parse_input(text: str) -> dict:
@@ -89,12 +114,31 @@ def _request(args) -> dict:
     if not isinstance(kwargs, dict):
         raise ArgumentProblem("--kwargs must be a JSON object, such as '{\"num_classes\": 10}'")
     if not 0 < args.timeout <= 86_400:
-        raise ArgumentProblem("--timeout must be between 0 and 86400 seconds")
-    output = Path(args.output)
-    if output.is_dir() or not (output.parent if str(output.parent) else Path(".")).is_dir():
-        raise ArgumentProblem(f"cannot write {args.output}: its folder does not exist")
+        raise ArgumentProblem("--timeout must be more than 0 and at most 86400 seconds")
+    if not 0 < args.max_memory <= MAX_MEMORY_GIB:
+        raise ArgumentProblem(f"--max-memory must be more than 0 and at most "
+                              f"{MAX_MEMORY_GIB:.0f} GiB")
+    from builder.outputs import output_problem
+
+    problem = output_problem(args.output, inputs=_spec_files(args.spec), force=args.force,
+                             writes_project=True)
+    if problem:
+        raise ArgumentProblem(problem)
     return {"spec": args.spec, "inputs": [parse_input(t) for t in args.input],
-            "kwargs": kwargs, "name": args.name, "cwd": os.getcwd()}
+            "kwargs": kwargs, "name": args.name, "cwd": os.getcwd(),
+            "max_memory": int(args.max_memory * GIB)}
+
+
+def spec_file(spec: str) -> str | None:
+    """The .py file a SPEC names (``path/to/file.py:Name``), or None for a module name."""
+    location = spec.rpartition(":")[0]
+    return location if location.endswith(".py") or os.sep in location or "/" in location \
+        else None
+
+
+def _spec_files(spec: str) -> list[str]:
+    path = spec_file(spec)
+    return [path] if path else []
 
 
 # -- the parent: run the worker, watch the clock ------------------------------------------------
@@ -128,17 +172,31 @@ def _run_worker(request_path: Path, timeout: float) -> tuple[int | str, list[str
     reader.start()
     previous = signal.signal(signal.SIGTERM, _terminated)  # the app's Cancel
     try:
-        code = process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill(process)
-        return "timeout", list(tail)
-    except (KeyboardInterrupt, SystemExit):
-        _kill(process)
-        raise
-    finally:
+        ended = _wait_unreaped(process, timeout)
+    finally:  # written, failed, timed out or cancelled: what the model forked goes too
+        _end_group(process)
         signal.signal(signal.SIGTERM, previous)
-    reader.join(timeout=5)
-    return code, list(tail)
+    reader.join(timeout=5)  # after the group is gone: a grandchild may hold the pipe open
+    return (process.returncode if ended else "timeout"), list(tail)
+
+
+def _wait_unreaped(process: subprocess.Popen, timeout: float) -> bool:
+    """Whether the worker ended within ``timeout``. It is left a zombie: until it is reaped
+    its pid, which is its group's id, cannot be reused, so killing the group cannot hit a
+    stranger."""
+    if not hasattr(os, "waitid"):  # Windows: no process groups, nothing to keep
+        try:
+            process.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    deadline = time.monotonic() + timeout
+    flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+    while os.waitid(os.P_PID, process.pid, flags) is None:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _terminated(_signum, _frame) -> None:
@@ -154,22 +212,55 @@ def _relay(stream, tail: deque) -> None:
             tail.append(line)
 
 
-def _kill(process: subprocess.Popen) -> None:
+def _end_group(process: subprocess.Popen) -> None:
+    """Kill the worker's process group (the worker, if still running, and every process
+    the model started), then reap the worker."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        process.kill()
+    except (AttributeError, ProcessLookupError, PermissionError):  # Windows; group gone
+        if process.poll() is None:
+            process.kill()
     process.wait()
+
+
+def memory_message(max_memory: int) -> str:
+    gib = f"{max_memory / GIB:.2f}".rstrip("0").rstrip(".")
+    return f"the model needed more than {gib} GiB of memory (the import's limit; raise it " \
+           f"with --max-memory)"
+
+
+def _near_the_cap(max_memory: int) -> bool:
+    """Whether the worker, gone without a result, had about as much memory as it may have
+    (a kernel's OOM kill, an allocation failure that aborted)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no evidence either way
+        return False
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak *= 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return peak >= NEAR_THE_CAP * max_memory
+
+
+def _no_result(code: int, max_memory: int) -> str:
+    if _near_the_cap(max_memory):
+        return memory_message(max_memory)
+    if code < 0:
+        try:
+            name = f" ({signal.Signals(-code).name})"
+        except ValueError:
+            name = ""
+        return f"the import process was killed by signal {-code}{name} before it finished"
+    return f"the import process ended with exit code {code} before it finished (the " \
+           f"model's code ended the process?)"
 
 
 def _report(args, request: dict, code: int, tail: list[str]) -> int:
     result_path = Path(request["result"])
     if not result_path.exists():
-        how = f"signal {-code}" if code < 0 else f"exit code {code}"
-        print(f"torchcanvas import: {args.spec}: the import process stopped without a result "
-              f"({how}; out of memory?)", file=sys.stderr)
-        for line in tail[-5:]:
+        for line in tail[-5:]:  # what it printed last, for context; the verdict comes last
             print(f"  {line}", file=sys.stderr)
+        print(f"torchcanvas import: {args.spec}: {_no_result(code, request['max_memory'])}",
+              file=sys.stderr)
         return EXIT_FAILED
     result = json.loads(result_path.read_text(encoding="utf-8"))
     if not result["ok"]:
@@ -198,6 +289,10 @@ def _worker(request_path: str) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-        sys.exit(_worker(sys.argv[2]))
+        code = _worker(sys.argv[2])
+        sys.stderr.flush()
+        # The result is written: threads or exit handlers the model left must not hold the
+        # worker (the parent would wait for them until --timeout).
+        os._exit(code)
     print("usage: torchcanvas import SPEC --input SHAPE ... -o OUT.json", file=sys.stderr)
     sys.exit(EXIT_UNUSABLE)

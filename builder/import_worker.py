@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -18,7 +19,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from builder.import_command import EXIT_FAILED, EXIT_OK, PROGRESS
+from builder.import_command import EXIT_FAILED, EXIT_OK, PROGRESS, memory_message, spec_file
+
+# Words of torch's CPU allocator when an allocation is refused (the GPU's say CUDA or MPS:
+# not this import's limit).
+_ALLOCATOR_WORDS = ("can't allocate memory", "cannot allocate memory", "out of memory")
 
 
 class Failure(Exception):
@@ -37,25 +42,75 @@ def _exit_with_parent() -> None:
     def watch():
         while os.getppid() == parent:
             time.sleep(0.5)
-        os._exit(EXIT_FAILED)
+        _end_own_group()
 
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _end_own_group() -> None:
+    """Started in a session of its own, the worker leads its process group: killing the group
+    ends whatever the model forked as well. Run any other way, the group is its caller's and
+    must be left alone."""
+    if hasattr(os, "killpg") and os.getpgid(0) == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os._exit(EXIT_FAILED)
+
+
+def cap_memory(limit: int) -> None:
+    """At most ``limit`` bytes of data for this process and what it starts. RLIMIT_DATA, not
+    RLIMIT_AS: CUDA reserves huge address ranges it never fills, which RLIMIT_AS counts."""
+    try:
+        import resource
+    except ImportError:  # Windows: no limit, and nothing to say about it
+        return
+    hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    except (ValueError, OSError):
+        pass  # a system that refuses it: the import runs without its cap
+
+
 def run_request(request: dict) -> int:
     _exit_with_parent()
+    cap_memory(request["max_memory"])
     result: dict[str, Any]
     try:
         result = _import(request)
-    except Failure as err:
-        result = {"ok": False, "message": str(err)}
-    except Exception as err:  # a bug of ours: still one line, with where it happened
-        frame = traceback.extract_tb(err.__traceback__)[-1]
-        result = {"ok": False, "message": f"internal error while importing ({type(err).__name__}"
-                                          f": {err}, at {Path(frame.filename).name}:"
-                                          f"{frame.lineno}); please report it"}
-    Path(request["result"]).write_text(json.dumps(result), encoding="utf-8")
+    except Exception as err:
+        result = {"ok": False, "message": _failure_message(err, request["max_memory"])}
+    # Written whole or not at all: a worker killed mid-write must not leave half a result.
+    partial = Path(f"{request['result']}.part")
+    partial.write_text(json.dumps(result), encoding="utf-8")
+    os.replace(partial, request["result"])
     return EXIT_OK if result["ok"] else EXIT_FAILED
+
+
+def _failure_message(err: Exception, max_memory: int) -> str:
+    if out_of_memory(err):
+        return memory_message(max_memory)
+    if isinstance(err, Failure):
+        return str(err)
+    # A bug of ours: still one line, with where it happened.
+    frame = traceback.extract_tb(err.__traceback__)[-1]
+    return f"internal error while importing ({type(err).__name__}: {err}, at " \
+           f"{Path(frame.filename).name}:{frame.lineno}); please report it"
+
+
+def out_of_memory(err: BaseException | None) -> bool:
+    """Whether an allocation was refused anywhere in the chain of ``err`` (our one-line
+    failures are raised ``from None``, which keeps the model's error as the context)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        text = str(err)
+        if isinstance(err, MemoryError) or isinstance(err, RuntimeError) and \
+                "CUDA" not in text and "MPS" not in text and \
+                any(words in text.lower() for words in _ALLOCATOR_WORDS):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def _import(request: dict) -> dict:
@@ -79,6 +134,8 @@ def _import(request: dict) -> dict:
                                             progress=progress)
     except ModelImportError as err:
         raise Failure(str(err)) from None
+    except SystemExit as err:
+        raise exit_failure(err, "running it") from None
     project = imported.project
     Path(request["project"]).write_text(project_to_json(project), encoding="utf-8")
     nodes = sum(len(g.nodes) for g in [*project.networks, *project.blocks])
@@ -98,7 +155,7 @@ def _tensor(item: dict):
 def resolve_spec(spec: str):
     """``path/to/file.py:Name`` or ``package.module:Name`` -> the object named."""
     location, _, name = spec.rpartition(":")
-    if location.endswith(".py") or os.sep in location or "/" in location:
+    if spec_file(spec):
         module = _load_file(Path(location))
     else:
         try:
@@ -127,6 +184,8 @@ def _load_file(path: Path):
     sys.path.insert(0, str(path.resolve().parent))  # so the file's own imports work
     try:
         spec.loader.exec_module(module)
+    except SystemExit as err:
+        raise exit_failure(err, "loading it") from None
     except Exception as err:
         raise Failure(f"loading {path} failed: {_one_line(err)}") from None
     return module
@@ -145,14 +204,25 @@ def build(target, spec: str, kwargs: dict):
             from None
     except Exception as err:
         raise Failure(f"building {spec} failed: {_one_line(err)}") from None
+    except SystemExit as err:
+        raise exit_failure(err, "building it") from None
+
+
+def exit_failure(err: SystemExit, doing: str) -> Failure:
+    """The model's own sys.exit: said as such, not as a crash of the import."""
+    code = "" if err.code is None else repr(err.code)
+    return Failure(f"the model's code called sys.exit({code}) while {doing}{_where(err)}")
 
 
 def _one_line(err: Exception) -> str:
     text = (str(err).strip().splitlines() or [""])[0]
-    where = ""
-    frames = traceback.extract_tb(err.__traceback__)
-    if isinstance(err, SyntaxError) and err.lineno:
-        where = f" (line {err.lineno})"
-    elif frames and Path(frames[-1].filename) != Path(__file__):
-        where = f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})"
+    # A SyntaxError's text already ends with its "(file, line N)".
+    where = "" if isinstance(err, SyntaxError) else _where(err)
     return f"{type(err).__name__}: {text}{where}"
+
+
+def _where(err: BaseException) -> str:
+    frames = traceback.extract_tb(err.__traceback__)
+    if frames and Path(frames[-1].filename) != Path(__file__):
+        return f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})"
+    return ""

@@ -3,16 +3,20 @@ exit 1 (2 for unusable arguments), never a traceback; a model that hangs is stop
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+import torch
+from torch import nn
 
 from builder.cli import main
 from builder.import_command import parse_input
 from graph_schema import load_project, validate
+from tests.codegen_support import class_names, generate_and_import
 
 MODELS = textwrap.dedent('''
     import torch
@@ -129,6 +133,8 @@ def test_a_file_that_is_not_there(tmp_path):
     (["models.py:Net", "--input", "2,4", "--kwargs", "[1]"], "must be a JSON object"),
     (["models.py:Net", "--input", "2,4", "--kwargs", "{oops"], "not valid JSON"),
     (["models.py:Net", "--input", "2,4", "--timeout", "-1"], "--timeout"),
+    (["models.py:Net", "--input", "2,4", "--timeout", "0"],
+     "--timeout must be more than 0 and at most 86400 seconds"),
 ])
 def test_unusable_arguments_exit_2_without_starting_a_worker(argv, fragment, tmp_path, capsys):
     code = main(["import", *argv, "-o", str(tmp_path / "o.json")])
@@ -138,7 +144,87 @@ def test_unusable_arguments_exit_2_without_starting_a_worker(argv, fragment, tmp
 
 def test_output_folder_must_exist(tmp_path, capsys):
     code = main(["import", "m.py:Net", "--input", "2", "-o", str(tmp_path / "no" / "o.json")])
-    assert code == 2 and "folder does not exist" in capsys.readouterr().err
+    assert code == 2
+    assert f"the folder {tmp_path / 'no'} does not exist" in capsys.readouterr().err
+
+
+def test_output_that_is_a_folder_is_called_a_folder(tmp_path, capsys):
+    code = main(["import", "m.py:Net", "--input", "2", "-o", str(tmp_path)])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == \
+        f"torchcanvas: {tmp_path} is a folder; give a file name"
+
+
+# -- where the project may be written ----------------------------------------------------------
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_the_models_own_file_is_never_the_output(models, capsys, force):
+    before = models.read_text(encoding="utf-8")
+    assert main(["import", f"{models}:Net", "--input", "2,4", "-o", str(models), *force]) == 2
+    assert "is the input file" in capsys.readouterr().err
+    assert models.read_text(encoding="utf-8") == before
+
+
+def test_an_existing_project_is_replaced_only_with_force(models, tmp_path):
+    out = tmp_path / "net.json"
+    made = run_cli(f"{models}:make_net", "--input", "1,4", "-o", str(out), "--name", "first")
+    assert made.returncode == 0, made.stderr
+    refused = run_cli(f"{models}:make_net", "--input", "1,4", "-o", str(out))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().endswith(
+        "is a TorchCanvas project; pass --force to replace it with the import")
+    assert load_project(out).name == "first"
+    forced = run_cli(f"{models}:make_net", "--input", "1,4", "-o", str(out), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert load_project(out).name == "Net"
+
+
+def test_another_existing_file_needs_force(tmp_path, capsys):
+    out = tmp_path / "notes.json"
+    out.write_text("keep me", encoding="utf-8")
+    assert main(["import", "m.py:Net", "--input", "2", "-o", str(out)]) == 2
+    assert f"{out} exists; pass --force to overwrite it" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "keep me"
+
+
+# -- messages ----------------------------------------------------------------------------------
+def test_a_syntax_error_names_its_line_once(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("class Net(:\n", encoding="utf-8")
+    result = run_cli(f"{bad}:Net", "--input", "2", "-o", str(tmp_path / "o.json"))
+    assert_one_clear_line(result, 1, "SyntaxError", "(bad.py, line 1)")
+    assert result.stderr.count("line 1") == 1
+
+
+@pytest.mark.parametrize("name, kwargs, shape, node", [
+    ("Linear", {"in_features": 4, "out_features": 2}, (1, 4), "linear"),
+    ("Conv2d", {"in_channels": 3, "out_channels": 5, "kernel_size": 3}, (2, 3, 8, 8), "conv2d"),
+])
+def test_a_bare_torch_layer_is_a_one_layer_model(tmp_path, name, kwargs, shape, node):
+    """``torch.nn:Linear`` is drawn as Input -> Linear -> Output; a class cannot be the layer
+    itself, so its weights load under the node's name."""
+    out = tmp_path / "layer.json"
+    result = run_cli(f"torch.nn:{name}", "--kwargs", json.dumps(kwargs),
+                     "--input", ",".join(map(str, shape)), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    project = load_project(out)
+    network = project.networks[0]
+    assert [n.type for n in network.nodes] == ["io.Input", f"nn.{name}", "io.Output"]
+    assert not [d for d in validate(project) if d.is_error]
+    source, module, _ = generate_and_import(project, tmp_path)
+    generated = getattr(module, class_names(source)[-1])()
+    layer = getattr(nn, name)(**kwargs)
+    generated.load_state_dict({f"{node}.{k}": v for k, v in layer.state_dict().items()},
+                              strict=True)
+    x = torch.randn(shape)
+    with torch.no_grad():
+        assert torch.equal(generated(x), layer(x))
+
+
+def test_a_torch_layer_the_catalog_lacks_says_so(tmp_path):
+    result = run_cli("torch.nn:CosineSimilarity", "--input", "2,3", "--input", "2,3",
+                     "-o", str(tmp_path / "o.json"))
+    assert_one_clear_line(result, 1, "the model is nn.CosineSimilarity, a torch layer the "
+                                     "catalog lacks, so it cannot be drawn")
 
 
 def test_parse_input():

@@ -154,6 +154,28 @@ class _Builder:
         return self.draft
 
 
+# -- a catalog layer that is the model itself -----------------------------------------------
+def layer_body(visit: Visit, batch: Batch, warnings: list[str]) -> GraphDraft:
+    """The model is one torch layer (SPEC ``torch.nn:Linear``): inputs, that layer, outputs.
+    A class cannot *be* the layer, so its weights sit under the node's name
+    (``linear.weight``)."""
+    layer = visit.module
+    builder = _Builder(nn.Module(), batch, warnings)  # holds nothing: the layer is a node
+    ports = []
+    for index, value in enumerate(visit.inputs):
+        if not isinstance(value, TensorInfo):
+            raise Untraceable(f"its input {index} is not a tensor")
+        second = visit.inputs_b[index] if visit.inputs_b else None
+        name = "x" if len(visit.inputs) == 1 else f"x{index}"
+        ports.append(builder.input_node(name, value, second))
+    made = builder.module_node(layer, builder.names.fresh(type(layer).__name__.lower()), visit)
+    for index, port in enumerate(ports):
+        builder.link(port, made.id, index)
+    results = _leaves(_structure(visit.output, made.id, [0]))
+    builder.output_nodes([port for port in results if port is not None])
+    return builder.draft
+
+
 # -- a traced class ----------------------------------------------------------------------------
 def traced_body(visit: Visit, batch: Batch, warnings: list[str]) -> GraphDraft:
     builder = _Builder(visit.module, batch, warnings)

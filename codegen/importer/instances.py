@@ -12,7 +12,7 @@ from typing import Any
 
 from torch import nn
 
-from codegen.importer.body import sequential_body, traced_body
+from codegen.importer.body import layer_body, sequential_body, traced_body
 from codegen.importer.draft import GraphDraft
 from codegen.importer.errors import ModelImportError, Untraceable
 from codegen.importer.groups import Group, Instance, own_values, structure_key
@@ -38,8 +38,7 @@ class Instances:
     # -- one module ------------------------------------------------------------------------
     def make(self, module: nn.Module, visit: Visit | None, root: bool = False) -> Instance:
         if root and visit.kind == "kept":
-            raise ModelImportError(f"the model's own class {type(module).__name__} cannot be "
-                                   f"drawn: {visit.reason}")
+            raise ModelImportError(_root_kept(module, visit))
         if visit is not None and visit.kind == "kept" or \
                 visit is None and is_user_class(module) and type(module) in self.kept:
             return self._kept(module, visit, visit.reason if visit else self.kept[type(module)])
@@ -65,6 +64,8 @@ class Instances:
     def _draft(self, module: nn.Module, visit: Visit | None) -> GraphDraft:
         if type(module) is nn.Sequential:
             return sequential_body(module, visit, self.batch, self.warnings)
+        if visit is not None and visit.kind == "leaf":  # only the root: other layers are nodes
+            return layer_body(visit, self.batch, self.warnings)
         if visit is None:
             raise Untraceable("it is never called, so it cannot be traced with inputs")
         if visit.kind == "traced" and visit.traced is not None:
@@ -132,6 +133,14 @@ class Instances:
                 "parameters": count,
                 "dtypes": [a.dtype for a, _ in inputs],
                 "names": [k for k, v in visit.bound.items() if isinstance(v, TensorInfo)]}
+
+
+def _root_kept(module: nn.Module, visit: Visit) -> str:
+    name = type(module).__name__
+    if is_user_class(module):
+        return f"the model's own class {name} cannot be drawn: {visit.reason}"
+    shown = f"nn.{name}" if getattr(nn, name, None) is type(module) else name
+    return f"the model is {shown}, a torch layer the catalog lacks, so it cannot be drawn"
 
 
 def leaf_of(module: nn.Module) -> bool:

@@ -144,7 +144,7 @@ def test_a_fresh_window_takes_the_import_itself(qtbot, models):
 @pytest.mark.parametrize("spec, timeout, expected", [
     ("{models}:Nope", 60, "has no 'Nope'"),
     ("{models}:Hangs", 5, "no result after 5 s"),
-    ("{models}:Aborts", 60, "stopped without a result"),
+    ("{models}:Aborts", 60, "killed by signal 6 (SIGABRT) before it finished"),
 ])
 def test_failures_say_what_happened_and_change_nothing(qtbot, models, spec, timeout, expected):
     window = open_window(qtbot, "lenet.json")
