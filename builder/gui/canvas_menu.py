@@ -54,6 +54,9 @@ def _node_entries(menu: QMenu, actions: StructureActions, view: CanvasView,
     if block is not None and scene.doc.project.block(block) is not None:
         _add(menu, f"Open Block {block}", lambda: actions.open_block(block))
         _add(menu, "Expand Block", lambda: actions.expand(node_id))
+        kept = actions.window.files.kept_source
+        if kept.is_untrusted(block):
+            _add(menu, "Review Kept Source…", lambda: kept.review(block))
         menu.addSeparator()
     fixes = [d for d in scene.doc.analysis(scene.key).by_node.get(node_id, []) if d.fix]
     for diagnostic in fixes:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from PySide6.QtGui import QUndoCommand
 
 from builder.gui.document import GraphKey, ProjectDocument
-from graph_schema.document import Edge, Network, Node, Position
+from graph_schema.document import Edge, Network, Node, OpaqueClass, Position
 
 MOVE_COMMAND_ID = 1001
 
@@ -181,6 +181,20 @@ class RenameGraph:
 
     def undo(self) -> None:
         self.doc.rename_graph((self.key[0], self.new_name), self.key[1])
+
+
+class SetBlockOpaque:
+    """Replaces a block's kept source: trusting it swaps in the signed copy."""
+
+    def __init__(self, doc: ProjectDocument, name: str, opaque: OpaqueClass):
+        self.doc, self.name, self.new = doc, name, opaque
+        self.old: OpaqueClass | None = None
+
+    def redo(self) -> None:
+        self.old = self.doc.set_block_opaque(self.name, self.new)
+
+    def undo(self) -> None:
+        self.doc.set_block_opaque(self.name, self.old)
 
 
 def removal_steps(doc: ProjectDocument, key: GraphKey, node_ids: set[str],

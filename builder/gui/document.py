@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal
 
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.dims import Shape
-from graph_schema.document import Block, Edge, Network, Node, Position, Project
+from graph_schema.document import Block, Edge, Network, Node, OpaqueClass, Position, Project
 from graph_schema.inference import Inference
 from graph_schema.validate import check_block, check_network
 
@@ -80,6 +80,7 @@ class ProjectDocument(QObject):
     graph_removed = Signal(object)
     graph_renamed = Signal(object, object)  # old key, new key
     project_changed = Signal(str)  # "name", "notes" or "training"
+    opaque_changed = Signal(object)  # block key: its kept source (or its signature) changed
     project_replaced = Signal()
     path_changed = Signal(object)  # Path | None
 
@@ -232,6 +233,19 @@ class ProjectDocument(QObject):
             self.diagnostics_changed.emit(other)
         return new_key
 
+    def set_block_opaque(self, name: str, opaque: OpaqueClass | None) -> OpaqueClass | None:
+        """Replace a block's kept source (trusting signs it); returns the old one."""
+        key = block_key(name)
+        block = self.graph(key)
+        old, block.opaque = block.opaque, opaque
+        analysis = self._analyses[key]
+        diagnosed = analysis.set_diagnostics(self._diagnose(key, analysis))
+        self.opaque_changed.emit(key)
+        if diagnosed:
+            self.diagnostics_changed.emit(key)
+        self._after_block_change(key)
+        return old
+
     def replace_project(self, project: Project, path: Path | None) -> None:
         self._project = project
         self._path = path
@@ -262,7 +276,8 @@ class ProjectDocument(QObject):
 
     def _diagnose(self, key: GraphKey, analysis: Analysis) -> list[Diagnostic]:
         graph = self.graph(key)
-        if key[0] == "block" and not analysis.block_inputs:
+        # A kept-source block has only its ports: it is checked as validate() checks it.
+        if key[0] == "block" and (not analysis.block_inputs or graph.opaque is not None):
             return check_block(self._project, graph)
         return check_network(self._project, graph, analysis.inference)
 

@@ -14,7 +14,9 @@ from PySide6.QtCore import QSettings
 
 from builder.gui.file_prompts import train_script_path
 from builder.gui.render import RenderError, render_graph
+from builder.outputs import output_problem
 from codegen import GenerationError, generate_source
+from codegen.generate import UNTRUSTED
 from codegen.train_script import generate_train_script
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.files import atomic_write_text
@@ -40,6 +42,9 @@ class Exporter:
     def export_code(self) -> bool:
         doc = self.window.doc
         errors = [d for d in doc.diagnostics() if d.is_error]
+        if any(d.code == UNTRUSTED for d in errors) and \
+                self.files.kept_source.offer_review("export"):
+            errors = [d for d in doc.diagnostics() if d.is_error]
         if errors:
             self.prompts.error("Cannot export code",
                                f"The project has {len(errors)} error(s); fix them first.",
@@ -58,6 +63,8 @@ class Exporter:
             self.prompts.error("Cannot export code", str(err),
                                describe_problems(err.diagnostics))
             return False
+        if not self._may_write(list(texts), "Cannot export code"):
+            return False
         for path, text in texts.items():
             if not self._write(path, text):
                 return False
@@ -70,6 +77,17 @@ class Exporter:
         """The training script trains one network: the one on screen, if it is a network."""
         key = self.window.current_key()
         return key[1] if key is not None and key[0] == "network" else None
+
+    def _may_write(self, paths: list[Path], title: str) -> bool:
+        """Never over the open project or any other project: the file dialog confirmed
+        replacing an ordinary file, not a drawing (builder/outputs.py)."""
+        doc = self.window.doc
+        for path in paths:
+            problem = output_problem(path, inputs=[doc.path] if doc.path else [], force=True)
+            if problem:
+                self.prompts.error(title, f"{problem}.", "Nothing was written.")
+                return False
+        return True
 
     def _write(self, path: Path, text: str) -> bool:
         try:
@@ -88,7 +106,7 @@ class Exporter:
         suffix = QSettings().value(LAST_FORMAT_KEY, ".png")
         path = self.prompts.diagram_path(self._suggested(suffix if isinstance(suffix, str)
                                                          else ".png", key[1]))
-        if path is None:
+        if path is None or not self._may_write([path], "Cannot export the diagram"):
             return False
         try:
             render_graph(self.window.doc, key, path, self.window.theme, self.window.controller)

@@ -12,8 +12,10 @@ recover later, choose no file) and says so on stderr.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -111,16 +113,66 @@ class Prompts:
         path = Path(name)
         if path.suffix.lower() not in DIAGRAM_FILTERS.values():
             path = path.with_name(path.name + DIAGRAM_FILTERS.get(used_filter, ".png"))
+            # The file dialog confirmed the name it was given, not this one.
+            if path.exists() and not self.confirm_replace([path]):
+                return None
         return path
 
     def export_code(self, suggested: Path) -> tuple[Path, bool] | None:
         """Where to write the module, and whether to write a training script beside it."""
         if not self.interactive:
             return self._unattended("where to export the code", None)
-        dialog = ExportCodeDialog(suggested, self.parent)
+        dialog = ExportCodeDialog(suggested, self.parent, self.confirm_replace)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return dialog.chosen()
+
+    def confirm_replace(self, paths: list[Path]) -> bool:
+        """Whether to write over files that exist (a typed name, a training script)."""
+        names = ", ".join(str(p) for p in paths)
+        if not self.interactive:
+            return self._unattended(f"replace {names}", False)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Replace files",
+                          f"{names} already exist{'s' * (len(paths) == 1)}. Replace "
+                          f"{'it' if len(paths) == 1 else 'them'}?",
+                          QMessageBox.StandardButton.NoButton, self.parent)
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+        box.exec()
+        return box.clickedButton() is replace
+
+    # -- kept source (builder/gui/kept_source.py) -------------------------------------------
+    def offer_kept_source_review(self, names: list[str], when: str) -> bool:
+        """Whether to review untrusted kept source now; ``when``: "open" or "export"."""
+        listed = ", ".join(names)
+        if not self.interactive:
+            return self._unattended(f"review the untrusted kept source of {listed}", False)
+        need = "Export Code needs it trusted first." if when == "export" else \
+            "Until it is trusted, no code is generated from this project."
+        box = QMessageBox(QMessageBox.Icon.Warning, "Untrusted kept source",
+                          f"This project keeps Python source that this machine has not "
+                          f"trusted: {listed}. {need}", QMessageBox.StandardButton.NoButton,
+                          self.parent)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setInformativeText("Review it now? Nothing runs until you trust it.")
+        review = box.addButton("Review…", QMessageBox.ButtonRole.AcceptRole)
+        later = box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(review)
+        box.setEscapeButton(later)
+        box.exec()
+        return box.clickedButton() is review
+
+    def review_kept_source(self, blocks: list, focus: str | None) -> list[str] | None:
+        """The names of the blocks the user trusts after reading them, or None."""
+        if not self.interactive:
+            return self._unattended("which kept source to trust", None)
+        from builder.gui.trust_dialog import KeptSourceDialog
+
+        dialog = KeptSourceDialog(blocks, focus, self.parent)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.chosen() or None
 
     # -- messages --------------------------------------------------------------------------
     def error(self, title: str, text: str, details: str = "") -> None:
@@ -148,9 +200,12 @@ def train_script_path(module: Path) -> Path:
 class ExportCodeDialog(QDialog):
     """Export code: the module's path, and a box for the optional training script."""
 
-    def __init__(self, suggested: Path, parent: QWidget | None = None):
+    def __init__(self, suggested: Path, parent: QWidget | None = None,
+                 confirm_replace: Callable[[list[Path]], bool] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Export code")
+        self.confirm_replace = confirm_replace
+        self._confirmed: Path | None = None  # the file dialog already asked about this one
         self.path_edit = QLineEdit(str(suggested))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._on_browse_clicked)
@@ -172,6 +227,16 @@ class ExportCodeDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(560, self.sizeHint().height())
 
+    def accept(self) -> None:
+        """Files that exist are replaced only when the user says so."""
+        module, with_script = self.chosen()
+        targets = [module, train_script_path(module)] if with_script else [module]
+        existing = [p for p in targets if p.exists() and p != self._confirmed]
+        if existing and self.confirm_replace is not None and \
+                not self.confirm_replace(existing):
+            return
+        super().accept()
+
     def chosen(self) -> tuple[Path, bool]:
         path = Path(self.path_edit.text().strip())
         if path.suffix != ".py":
@@ -183,6 +248,7 @@ class ExportCodeDialog(QDialog):
                                               "Python files (*.py)")
         if name:
             self.path_edit.setText(name)
+            self._confirmed = self.chosen()[0] if name.endswith(".py") else None
 
     def _on_path_edit_changed(self, text: str) -> None:
         stem = Path(text.strip() or "model.py")

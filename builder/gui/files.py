@@ -20,6 +20,7 @@ from builder.gui.autosave import Autosaver, Recovery, stale_recoveries
 from builder.gui.document import new_project
 from builder.gui.export import Exporter
 from builder.gui.file_prompts import Prompts
+from builder.gui.kept_source import KeptSourceReview
 from builder.gui.recent import RecentFiles
 from graph_schema.document import Project
 from graph_schema.files import ProjectError, load_project, save_project
@@ -45,6 +46,7 @@ class FileController(QObject):
         self.autosaver = Autosaver(self.doc, self.undo_stack, self)
         self.autosaver.failed.connect(self._show_status)
         self.exporter = Exporter(self)
+        self.kept_source = KeptSourceReview(self)  # Edit > Review Kept Source…
         self._build_menu(window.file_menu)
         window.setAcceptDrops(True)
         window.installEventFilter(self)
@@ -101,6 +103,7 @@ class FileController(QObject):
         if self.autosaver.write_now():  # our own recovery file first, then drop the old one
             recovery.file.unlink(missing_ok=True)
         self._show_status(f"Recovered unsaved work: {recovery.describe()}")
+        self.kept_source.offer_review("open")
         return True
 
     def is_untouched(self) -> bool:
@@ -144,6 +147,7 @@ class FileController(QObject):
         self._replace(project, path)
         self._remember(path)
         self._show_status(f"Opened {path}")
+        self.kept_source.offer_review("open")
         return True
 
     def import_model(self) -> None:

@@ -54,6 +54,26 @@ class ScriptedPrompts(Prompts):
     def export_code(self, suggested: Path):
         return self._next("export_code", suggested)
 
+    def confirm_replace(self, paths):
+        return self._next("confirm_replace", paths)
+
+    def offer_kept_source_review(self, names, when):
+        return self._next("offer_kept_source_review", (names, when))
+
+    def review_kept_source(self, blocks, focus):
+        """A queued answer is the names to trust (or None), or a function that gets the real
+        dialog, as the user would see it, and returns them."""
+        answer = self._next("review_kept_source", [b.name for b in blocks])
+        if callable(answer):
+            from builder.gui.trust_dialog import KeptSourceDialog
+
+            dialog = KeptSourceDialog(blocks, focus, self.parent)
+            try:
+                return answer(dialog)
+            finally:
+                dialog.deleteLater()
+        return answer
+
     def error(self, title: str, text: str, details: str = "") -> None:
         self.errors.append(f"{title}: {text}\n{details}".strip())
 

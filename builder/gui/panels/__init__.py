@@ -56,6 +56,7 @@ def install(window: QMainWindow) -> Panels:
     checks.addTab(panels.summary, "Summary")
     bottom = window.add_dock("checks", "Diagnostics and summary", checks, BOTTOM)
     _title_with_counts(checks, panels.diagnostics)
+    panels.diagnostics.review_requested.connect(window.files.kept_source.review)
     code.visibilityChanged.connect(panels.code.lazy.set_in_front)
 
     def summary_in_front(*_args) -> None:

@@ -16,7 +16,7 @@ from graph_schema.diagnostics import Diagnostic
 # change either, so nodes_moved is left out).
 EDIT_SIGNALS = ("node_added", "node_removed", "node_changed", "edge_added", "edge_removed",
                 "shapes_changed", "graph_added", "graph_removed", "graph_renamed",
-                "project_changed", "project_replaced")
+                "project_changed", "project_replaced", "opaque_changed")
 
 
 def on_any_edit(doc: ProjectDocument, slot: Callable[[], None]) -> None:

@@ -31,10 +31,13 @@ from graph_schema.diagnostics import Diagnostic
 COLUMNS = ("", "Graph", "Node", "Input", "Problem", "Fix")
 SEVERITY, GRAPH, NODE, INPUT, MESSAGE, FIX = range(len(COLUMNS))
 NO_PROBLEMS = "✓  No problems: every layer is connected and every shape fits."
+UNTRUSTED = "untrusted-source"  # its remedy is reading the source, not an automatic fix
+REVIEW_TEXT = "Review Kept Source…"
 
 
 class DiagnosticsPanel(QWidget):
     counts_changed = Signal(int, int)  # errors, warnings
+    review_requested = Signal(str)  # the block whose untrusted kept source to review
 
     def __init__(self, doc: ProjectDocument, controller: EditController, tabs: GraphTabs,
                  parent: QWidget | None = None):
@@ -96,10 +99,17 @@ class DiagnosticsPanel(QWidget):
         item.setToolTip(MESSAGE, diagnostic.format())
         item.setData(SEVERITY, Qt.ItemDataRole.UserRole, index)
         self.tree.addTopLevelItem(item)
+        button = None
         if diagnostic.fix is not None:
             button = QToolButton(text=fix_button_text(diagnostic))
             button.setToolTip("Apply this fix (one undo step)")
             button.clicked.connect(lambda _=False, d=diagnostic: self.apply(d))
+        elif diagnostic.code == UNTRUSTED:
+            button = QToolButton(text=REVIEW_TEXT)
+            button.setToolTip("Read the kept source, then trust it (one undo step)")
+            button.clicked.connect(
+                lambda _=False, d=diagnostic: self.review_requested.emit(d.network))
+        if button is not None:
             self.tree.setItemWidget(item, FIX, button)
             # The column sizes to its items' text; a button needs its own width and a margin.
             wanted = button.sizeHint().width() + 12
@@ -141,6 +151,8 @@ class DiagnosticsPanel(QWidget):
         menu.addAction("Show on Canvas", lambda: self.focus(diagnostic))
         if diagnostic.fix is not None:
             menu.addAction(fix_button_text(diagnostic), lambda: self.apply(diagnostic))
+        if diagnostic.code == UNTRUSTED:
+            menu.addAction(REVIEW_TEXT, lambda: self.review_requested.emit(diagnostic.network))
         menu.addAction("Copy Message",
                        lambda: QGuiApplication.clipboard().setText(diagnostic.format()))
         menu.exec(self.tree.viewport().mapToGlobal(point))
