@@ -197,7 +197,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     the old file or the new one, never half of one. Raises OSError when it cannot."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    _remove_litter(directory, path.name)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                                    dir=directory)
     try:
         os.chmod(tmp_name, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
@@ -208,6 +210,34 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def _remove_litter(directory: Path, name: str) -> None:
+    """Remove the temporary files that writers killed mid-write left for ``name``. Each
+    carries its writer's process id; only those of processes that are gone are removed, so
+    a save running elsewhere at this moment keeps its file."""
+    head = f".{name}."
+    try:
+        entries = [e for e in os.scandir(directory)
+                   if e.name.startswith(head) and e.name.endswith(".tmp")]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(head):].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and _process_gone(int(pid)):
+            Path(entry.path).unlink(missing_ok=True)
+
+
+def _process_gone(pid: int) -> bool:
+    if os.name != "posix":
+        return False  # no cheap check that never signals: leave the file
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _mode_for(path: Path) -> int:

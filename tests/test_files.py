@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -109,3 +111,22 @@ def test_directory_and_missing_file(tmp_path):
         load_project(tmp_path)
     with pytest.raises(ProjectError, match="no such file"):
         load_project(tmp_path / "missing.json")
+
+
+def test_a_save_removes_what_killed_saves_left_and_only_that(tmp_path):
+    target = tmp_path / "p.json"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        litter = tmp_path / f".p.json.{dead.pid}.abc123.tmp"
+        busy = tmp_path / f".p.json.{alive.pid}.def456.tmp"
+        other = tmp_path / f".q.json.{dead.pid}.ghi789.tmp"
+        for path in (litter, busy, other):
+            path.write_text("half a project")
+        save_project(Project(networks=[Network(name="n")]), target)
+        assert not litter.exists()  # its writer is gone
+        assert busy.exists() and other.exists()  # a live writer's, and another file's
+    finally:
+        alive.kill()
+        alive.wait()
