@@ -94,3 +94,13 @@ def test_the_ast_check_sees_every_import_form(tmp_path):
     fake = REPO_ROOT / "graph_schema" / "fake.py"
     modules = {m for _, m in _imported_modules(ast.parse(source), fake)}
     assert modules == {"torch.nn", "PySide6", "builder.cli", "codegen", "graph_schema.sibling"}
+
+
+def test_validate_and_generate_start_without_torch():
+    """The commands that only read and write text must not pay seconds for `import torch`."""
+    code = ("import sys; import builder.cli, codegen, codegen.train_script, builder.trust_command;"
+            " print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO_ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
