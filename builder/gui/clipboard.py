@@ -8,6 +8,8 @@ cannot be pasted is refused through the controller with the reason.
 
 from __future__ import annotations
 
+import atexit
+
 from PySide6.QtCore import QMimeData, QPointF
 from PySide6.QtGui import QClipboard, QGuiApplication
 
@@ -54,7 +56,36 @@ def copy_selection(scene: CanvasScene) -> bool:
         scene.controller.refused.emit("Nothing to copy: select some layers first")
         return False
     system_clipboard().setMimeData(fragment_mime(fragment))
+    _release_at_exit()
     return True
+
+
+# Platforms whose clipboard lives inside this process: nothing outside can read it.
+IN_PROCESS_PLATFORMS = ("offscreen", "minimal")
+_release_registered = False
+
+
+def _release_at_exit() -> None:
+    global _release_registered
+    if not _release_registered:
+        _release_registered = True
+        atexit.register(release_clipboard)
+
+
+def release_clipboard() -> None:
+    """Clear a clipboard that lives in this process while it still holds our copy.
+
+    With PySide6 6.11 on the offscreen platform, a QClipboard that still owns a QMimeData
+    made in Python crashes the process as the application is destroyed (exit 139). atexit
+    runs before that; no other program could have pasted from such a clipboard anyway. On a
+    real desktop the clipboard is left alone, so a copy can still be pasted elsewhere."""
+    app = QGuiApplication.instance()
+    if app is None or QGuiApplication.platformName() not in IN_PROCESS_PLATFORMS:
+        return
+    board = app.clipboard()
+    data = board.mimeData()
+    if data is not None and data.hasFormat(FRAGMENT_MIME):
+        board.clear()
 
 
 def cut_selection(scene: CanvasScene) -> bool:
