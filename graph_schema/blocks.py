@@ -96,9 +96,12 @@ def _block_rule(project: Project, block: Block):
         if errors:
             first = errors[0]
             where = f", input {first.port}" if first.port is not None else ""
+            # A block that contains itself is reported as such on every placement out to
+            # the top, where validate shows it; any other error inside is a block-error.
             raise ShapeError(
                 f"inside block '{block.name}', node '{first.node_name}' ({first.node_type})"
-                f"{where}: {first.message}", port=None, code="block-error")
+                f"{where}: {first.message}", port=None,
+                code="block-recursion" if first.code == "block-recursion" else "block-error")
         outputs = []
         for node in block.outputs():
             shapes = inner.input_shapes_of(node.id)

@@ -239,7 +239,8 @@ class Inference:
             if node.type == "io.Input" and node.id in self.input_shapes:
                 state.outputs = [self.input_shapes[node.id]]
                 return state
-            if spec.infer is not None:
+            # A size the user set is not read from the input (which may be symbolic).
+            if spec.infer is not None and not set(spec.inferable) <= set(explicit):
                 inferred = {k: v for k, v in spec.infer(resolved, inputs).items()
                             if k not in explicit}
                 resolved.update(inferred)
