@@ -70,6 +70,7 @@ def test_both_engines_lay_out_a_block_with_a_shortcut(qtbot, engine):
     window = open_window(qtbot, "resnet18.json")
     key = block_key("DownsampleBlock")  # a branch: the shortcut beside the main path
     window.tabs.open_graph(key)
+    assert window.current_key() == key
     pile_up(window, key)
     sizes = {n: item.size for n, item in window.current_view().canvas.nodes.items()}
 

@@ -145,6 +145,7 @@ def test_editing_a_grouped_block_changes_every_placement(qtbot):
     assert shape(second)[1] == 6
 
     window.tabs.open_graph(block_key("Features"))
+    assert window.current_key() == block_key("Features")
     window.controller.set_param(block_key("Features"), "n1", "out_channels", 8)
 
     assert shape(second)[1] == 8

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from builder.gui.document import network_key
-from builder.gui.items import EdgeItem, NodeItem
+from builder.gui.glyphs import BAND
+from builder.gui.items import GRID, EdgeItem, NodeItem
 from builder.gui.mainwindow import MainWindow
-from builder.gui.view import MIN_ZOOM
+from builder.gui.theme import FAMILY_COLORS
+from builder.gui.view import MIN_ZOOM, NUDGE
+from graph_schema.document import Position
+from graph_schema.files import project_to_json
 from tests.gui.windows import open_window
 
 
@@ -94,39 +98,93 @@ def test_wrong_in_channels_shows_on_the_node_and_undo_restores(qtbot):
     scene = window.current_view().canvas
     conv = next(n for n in window.doc.graph(key).nodes if n.type == "nn.Conv2d")
     actual = window.doc.analysis(key).inference.states[conv.id].params["in_channels"]
+    params = dict(conv.params)
     window.controller.set_param(key, conv.id, "in_channels", actual + 5)
+    assert window.doc.node(key, conv.id).params["in_channels"] == actual + 5
     item = scene.nodes[conv.id]
     assert item.look.severity == "error"
     assert "in_channels" in item.toolTip()
     incoming = next(e for k, e in scene.edges.items() if k[2] == conv.id)
     assert incoming.error and "in_channels" in incoming.error
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.doc.node(key, conv.id).params == params
     assert item.look.severity is None
     assert incoming.error is None
     QTest.keyClick(window, Qt.Key.Key_Z,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.doc.node(key, conv.id).params["in_channels"] == actual + 5
     assert item.look.severity == "error"
 
 
-def test_dragging_nodes_is_one_undo_step(qtbot):
+def xy(window: MainWindow, key, node_id: str) -> tuple[float, float]:
+    """A node's document position, copied (the document's Position objects are replaced)."""
+    position = window.doc.node(key, node_id).position
+    return position.x, position.y
+
+
+def snapped(value: float) -> float:
+    return round(value / GRID) * GRID
+
+
+def test_dragging_a_node_moves_it_by_the_drag_and_is_one_undo_step(qtbot):
     window = open_window(qtbot, "mlp.json")
     view = window.current_view()
     view.reset_zoom()
-    scene = view.canvas
     key = window.current_key()
-    first = window.doc.graph(key).nodes[1]
-    item = scene.nodes[first.id]
+    node_id = window.doc.graph(key).nodes[1].id
+    item = view.canvas.nodes[node_id]
     view.centerOn(item)
-    count = window.controller.undo_stack.count()
+    stack = window.controller.undo_stack
+    count = stack.count()
+    original = xy(window, key, node_id)
     start = view.mapFromScene(item.sceneBoundingRect().center())
-    drag(window, start, start + QPoint(64, 40))
-    moved = window.doc.node(key, first.id).position
-    assert (moved.x, moved.y) != (first.position.x, first.position.y) or \
-        window.controller.undo_stack.count() == count + 1
-    assert window.controller.undo_stack.count() == count + 1
-    assert item.pos() == QPointF(moved.x, moved.y)
-    window.controller.undo_stack.undo()
-    assert item.pos().x() == window.doc.node(key, first.id).position.x
+    drag(window, start, start + QPoint(61, 43))  # off the grid on purpose: the item snaps
+    moved = xy(window, key, node_id)
+    # At 100 % zoom a pixel is a scene unit: the node followed the mouse, onto the grid.
+    assert moved == (snapped(original[0] + 61), snapped(original[1] + 43))
+    assert moved != original and abs(moved[0] - original[0] - 61) <= GRID / 2
+    assert item.pos() == QPointF(*moved)
+    assert stack.count() == count + 1 and stack.command(count).text() == "Move 1 layer"
+    stack.undo()
+    assert xy(window, key, node_id) == original
+    assert item.pos() == QPointF(*original)
+    stack.redo()
+    assert xy(window, key, node_id) == moved
+    assert item.pos() == QPointF(*moved)
+    assert stack.count() == count + 1
+
+
+def test_a_run_of_arrow_key_nudges_is_one_undo_step(qtbot):
+    window = open_window(qtbot, "mlp.json")
+    view = window.current_view()
+    key = window.current_key()
+    first, second = (n.id for n in window.doc.graph(key).nodes[1:3])
+    stack = window.controller.undo_stack
+    count = stack.count()
+    original = xy(window, key, first)
+    view.canvas.select_nodes([first])
+    view.setFocus()
+    for arrow in (Qt.Key.Key_Right, Qt.Key.Key_Right, Qt.Key.Key_Right, Qt.Key.Key_Down):
+        QTest.keyClick(view, arrow)
+    nudged = (original[0] + 3 * NUDGE, original[1] + NUDGE)
+    assert xy(window, key, first) == nudged
+    assert view.canvas.nodes[first].pos() == QPointF(*nudged)
+    assert stack.count() == count + 1  # four presses, one step
+    # Nudging other nodes is a step of its own: merging is for the same selection only.
+    other = xy(window, key, second)
+    view.canvas.select_nodes([second])
+    QTest.keyClick(view, Qt.Key.Key_Left)
+    assert xy(window, key, second) == (other[0] - NUDGE, other[1])
+    assert stack.count() == count + 2
+    stack.undo()
+    assert xy(window, key, second) == other and xy(window, key, first) == nudged
+    stack.undo()  # one undo takes back all four presses
+    assert xy(window, key, first) == original
+    assert view.canvas.nodes[first].pos() == QPointF(*original)
+    assert stack.index() == count
+    stack.redo()
+    assert xy(window, key, first) == nudged
+    assert view.canvas.nodes[first].pos() == QPointF(*nudged)
 
 
 def test_delete_key_removes_the_selection(qtbot):
@@ -134,12 +192,17 @@ def test_delete_key_removes_the_selection(qtbot):
     view = window.current_view()
     key = window.current_key()
     layer = next(n for n in window.doc.graph(key).nodes if n.type == "nn.Linear")
+    before = project_to_json(window.doc.project)
     view.canvas.select_nodes([layer.id])
+    assert view.canvas.selected_node_ids() == {layer.id}
     view.setFocus()
     QTest.keyClick(view, Qt.Key.Key_Delete)
     assert layer.id not in view.canvas.nodes
     assert layer.id not in {n.id for n in window.doc.graph(key).nodes}
+    assert not [k for k in view.canvas.edges if layer.id in (k[0], k[2])]  # its edges too
+    assert window.controller.undo_stack.count() == 1
     window.controller.undo_stack.undo()
+    assert project_to_json(window.doc.project) == before  # the node, its place and its edges
     assert layer.id in view.canvas.nodes
 
 
@@ -149,9 +212,16 @@ def test_dropping_a_connection_on_empty_canvas_removes_it(qtbot):
     view = window.current_view()
     view.reset_zoom()
     window.controller.connect(key, "n1", 0, "n2", 0)
+    (edge,) = window.doc.graph(key).edges
+    assert edge_between(window, "n1", "n2").isVisible()
     view.centerOn(view.canvas.nodes["n2"])
     drag(window, port_point(window, "n2", "in"), port_point(window, "n2", "in") + QPoint(300, 0))
     assert not window.doc.graph(key).edges
+    assert not view.canvas.edges
+    assert window.controller.undo_stack.count() == 2  # the connect, then its removal
+    window.controller.undo_stack.undo()
+    assert window.doc.graph(key).edges == [edge]
+    assert edge_between(window, "n1", "n2").isVisible()
 
 
 def test_refused_connection_says_why_in_the_status_bar(qtbot):
@@ -159,8 +229,11 @@ def test_refused_connection_says_why_in_the_status_bar(qtbot):
     key = window.current_key()
     nodes = window.doc.graph(key).nodes
     last_layer = [n for n in nodes if n.type == "nn.Linear"][-1]
+    edges = list(window.doc.graph(key).edges)
     window.controller.connect(key, last_layer.id, 0, nodes[1].id, 0)
     assert "cycle" in window.statusBar().currentMessage()
+    assert window.doc.graph(key).edges == edges  # nothing was connected
+    assert window.controller.undo_stack.count() == 0
 
 
 def test_palette_search_and_quick_add(qtbot):
@@ -212,7 +285,65 @@ def test_zoom_fit_and_pan_keep_nodes_in_view(qtbot):
     view.zoom_by(1e-6)
     assert view.zoom() == MIN_ZOOM
     assert view.canvas.far  # far out, the overview paints instead of the items
-    image = view.viewport().grab().toImage()
-    assert image.width() > 0
+    painted = colours(view.viewport().grab().toImage()) - {window.theme.background.name()}
+    # Even a whole ResNet a few pixels tall is boxes in family colours and edge hairlines.
+    assert painted and painted <= set(FAMILY_COLORS.values()) | {window.theme.edge.name()}
     view.reset_zoom()
     assert not view.canvas.far
+
+
+def colours(image: QImage) -> set[str]:
+    return {image.pixelColor(x, y).name() for x in range(image.width())
+            for y in range(image.height())}
+
+
+def band_point(view, item: NodeItem, y: float = 4.0) -> QPoint:
+    """A viewport pixel inside the node's coloured band, clear of its icon and ports."""
+    return view.mapFromScene(item.mapToScene(QPointF(BAND / 2, y)))
+
+
+def test_far_out_the_overview_paints_each_node_in_its_family_colour(qtbot):
+    window = open_window(qtbot, "mlp.json")
+    view = window.current_view()
+    view.reset_zoom()
+    view.zoom_by(0.25)
+    assert view.canvas.far
+    view.centerOn(view.canvas.itemsBoundingRect().center())
+    items = view.canvas.nodes.values()
+    assert all(i.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents for i in items)
+    image = view.viewport().grab().toImage()
+    for item in items:
+        centre = view.mapFromScene(item.mapToScene(QPointF(item.size[0] / 2, item.size[1] / 2)))
+        assert image.pixelColor(centre).name() == FAMILY_COLORS[item.look.family], \
+            item.look.name
+    drawing = view.mapFromScene(view.canvas.itemsBoundingRect()).boundingRect()
+    beside = QPoint(drawing.right() + 40, drawing.center().y())
+    assert view.viewport().rect().contains(beside)
+    assert image.pixelColor(beside) == window.theme.background
+    # Selecting repaints the overview: the selected box takes the selection colour.
+    chosen = view.canvas.nodes["n1"]
+    view.canvas.select_nodes(["n1"])
+    image = view.viewport().grab().toImage()
+    centre = view.mapFromScene(chosen.mapToScene(QPointF(chosen.size[0] / 2, 8)))
+    assert image.pixelColor(centre) == window.theme.selection
+
+
+def test_the_canvas_paints_a_node_where_the_document_puts_it(qtbot):
+    window = open_window(qtbot, "mlp.json")
+    view = window.current_view()
+    view.reset_zoom()
+    key = window.current_key()
+    item = view.canvas.nodes["n1"]
+    colour = FAMILY_COLORS[item.look.family]
+    view.centerOn(item.sceneBoundingRect().center() + QPointF(160, 0))
+    before = band_point(view, item)
+    image = view.viewport().grab().toImage()
+    assert image.pixelColor(before).name() == colour
+    assert image.pixelColor(band_point(view, item, item.size[1] - 4)).name() == colour
+    old = window.doc.node(key, "n1").position
+    window.controller.move(key, {"n1": Position(x=old.x + 320, y=old.y)})
+    after = band_point(view, item)
+    assert after == before + QPoint(320, 0)
+    image = view.viewport().grab().toImage()
+    assert image.pixelColor(after).name() == colour
+    assert image.pixelColor(before).name() != colour  # nothing is left behind

@@ -174,9 +174,16 @@ def test_keyboard_shortcuts_copy_and_paste_and_duplicate(qtbot):
     QTest.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert json.loads(QGuiApplication.clipboard().text())["nodes"][0]["name"] == "c3"
     count = len(window.doc.graph(key).nodes)
+    conv_type = window.doc.node(key, "n4").type
     QTest.keyClick(view, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    (pasted,) = view.canvas.selected_node_ids()
+    assert pasted != "n4" and len(window.doc.graph(key).nodes) == count + 1
+    assert window.doc.node(key, pasted).type == conv_type
+    assert window.doc.node(key, pasted).name not in ("c3", "")
     QTest.keyClick(view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
-    assert len(window.doc.graph(key).nodes) == count + 2
+    (duplicate,) = view.canvas.selected_node_ids()
+    assert duplicate not in ("n4", pasted) and len(window.doc.graph(key).nodes) == count + 2
+    assert window.doc.node(key, duplicate).type == conv_type
 
 
 def fragment_text(**changes) -> str:

@@ -197,6 +197,7 @@ def test_a_node_deleted_elsewhere_empties_the_inspector(qtbot):
     window.controller.delete(window.current_key(), {fc1})
     assert window.panels.inspector.form is None
     window.controller.undo_stack.undo()
+    assert window.doc.node(window.current_key(), fc1).name == "fc1"
     window.current_view().canvas.select_nodes([fc1])
     assert form_of(window).node_id == fc1
 

@@ -3,12 +3,14 @@ window layout kept between runs, and the theme."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QPalette
+from PySide6.QtGui import QColor, QKeySequence, QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from builder.gui.mainwindow import MainWindow
+from builder.gui.mainwindow import MainWindow, settings
 from tests.gui.panels_support import select
 from tests.gui.windows import open_window
 
@@ -65,12 +67,38 @@ def test_the_window_layout_is_kept_between_runs(qtbot):
     assert (second.width(), second.height()) == size != (1400, 900)
 
 
+def checked_theme(window: MainWindow) -> list[str]:
+    return [a.text().replace("&", "") for a in window._theme_actions if a.isChecked()]
+
+
 def test_dark_theme_reaches_every_widget_and_comes_back(qtbot):
+    app = QApplication.instance()
     window = open_window(qtbot)
+    view = window.current_view()
     window.set_theme("dark")
-    palette = QApplication.instance().palette()
-    assert palette.color(QPalette.ColorRole.Window).lightness() < 80
-    assert window.current_view().canvas.theme.name == "dark"
+    assert app.palette().color(QPalette.ColorRole.Window).lightness() < 80
+    assert window.theme.name == view.canvas.theme.name == "dark"
+    assert canvas_background(view).lightness() < 80
+    assert checked_theme(window) == ["Dark"] and settings().value("theme") == "dark"
     window.set_theme("light")
-    assert QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness() > 200
+    assert app.palette().color(QPalette.ColorRole.Window).lightness() > 200
+    assert window.theme.name == view.canvas.theme.name == "light"
+    assert canvas_background(view).lightness() > 200
     window.set_theme("system")
+    # The desktop's own style and palette come back, and the canvas follows the desktop,
+    # which offscreen is light.
+    assert app.palette() == app.style().standardPalette()
+    assert app.palette().color(QPalette.ColorRole.Window).lightness() > 128
+    assert window.theme_name == "system" and window.theme.name == "light"
+    assert view.canvas.theme is window.theme
+    assert canvas_background(view) == window.theme.background
+    assert checked_theme(window) == ["Follow System"]
+    assert settings().value("theme") == "system"
+
+
+def canvas_background(view) -> QColor:
+    """The colour most of the canvas is painted in, as the user sees it."""
+    image = view.viewport().grab().toImage()
+    counts = Counter(image.pixelColor(x, y).name() for x in range(0, image.width(), 3)
+                     for y in range(0, image.height(), 3))
+    return QColor(counts.most_common(1)[0][0])
