@@ -12,12 +12,13 @@ CPU_INDEX := https://download.pytorch.org/whl/cpu
 DEMO := examples/digits_cnn.json
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run test lint bench clean distclean
+.PHONY: help install system-deps run test fuzz lint bench clean distclean
 
 help:
 	@echo "make install   create $(VENV) and install TorchCanvas with its dev tools"
 	@echo "make run       show the demo project ($(DEMO))"
 	@echo "make test      tests, layering contracts, lint"
+	@echo "make fuzz      hostile project files against every command, many more examples"
 	@echo "make lint      lint and layering contracts only"
 	@echo "make bench     run every benchmark in bench/"
 	@echo "make clean     remove caches and build output (keeps $(VENV))"
@@ -91,6 +92,12 @@ test: install
 	QT_QPA_PLATFORM=offscreen $(PYTHON) -m pytest -q
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
+
+# The hostile-file tests of `make test` (tests/test_fuzz_files.py) with the long hypothesis
+# profile: many more examples, fresh ones each run; a failure prints how to replay it.
+fuzz: install
+	TORCHCANVAS_FUZZ=long QT_QPA_PLATFORM=offscreen $(PYTHON) -m pytest -q \
+		--hypothesis-show-statistics tests/test_fuzz_files.py
 
 lint: install
 	$(VENV)/bin/ruff check .

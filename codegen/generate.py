@@ -172,14 +172,20 @@ def _dependency_order(project: Project, instances: dict) -> list[str]:
     """Blocks before the blocks that place them, so each class is defined before use."""
     graph = nx.DiGraph()
     graph.add_nodes_from(instances)
+    requires = []
     for name in instances:
         block = project.block(name)
         for node in block.nodes:
             if node.type.startswith("block:") and node.type[6:] in instances:
                 graph.add_edge(node.type[6:], name)
-        for required in block.opaque.requires if block.opaque else ():
-            if required in instances:
-                graph.add_edge(required, name)
+        requires += [(required, name) for required in
+                     (block.opaque.requires if block.opaque else ()) if required in instances]
+    # Kept sources mostly build the classes they require when they run, so a cycle of them
+    # (or a class that builds itself) is fine in any order; only a class statement (a base
+    # class) needs its class defined first, and those cannot form a cycle.
+    for required, name in requires:
+        if not nx.has_path(graph, name, required):
+            graph.add_edge(required, name)
     order = {name: i for i, name in enumerate(b.name for b in project.blocks)}
     return list(nx.lexicographical_topological_sort(graph, key=order.get))
 

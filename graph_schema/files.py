@@ -90,10 +90,12 @@ def migrate(doc: dict[str, Any], where: str = "project") -> dict[str, Any]:
 
 
 def _rename_legacy_types(doc: dict[str, Any]) -> None:
-    for graph in [*doc.get("networks", []), *doc.get("blocks", [])]:
-        if not isinstance(graph, dict):
-            continue
-        for node in graph.get("nodes", []) or []:
+    # Runs before pydantic checks the structure: anything may be where lists belong.
+    graphs = [graph for key in ("networks", "blocks") if isinstance(doc.get(key), list)
+              for graph in doc[key] if isinstance(graph, dict)]
+    for graph in graphs:
+        nodes = graph.get("nodes")
+        for node in nodes if isinstance(nodes, list) else ():
             if isinstance(node, dict) and isinstance(node.get("type"), str):
                 node["type"] = current_type(node["type"])
 
