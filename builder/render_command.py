@@ -14,7 +14,7 @@ import os
 import sys
 
 from builder.outputs import output_problem
-from graph_schema import ProjectError, load_project
+from graph_schema import ProjectError, load_project, validate
 
 EXIT_OK, EXIT_UNUSABLE = 0, 2
 THEMES = ("light", "dark")
@@ -77,12 +77,14 @@ def cmd_render(args: argparse.Namespace) -> int:
             return _fail(f"{args.file}: the project has no network to draw")
         return _fail(f"{args.file}: no network named {args.network!r}; the project has "
                      f"{', '.join(names)}")
+    # Counted as validate counts them: the picture shows them where the canvas would.
+    errors = sum(1 for d in validate(project) if d.is_error)
     if not args.layout and lacks_positions(project.network(network)):
         args.layout = True
         print(f"{args.file}: network {network!r} has no node positions; laid it out "
               f"automatically", file=sys.stderr)
     try:
-        errors = _render(project, network, args)
+        _render(project, network, args)
     except RenderError as err:
         return _fail(str(err))
     if len(names) > 1 and args.network is None:
@@ -102,8 +104,7 @@ def lacks_positions(network) -> bool:
     return len(network.nodes) > 1 and len(spots) == 1
 
 
-def _render(project, network: str, args: argparse.Namespace) -> int:
-    """Draw it; returns the number of errors in the project."""
+def _render(project, network: str, args: argparse.Namespace) -> None:
     from builder.gui.app import application
     from builder.gui.document import ProjectDocument, network_key
     from builder.gui.render import lay_out, render_graph
@@ -115,4 +116,3 @@ def _render(project, network: str, args: argparse.Namespace) -> int:
     if args.layout:
         lay_out(doc, key)
     render_graph(doc, key, args.output, theme_named(args.theme))
-    return sum(1 for d in doc.diagnostics() if d.is_error)

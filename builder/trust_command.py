@@ -17,6 +17,7 @@ import sys
 import unicodedata
 
 from graph_schema import load_project, save_project
+from graph_schema.diagnostics import one_line
 from graph_schema.document import Block
 from graph_schema.trust import TrustError, disallowed_imports, trust_blocks, untrusted_blocks
 
@@ -34,7 +35,8 @@ def add_trust_parser(sub) -> None:
 def visible(text: str) -> str:
     """``text`` with every character that can hide or reorder code shown as an escape:
     control characters (except newline and tab) and Unicode format characters such as the
-    bidirectional overrides of 'Trojan Source'."""
+    bidirectional overrides of 'Trojan Source'. One-line fields use ``one_line``, which
+    escapes newlines too, so a name cannot forge lines of the review."""
     return "".join(char if char in "\n\t" or (char.isprintable()
                                               and unicodedata.category(char) != "Cf")
                    else f"\\u{{{ord(char):04x}}}" for char in text)
@@ -43,10 +45,10 @@ def visible(text: str) -> str:
 def describe(block: Block) -> list[str]:
     """What the reviewer must see of one kept-source block, line by line."""
     opaque = block.opaque
-    lines = [f"== block '{block.name}': class {visible(opaque.class_name)}"
-             + (f" from {visible(opaque.origin)}" if opaque.origin.strip() else "")]
+    lines = [f"== block '{one_line(block.name)}': class {one_line(opaque.class_name)}"
+             + (f" from {one_line(opaque.origin)}" if opaque.origin.strip() else "")]
     if opaque.reason.strip():
-        lines.append(f"   kept because {visible(' '.join(opaque.reason.split()))}")
+        lines.append(f"   kept because {one_line(' '.join(opaque.reason.split()))}")
     for item in opaque.imports:
         what = f"from {item.module} import {item.attribute}" if item.attribute else \
             f"import {item.module}"
@@ -68,7 +70,8 @@ def cmd_trust(args) -> int:
     if refused:
         for block in refused:
             modules = ", ".join(sorted(set(disallowed_imports(block.opaque))))
-            print(f"torchcanvas: {args.file}: block '{block.name}' imports {modules}, which "
+            print(f"torchcanvas: {args.file}: block '{one_line(block.name)}' imports "
+                  f"{one_line(modules)}, which "
                   f"kept source may never do; nothing was signed", file=sys.stderr)
         return EXIT_DECLINED
     for block in pending:
@@ -87,7 +90,7 @@ def cmd_trust(args) -> int:
         print(f"torchcanvas: cannot write {args.file}: {err.strerror or err}", file=sys.stderr)
         return EXIT_UNUSABLE
     print(f"{args.file}: signed the kept source of {len(pending)} block(s) "
-          f"({', '.join(b.name for b in pending)}) with this machine's key")
+          f"({one_line(', '.join(b.name for b in pending))}) with this machine's key")
     return EXIT_OK
 
 

@@ -25,7 +25,10 @@ def _argument_param(name: str, default: Any) -> ParamSpec:
         return ParamSpec(name, "float", default=default)
     if isinstance(default, str):
         return ParamSpec(name, "str", default=default)
-    return ParamSpec(name, "int_list", default=default)
+    if isinstance(default, list) and all(isinstance(v, int) and not isinstance(v, bool)
+                                         for v in default):
+        return ParamSpec(name, "int_list", default=default)
+    return ParamSpec(name, "literal", default=default, optional=True)
 
 
 def block_spec(project: Project | None, name: str) -> LayerSpec | None:

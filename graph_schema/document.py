@@ -55,6 +55,18 @@ INIT_SCHEMES = (
 )
 
 
+def is_literal(value: Any, depth: int = 0) -> bool:
+    """Whether generated code can write ``value`` as a Python literal: None, a bool, an int,
+    a finite float, a string, or a (not too deeply) nested list of them."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list) and depth < 8:
+        return all(is_literal(item, depth + 1) for item in value)
+    return False
+
+
 def name_problem(name: str) -> str | None:
     """Why ``name`` cannot be an attribute name in generated code, or None if it can."""
     if not name.isidentifier():
@@ -157,10 +169,14 @@ class Network(_Strict):
     @field_validator("arguments")
     @classmethod
     def _argument_names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key in value:
+        for key, default in value.items():
             problem = name_problem(key)
             if problem:
                 raise ValueError(f"argument name: {problem}")
+            if not is_literal(default):
+                raise ValueError(f"argument {key!r}: {str(default)[:40]} cannot be a "
+                                 f"constructor default (use numbers, text, true/false, null "
+                                 f"or lists of them)")
         return value
 
     @model_validator(mode="after")
@@ -205,10 +221,19 @@ class ImportedName(_Strict):
     """A module-level name an opaque class's source uses: ``import <module> as <alias>`` or
     ``from <module> import <attribute> as <alias>``. Only torch and the standard library."""
 
-    module: Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")]
+    module: Annotated[str, Field(max_length=200,
+                                 pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")]
     attribute: Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | \
         None = None
     alias: Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+    @model_validator(mode="after")
+    def _no_keywords(self) -> ImportedName:
+        # `import math as class` is not Python: every part must be a plain name.
+        for part in [*self.module.split("."), self.attribute or "x", self.alias]:
+            if keyword.iskeyword(part):
+                raise ValueError(f"import of {self.module!r}: {part!r} is a Python keyword")
+        return self
 
 
 class OpaqueCall(_Strict):

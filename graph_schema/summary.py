@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from graph_schema.blocks import block_spec, infer_block
 from graph_schema.catalog import ShapeError, get_spec
+from graph_schema.diagnostics import one_line
 from graph_schema.dims import Dim, Sym, format_shape
 from graph_schema.document import Network, Project
 from graph_schema.inference import Inference
@@ -130,8 +131,8 @@ def render_table(summary: Summary) -> str:
     lines = []
     for row in summary.rows:
         shapes = ", ".join(format_shape(s) for s in row.outputs) or "?"
-        lines.append(("  " * row.depth + row.name, row.type, shapes, _group(row.params),
-                      _group(row.macs)))
+        lines.append(("  " * row.depth + one_line(row.name), one_line(row.type), shapes,
+                      _group(row.params), _group(row.macs)))
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
               for i, h in enumerate(header)]
     rule = "=" * (sum(widths) + 2 * (len(widths) - 1))
@@ -141,7 +142,7 @@ def render_table(summary: Summary) -> str:
         right = [c.rjust(w) for c, w in zip(cells[3:], widths[3:])]
         return "  ".join(left + right).rstrip()
 
-    out = [f"Network '{summary.network}'", rule, fmt(header), "-" * len(rule)]
+    out = [f"Network '{one_line(summary.network)}'", rule, fmt(header), "-" * len(rule)]
     out += [fmt(line) for line in lines]
     out += [rule,
             f"Total params: {_group(summary.total_params)}"

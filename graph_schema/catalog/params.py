@@ -30,6 +30,7 @@ KINDS = (
     "floats",  # a float or a list of `arity` floats (Upsample scale_factor)
     "index",  # a list of index items in slice notation: "0", ":", "1:-1:2", "...", "None"
     "dtype",  # a torch dtype name
+    "literal",  # any value generated code can write: a number, text, a bool, None, a list
 )
 
 DTYPES = (
@@ -235,6 +236,15 @@ def _bounded(spec: ParamSpec, value) -> list:
     return list(value)
 
 
+def _check_literal(spec: ParamSpec, value: Any) -> Any:
+    from graph_schema.document import is_literal  # the document holds the one definition
+
+    if not is_literal(value):
+        raise ParamError(f"{spec.name} must be a number, text, true/false, null or a list of "
+                         f"them, got {_describe(value)}")
+    return value
+
+
 _CHECKERS = {
     "int": _check_int,
     "float": _check_float,
@@ -249,6 +259,7 @@ _CHECKERS = {
     "floats": _check_floats,
     "index": _check_index,
     "dtype": _check_dtype,
+    "literal": _check_literal,
 }
 
 
