@@ -12,13 +12,14 @@ CPU_INDEX := https://download.pytorch.org/whl/cpu
 DEMO := examples/digits_cnn.json
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run test fuzz lint bench clean distclean
+.PHONY: help install system-deps run test fuzz mutate lint bench clean distclean
 
 help:
 	@echo "make install   create $(VENV) and install TorchCanvas with its dev tools"
 	@echo "make run       show the demo project ($(DEMO))"
 	@echo "make test      tests, layering contracts, lint"
 	@echo "make fuzz      hostile project files against every command, many more examples"
+	@echo "make mutate    plant known bugs one at a time and report those no test catches"
 	@echo "make lint      lint and layering contracts only"
 	@echo "make bench     run every benchmark in bench/"
 	@echo "make clean     remove caches and build output (keeps $(VENV))"
@@ -98,6 +99,11 @@ test: install
 fuzz: install
 	TORCHCANVAS_FUZZ=long QT_QPA_PLATFORM=offscreen $(PYTHON) -m pytest -q \
 		--hypothesis-show-statistics tests/test_fuzz_files.py
+
+# Each bug of tests/mutation/mutants.py planted in a copy of the checkout; the report lists
+# what the suite let through. Slow (minutes per survivor): not part of `make test`.
+mutate: install
+	$(PYTHON) -m tests.mutation.run $(MUTATE_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

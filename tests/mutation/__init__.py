@@ -1,0 +1,1 @@
+"""Planted bugs and the runner that checks the suite catches them (`make mutate`)."""
