@@ -113,10 +113,13 @@ def op_expression(spec: LayerSpec, params: dict, inputs: list[str],
     if call.star:
         args += [_size_item(item, inputs, input_shapes) for item in params[call.star]]
     defaults = spec.defaults
-    for name in call.keyword:
-        param = param_map[name]
-        if param.required or _differs(param, params.get(name), defaults.get(name)):
-            args.append(f"{name}={_op_value(param, params[name], inputs, input_shapes)}")
+    written = [name for name in call.keyword if param_map[name].required
+               or _differs(param_map[name], params.get(name), defaults.get(name))]
+    # A keyword is written with the ones before it: torch has no x.sum(keepdim=True), only
+    # x.sum(dim=None, keepdim=True).
+    last = max((call.keyword.index(name) for name in written), default=-1)
+    for name in call.keyword[:last + 1]:
+        args.append(f"{name}={_op_value(param_map[name], params[name], inputs, input_shapes)}")
     if call.kind == "method":
         target, *rest = args
         return Call(f"{target}.{call.name}", tuple(rest))

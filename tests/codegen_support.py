@@ -18,11 +18,13 @@ import torch
 from torch import nn
 
 from codegen import generate_source
+from codegen.generate import module_paths
 from graph_schema.blocks import infer_block
 from graph_schema.catalog import get_spec
 from graph_schema.catalog.functional import SizesOrNames
+from graph_schema.containers import holds_module
 from graph_schema.dims import Sym
-from graph_schema.document import Network, Project
+from graph_schema.document import Block, Network, Project
 from graph_schema.inference import Inference
 from graph_schema.summary import summarize
 from tests.torch_eval import flatten_outputs
@@ -183,21 +185,39 @@ class ShapeRecorder:
         self.expected: dict[str, list[tuple[int, ...]]] = {}
         self.seen: dict[str, list[tuple[int, ...] | None]] = {}
         self.handles = []
+        self._paths: dict[str, dict[str, str]] | None = None
+        self._top: tuple[Project, str] | None = None  # the project and network attached
 
     def module_path(self, module: nn.Module, inference: Inference, node) -> str | None:
-        """Where the node's module is inside ``module`` (None: written inline in forward)."""
-        if node.type in ("io.Input", "io.Output") or node.name not in module._modules:
+        """Where the node's module is inside ``module``: its attribute, or where code
+        generation put it (``layers.0`` in a module list, ``0`` in a sequential). None only
+        for a node without a module of its own: a tensor op written inline in forward, or a
+        node that calls another node's module again (``reuses``). A layer or block whose
+        module cannot be found fails the check, instead of going unchecked."""
+        if not holds_module(node) or node.reuses:
             return None
-        return node.name
+        if node.name in module._modules:
+            return node.name
+        if self._paths is None:
+            self._paths = module_paths(*self._top)
+        graph = inference.network
+        key = f"block:{graph.name}" if isinstance(graph, Block) else graph.name
+        path = self._paths.get(key, {}).get(node.id)
+        assert path is not None, \
+            f"node {node.name!r} ({node.type}) has no module in the generated class"
+        return path
 
     def attach(self, project: Project, module: nn.Module, inference: Inference,
                prefix: str = "") -> None:
+        self._top = self._top or (project, inference.network.name)
         for node_id in inference.order:
             node = inference.nodes[node_id]
             path = self.module_path(module, inference, node)
             if path is None:
                 continue
             sub = module.get_submodule(path)
+            if not node.called:
+                continue  # built, in the state_dict, and never run: no shapes to compare
             state = inference.states[node_id]
             key = prefix + path
             self.expected[key] = [as_ints(s) for s in state.outputs]

@@ -1,14 +1,11 @@
 """The activation and dropout layers' shape rules agree with torch."""
 
-import inspect
 import math
 
 import pytest
-from torch import nn
 
 from graph_schema.catalog import all_specs, get_spec
-from tests.catalog_case import check_against_torch, infer_single, single_error
-from tests.torch_eval import build_module
+from tests.catalog_case import check_against_torch, infer_single, single_error, written_module
 
 # torch's deprecation warnings for cases the catalog deliberately accepts, as torch does.
 pytestmark = [pytest.mark.filterwarnings("ignore:Implicit dimension choice"),
@@ -83,7 +80,7 @@ def test_shape_rule_matches_torch(type_name, params, shapes):
 def test_prelu_count_params_matches_torch(params, shape):
     state = infer_single("nn.PReLU", params, [shape])
     spec = get_spec("nn.PReLU")
-    module = build_module(spec, state.params)
+    module = written_module("nn.PReLU", params, [shape])
     assert spec.count_params(state.params) == sum(p.numel() for p in module.parameters())
     assert spec.macs(state.params, state.inputs, state.outputs) == math.prod(shape)
 
@@ -94,7 +91,7 @@ def test_parameterless_layers_count_zero():
             continue
         params = {"threshold": 0.0, "value": 0.0} if spec.type == "nn.Threshold" else {}
         state = infer_single(spec.type, params, [(2, 3, 4, 4)])
-        module = build_module(spec, state.params)
+        module = written_module(spec.type, params, [(2, 3, 4, 4)])
         assert sum(p.numel() for p in module.parameters()) == 0
         assert spec.count_params(state.params) == 0
 
@@ -161,35 +158,3 @@ def test_threshold_needs_its_parameters():
 
 def _specs(*families):
     return [spec for spec in all_specs() if spec.family in families]
-
-
-def assert_torch_signature(spec):
-    """Parameter names are torch's keyword names, and defaults are torch's defaults."""
-    assert spec.type == f"nn.{spec.torch_class}"
-    assert spec.description
-    assert set(spec.summary_params) <= set(spec.param_map)
-    cls = getattr(nn, spec.torch_class)
-    if spec.construct == "transformer_stack":
-        cls = getattr(nn, spec.stack_layer)
-    signature = inspect.signature(cls.__init__).parameters
-    if spec.torch_class in ("RNN", "LSTM", "GRU"):  # (*args, **kwargs): documented names
-        signature = inspect.signature(nn.RNNBase.__init__).parameters
-    for param in spec.params:
-        if param.name in spec.forward_params or param.name == "num_layers" and \
-                spec.construct == "transformer_stack":
-            continue
-        if param.name in ("nonlinearity", "proj_size") and spec.torch_class in ("RNN", "LSTM"):
-            continue
-        assert param.name in signature, f"{spec.type}: torch has no {param.name!r}"
-        torch_default = signature[param.name].default
-        if torch_default is inspect.Parameter.empty:
-            assert param.required or param.inferable, f"{spec.type}.{param.name}"
-        elif param.name == "activation":
-            assert param.default == torch_default.__name__
-        else:
-            assert param.default == torch_default, f"{spec.type}.{param.name}"
-
-
-@pytest.mark.parametrize("spec", _specs("activation", "dropout"), ids=lambda s: s.type)
-def test_spec_follows_torch_signature(spec):
-    assert_torch_signature(spec)

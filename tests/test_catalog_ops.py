@@ -8,11 +8,9 @@ how an op is spelled is checked along with its shapes.
 from __future__ import annotations
 
 import pytest
-import torch
 
-from graph_schema.catalog import all_specs, get_spec
-from tests.catalog_case import check_against_torch, infer_single
-from tests.torch_eval import call_op
+from graph_schema.catalog import all_specs
+from tests.catalog_case import check_against_torch, infer_single, torch_outputs
 
 # -- elementwise and merging ops --------------------------------------------------------------
 MERGE_CASES = [
@@ -62,7 +60,7 @@ REDUCE_CASES = [
     ("op.mean", {"dim": [-1, -2], "keepdim": True}, [(2, 3, 4, 5)]),  # global pooling
     ("op.sum", {"dim": [0, 2]}, [(2, 3, 4)]),
     ("op.sum", {"dim": -1, "keepdim": True}, [(5,)]),
-    ("op.sum", {"keepdim": True}, [(2, 3)]),
+    ("op.sum", {"dim": None, "keepdim": True}, [(2, 3)]),
     ("op.amax", {"dim": 1}, [(2, 3, 4)]),
     ("op.amax", {"dim": [0, -1], "keepdim": True}, [(2, 3, 4)]),
     ("op.amin", {"dim": -2}, [(2, 3, 4)]),
@@ -176,6 +174,23 @@ def _case_id(case):
                          ids=[_case_id(c) for c in OP_CASES])
 def test_shape_rule_matches_torch(type_name, params, shapes):
     check_against_torch(type_name, params, shapes)
+
+
+@pytest.mark.parametrize("type_name", ["op.sum", "op.mean"])
+def test_keepdim_without_dim_generates_code_torch_runs(type_name, tmp_path):
+    """Stored as {"keepdim": true} with dim left at None: torch has no x.sum(keepdim=True),
+    so generated code must spell out dim=None (found by the torch-agreement tests)."""
+    import torch
+
+    from tests.codegen_support import generate_and_import
+    from tests.graphs import chain_edges, node, project
+
+    drawn = project([node("i", "io.Input", "x", shape=["N", 2, 3]),
+                     node("r", type_name, "reduce", keepdim=True), node("o", "io.Output", "y")],
+                    chain_edges("i", "r", "o"))
+    source, module, _ = generate_and_import(drawn, tmp_path)
+    assert "dim=None, keepdim=True" in source
+    assert module.Main()(torch.ones(4, 2, 3)).shape == (1, 1, 1)
 
 
 def test_every_op_of_the_ops_modules_is_checked_against_torch():
@@ -313,9 +328,8 @@ def test_refuses_what_torch_refuses(type_name, params, shapes, port, code, words
         assert word in error.message, (word, error.message)
     assert state.outputs is None
     # Real CPU tensors: some meta kernels skip the checks (softmax's dim, for one).
-    tensors = [torch.zeros(shape) for shape in shapes]
     with pytest.raises((RuntimeError, IndexError, ValueError, TypeError, NotImplementedError)):
-        call_op(get_spec(type_name), state.params, tensors)
+        torch_outputs(type_name, params, shapes, device="cpu")
 
 
 # Empty results: torch makes an empty tensor and carries it on until a layer refuses it (an
@@ -338,5 +352,4 @@ def test_an_op_that_empties_a_dimension_is_refused(type_name, params, shapes, po
     (error,) = [d for d in state.diagnostics if d.is_error]
     assert error.port == port and words in error.message
     assert error.code == ("empty" if port is not None else "bad-param")
-    results = call_op(get_spec(type_name), state.params, [torch.zeros(s) for s in shapes])
-    assert any(0 in t.shape for t in (results if isinstance(results, tuple) else [results]))
+    assert any(0 in shape for shape in torch_outputs(type_name, params, shapes, device="cpu"))

@@ -6,8 +6,7 @@ import pytest
 
 from graph_schema.catalog import all_specs, get_spec
 from graph_schema.dims import Sym
-from tests.catalog_case import check_against_torch, infer_single, single_error
-from tests.torch_eval import build_module
+from tests.catalog_case import check_against_torch, infer_single, single_error, written_module
 
 POOL_CASES = [
     # Max pooling: stride defaults to kernel_size; padding, dilation, ceil_mode.
@@ -124,7 +123,7 @@ def test_shape_rule_matches_torch(type_name, params, shapes):
 def test_norm_count_params_matches_torch(type_name, params, shapes):
     state = infer_single(type_name, params, shapes)
     spec = get_spec(type_name)
-    module = build_module(spec, state.params)
+    module = written_module(type_name, params, shapes)
     assert spec.count_params(state.params) == sum(p.numel() for p in module.parameters())
     macs = spec.macs(state.params, state.inputs, state.outputs)
     learned = any(True for _ in module.parameters())
@@ -137,7 +136,7 @@ def test_pools_have_no_parameters():
             continue
         case = next(c for c in POOL_CASES if c[0] == spec.type)
         state = infer_single(*case)
-        module = build_module(spec, state.params)
+        module = written_module(*case)
         assert sum(p.numel() for p in module.parameters()) == 0
         assert spec.count_params(state.params) == 0
 

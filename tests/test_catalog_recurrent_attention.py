@@ -3,11 +3,9 @@ with torch."""
 
 import pytest
 
-from graph_schema.catalog import all_specs, get_spec
+from graph_schema.catalog import get_spec
 from graph_schema.dims import Sym
-from tests.catalog_case import check_against_torch, infer_single, single_error
-from tests.test_catalog_activation_dropout import assert_torch_signature
-from tests.torch_eval import build_module
+from tests.catalog_case import check_against_torch, infer_single, single_error, written_module
 
 # Warnings torch prints for settings the catalog accepts as torch does.
 pytestmark = [pytest.mark.filterwarnings("ignore:dropout option adds dropout"),
@@ -107,7 +105,7 @@ def test_shape_rule_matches_torch(type_name, params, shapes):
 def test_count_params_matches_torch(type_name, params, shapes):
     state = infer_single(type_name, params, shapes)
     spec = get_spec(type_name)
-    module = build_module(spec, state.params)
+    module = written_module(type_name, params, shapes)
     assert spec.count_params(state.params) == sum(p.numel() for p in module.parameters())
     macs = spec.macs(state.params, state.inputs, state.outputs)
     assert isinstance(macs, int) and macs > 0
@@ -244,10 +242,3 @@ def test_stack_needs_num_layers():
     error = single_error("nn.TransformerEncoder", {"nhead": 2}, [(5, 2, 8)])
     assert error.code == "missing-param"
     assert "num_layers" in error.message
-
-
-@pytest.mark.parametrize("spec", [s for s in all_specs() if s.family in ("recurrent",
-                                                                         "attention")],
-                         ids=lambda s: s.type)
-def test_spec_follows_torch_signature(spec):
-    assert_torch_signature(spec)

@@ -102,6 +102,11 @@ def _unflatten_rule(p, inputs):
 
 
 def _embedding_rule(p, inputs):
+    index, count = p["padding_idx"], p["num_embeddings"]
+    if index is not None and not -count <= index < count:
+        raise ShapeError(f"padding_idx={index} must be a row of the table: from {-count} to "
+                         f"{count - 1} for num_embeddings={count}", port=None,
+                         code="bad-param", fix=set_param_fix("padding_idx", None))
     return [(*first(inputs), p["embedding_dim"])]
 
 
