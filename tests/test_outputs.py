@@ -174,3 +174,31 @@ def test_render_lays_out_a_file_without_positions(capsys, qapp, tmp_path):
     assert code == 0 and "no node positions; laid it out" in err
     image = QImage(str(tmp_path / "flat.png"))
     assert image.height() > 4 * image.width() / 2  # eight nodes one under another, not a pile
+
+
+def files_other_tools_wrote() -> list[Path]:
+    """JSON, pictures and source that installed packages ship: written by other tools."""
+    import PySide6
+    import setuptools
+    import torch
+
+    found = [*Path(setuptools.__file__).parent.glob("config/*.schema.json"),
+             *sorted(Path(PySide6.__file__).parent.glob("Qt/metatypes/*.json"))[:2],
+             *sorted(Path(PySide6.__file__).parent.rglob("*.png"))[:1],
+             Path(torch.__file__).parent / "nn" / "modules" / "linear.py"]
+    return [path for path in found if path.is_file()]
+
+
+def test_files_other_tools_wrote_are_neither_projects_nor_lost(capsys, tmp_path):
+    others = files_other_tools_wrote()
+    assert len(others) >= 4, others
+    for index, original in enumerate(others):
+        copy = tmp_path / f"{index}{original.suffix}"
+        shutil.copy(original, copy)
+        assert not is_project_file(copy), original
+        code, out, err = run(capsys, "validate", copy)
+        assert code == 2 and out == "" and err.count("\n") == 1, (original, err)
+        assert "Traceback" not in err
+        assert "exists; pass --force" in output_problem(copy, [LENET])
+        assert output_problem(copy, [LENET], force=True) is None
+        assert copy.read_bytes() == original.read_bytes()
