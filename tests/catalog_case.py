@@ -19,7 +19,13 @@ from graph_schema.catalog import LayerSpec, get_spec
 from graph_schema.catalog.params import parse_slice_item
 from graph_schema.document import Edge, Network, Node, Project
 from graph_schema.inference import Inference, NodeState
-from tests.torch_eval import _OPERATORS, _resolve, flatten_outputs, forward_args, torch_value
+from tests.torch_eval import (
+    _OPERATORS,
+    _resolve,
+    forward_args,
+    output_shapes,
+    torch_value,
+)
 
 
 def infer_single(type_name: str, params: dict, input_shapes: list) -> NodeState:
@@ -145,10 +151,7 @@ def torch_outputs(type_name: str, params: dict, input_shapes: list, dtypes=None,
             result = module(*forward_args(spec, tensors), **forward_kwargs)
     else:
         result = _written_op(spec, params, tensors)
-    shapes = [None if t is None else tuple(t.shape) for t in flatten_outputs(result)]
-    while shapes and shapes[-1] is None:  # e.g. attention weights with need_weights=False
-        shapes.pop()
-    return shapes
+    return output_shapes(result)
 
 
 def check_against_torch(type_name: str, params: dict, input_shapes: list, dtypes=None):

@@ -72,6 +72,11 @@ def run_spec(spec: LayerSpec, params: dict, input_shapes, dtypes=None):
         result = module(*forward_args(spec, tensors), **forward_kwargs)
     else:
         result = call_op(spec, params, tensors)
+    return output_shapes(result)
+
+
+def output_shapes(result) -> list:
+    """The shapes of what a module or op returned, flattened; trailing Nones dropped."""
     shapes = [None if t is None else tuple(t.shape) for t in flatten_outputs(result)]
     while shapes and shapes[-1] is None:  # e.g. attention weights with need_weights=False
         shapes.pop()
