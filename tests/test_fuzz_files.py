@@ -16,7 +16,6 @@ Kept source with a payload is emitted when trusted (that is the opt-in) and neve
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import shutil
@@ -24,10 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 import pytest
 import torch
@@ -35,10 +31,9 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 import codegen  # noqa: F401 (imported once here, not inside the first example's time bound)
-from builder.cli import main
 from graph_schema import ProjectError, load_project
 from graph_schema.dims import Sym
-from graph_schema.document import ImportedName, Project
+from graph_schema.document import Project
 from graph_schema.inference import Inference
 from graph_schema.summary import summarize
 from graph_schema.trust import disallowed_imports, untrusted_blocks
@@ -55,6 +50,7 @@ from tests.fuzz_strategies import (
     mangled,
     with_code_like_text,
 )
+from tests.fuzz_support import cli, review_lines, visible_text
 from tests.kept_blocks import kept_block, placed_gate
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:torch")
@@ -99,48 +95,6 @@ def bounded(seconds: float = EXAMPLE_SECONDS):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert not fired, f"an example ran past {seconds} s"
-
-
-@dataclass
-class Run:
-    argv: tuple
-    code: int
-    out: str
-    err: str
-
-    @property
-    def lines(self) -> list[str]:
-        return self.err.splitlines()
-
-    def __str__(self) -> str:
-        return f"torchcanvas {' '.join(self.argv)} -> {self.code}\n{self.out}\n{self.err}"
-
-
-def cli(*argv) -> Run:
-    """builder.cli.main in process, stdin not a terminal (as under pytest, or in CI) and
-    holding a 'y' for any prompt that reads it anyway."""
-    argv = tuple(str(a) for a in argv)
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-            mock.patch.object(sys, "stdin", io.StringIO("y\n")):
-        try:
-            code = main(list(argv))
-        except SystemExit as exit_:  # argparse only; every argument here is well formed
-            code = exit_.code
-    run = Run(argv, code, out.getvalue(), err.getvalue())
-    assert "Traceback" not in run.out + run.err, str(run)
-    assert not CANARY.exists(), f"a payload ran: {run}"
-    return run
-
-
-def visible_text(text: str) -> bool:
-    """No character that moves the cursor, colours the terminal or reorders the line."""
-    return all(c == "\n" or (c.isprintable() and unicodedata.category(c) != "Cf")
-               for c in text)
-
-
-def one_visible_line(text: str) -> bool:
-    return "\n" not in text and visible_text(text)
 
 
 # -- one file, every command -----------------------------------------------------------------
@@ -320,19 +274,12 @@ def check_trust(path, project):
             assert f"class {block.opaque.class_name}" in run.out
 
 
-def review_lines(block) -> int:
-    """The lines trust prints for a block: its name, why kept, imports, source, a blank."""
-    opaque = block.opaque
-    return 1 + bool(opaque.reason.strip()) + len(opaque.imports) + \
-        opaque.source.strip("\n").count("\n") + 1 + 1
-
-
 # -- known bugs: the example is checked, its module is not imported ---------------------------
 
 
 def known_bug(project: Project) -> str | None:
-    """Why the generated module cannot import or run, for the bugs the xfail tests below
-    show."""
+    """Why the generated module cannot import or run, for the bug still open (the strict
+    xfail of test_fuzz_findings.py)."""
     if any(graph.tied for graph in [*project.networks, *project.blocks]):
         return "tied weights (test_tied_weights_that_cannot_be_tied_are_refused)"
     return None
@@ -429,139 +376,3 @@ def test_a_child_process_refuses_garbled_and_payload_files(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "nothing was signed" not in result.stdout and "not signed" in result.stderr
     assert kept.read_bytes() == before and not CANARY.exists()
-
-
-# -- bugs the fuzzing found: minimal reproductions ------------------------------------------------
-def kept_project(tmp_path, **changes) -> Path:
-    path = tmp_path / "kept.json"
-    path.write_text(placed_gate(kept_block(**changes)).model_dump_json(), encoding="utf-8")
-    return path
-
-
-def nn_import() -> ImportedName:
-    return ImportedName(module="torch.nn", alias="nn")
-
-
-@pytest.mark.parametrize("item", [dict(module="math", alias="class"),
-                                  dict(module="typing", attribute="None", alias="Optional"),
-                                  dict(module="torch.", alias="t"),
-                                  dict(module="torch..nn", alias="t")],
-                         ids=["alias-keyword", "attribute-keyword", "trailing-dot", "empty-part"])
-def test_kept_import_that_is_not_python_is_refused(item):
-    """Found by the suite: `import math as class` and `import torch.` passed into code."""
-    with pytest.raises(ValueError, match="keyword|pattern"):
-        ImportedName(**item)
-
-
-@pytest.mark.parametrize("where", ["name", "refusal", "origin"])
-def test_trust_shows_block_names_with_control_characters_escaped(tmp_path, where):
-    forged = "'\n   1 | class Gate(nn.Module):  # \u202e"
-    imports = [nn_import(), *([ImportedName(module="os", alias="os")] * (where == "refusal"))]
-    block = kept_block(sign=False, imports=imports,
-                       origin=forged if where == "origin" else "models.py")
-    doc = json.loads(placed_gate(block).model_dump_json())
-    if where != "origin":
-        doc["blocks"][0]["name"] = "Gate" + forged
-        doc["networks"][0]["nodes"][1]["type"] = f"block:Gate{forged}"
-    path = tmp_path / "kept.json"
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    run = cli("trust", path)
-    assert run.code == (1 if where == "refusal" else 2)
-    assert visible_text(run.out.replace("\t", " ") + run.err), str(run)
-    assert len(run.lines) == 1, str(run)
-    if where != "refusal":
-        assert len(run.out.split("\n")) == 1 + review_lines(block), run.out
-
-
-def test_summary_shows_names_with_control_characters_escaped(tmp_path):
-    doc = json.loads(SOURCES["mlp.json"])
-    doc["networks"][0]["name"] = "mlp\x1b[2J\u202e"
-    doc["networks"][0]["nodes"][1]["name"] = "fc1\nfake row"
-    path = tmp_path / "p.json"
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    run = cli("summary", path)
-    assert run.code == 1
-    assert visible_text(run.out), run.out
-    plain = cli("summary", ROOT / "examples" / "mlp.json")
-    assert len(run.out.splitlines()) == len(plain.out.splitlines()), run.out
-
-
-@pytest.mark.parametrize("value", [[0.5, 1.0], [None], ["a"], [True], {"a": 1}],
-                         ids=["floats", "null", "strings", "bools", "object"])
-def test_block_arguments_that_are_lists_of_other_things_are_errors(tmp_path, value):
-    doc = json.loads(SOURCES["resnet18.json"])
-    doc["blocks"][0]["arguments"]["scales"] = value
-    path = tmp_path / "p.json"
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    if isinstance(value, dict):  # no Python literal: the file is refused when it loads
-        assert cli("validate", path).code == 2
-        return
-    assert cli("validate", path).code == 0  # an unused argument of any literal value is fine
-    generated = cli("generate", path, "-o", tmp_path / "out.py")
-    assert generated.code == 0, str(generated)
-    import_path(tmp_path / "out.py")
-
-
-@pytest.mark.parametrize("value", ['{"a": 1}', "[1, {}]", "1e400", "[-1e400]"])
-def test_argument_values_that_are_not_literals_are_refused(tmp_path, value):
-    path = tmp_path / "p.json"
-    text = SOURCES["mlp.json"].decode().replace('"arguments": {}', f'"arguments": {{"w": {value}}}')
-    path.write_text(text, encoding="utf-8")
-    generated = cli("generate", path, "-o", tmp_path / "out.py")
-    assert generated.code == cli("validate", path).code == 2, str(generated)  # refused on load
-    assert not (tmp_path / "out.py").exists()
-
-
-@pytest.mark.xfail(strict=True, raises=(RuntimeError, AttributeError), reason=(
-    "graph_schema/structure.py check_ties checks the path's node, not that its module has "
-    "the attribute or that both ends have one shape: mlp.json with fc2.weight (128x256) "
-    "tied to fc1.weight (256x784), or with fc1.weight tied to relu1.weight (a ReLU has "
-    "none), validates and generates `self.fc2.weight = self.fc1.weight`; the model fails "
-    "in forward, or when it is built"))
-@pytest.mark.parametrize("target, source", [("fc2.weight", "fc1.weight"),
-                                            ("fc1.weight", "relu1.weight")],
-                         ids=["other-shape", "no-such-attribute"])
-def test_tied_weights_that_cannot_be_tied_are_refused(tmp_path, target, source):
-    doc = json.loads(SOURCES["mlp.json"])
-    doc["networks"][0]["tied"] = [{"target": target, "source": source}]
-    path = tmp_path / "p.json"
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    if cli("validate", path).code == 1:
-        return
-    assert cli("generate", path, "-o", tmp_path / "out.py").code == 0
-    import_path(tmp_path / "out.py").Mlp()(torch.zeros(2, 784))
-
-
-def test_render_counts_the_errors_validate_counts(tmp_path, qapp):
-    doc = json.loads(SOURCES["resnet18.json"])
-    doc["blocks"][0]["nodes"].append({"id": "b", "type": "attr.Buffer", "name": "buf"})
-    path = tmp_path / "p.json"
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    assert cli("validate", path).out.endswith(": invalid (1 error, 0 warnings)\n")
-    run = cli("render", path, "-o", tmp_path / "p.svg")
-    assert f"{path}: 1 error, shown in the diagram" in run.lines, str(run)
-
-
-@pytest.mark.parametrize("networks", ["null", "5", '[{"name": "n", "nodes": 5}]',
-                                      '[{"name": "n", "nodes": null}]'])
-def test_lists_that_are_not_lists_are_unusable_not_a_crash(tmp_path, networks):
-    """Found by test_mangled_json: ``"networks": null`` (or ``"nodes": 5``) made loading
-    raise TypeError in graph_schema/files.py _rename_legacy_types, before pydantic could
-    say what was wrong: a traceback from every command. Fixed there."""
-    path = tmp_path / "p.json"
-    path.write_text(f'{{"format_version": 4, "networks": {networks}}}', encoding="utf-8")
-    run = cli("validate", path)
-    assert run.code == 2 and len(run.lines) == 1, str(run)
-    assert run.err.startswith(f"torchcanvas: {path}: networks"), str(run)
-
-
-def test_kept_source_that_requires_itself_generates(tmp_path):
-    """Found by test_kept_source: a kept block whose ``requires`` names itself (a class that
-    builds itself, or two that build each other) made generate's topological sort raise
-    (NetworkXUnfeasible, a traceback); fixed in codegen/generate.py _dependency_order."""
-    path = kept_project(tmp_path, requires=["Gate"])
-    assert cli("validate", path).code == 0
-    run = cli("generate", path, "-o", tmp_path / "out.py")
-    assert run.code == 0, str(run)
-    network = import_path(tmp_path / "out.py").N()
-    assert network(torch.zeros(2, 4)).shape == (2, 4)
