@@ -120,7 +120,7 @@ def _render(project: Project, out: Path) -> None:
     from builder.gui.document import ProjectDocument, network_key
     from builder.gui.render import lay_out, render_graph
     from builder.gui.theme import theme_named
-    from builder.render_command import lacks_positions
+    from graph_schema.layout import lacks_positions
 
     app = application()  # noqa: F841 (kept alive while drawing)
     doc = ProjectDocument(project)

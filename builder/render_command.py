@@ -15,6 +15,7 @@ import sys
 
 from builder.outputs import output_problem
 from graph_schema import ProjectError, load_project, validate
+from graph_schema.layout import lacks_positions
 
 EXIT_OK, EXIT_UNUSABLE = 0, 2
 THEMES = ("light", "dark")
@@ -95,13 +96,6 @@ def cmd_render(args: argparse.Namespace) -> int:
               file=sys.stderr)
     print(f"wrote {args.output}")
     return EXIT_OK
-
-
-def lacks_positions(network) -> bool:
-    """Every node on one spot: a file written by hand or by another tool, drawn as one pile
-    unless it is laid out."""
-    spots = {(node.position.x, node.position.y) for node in network.nodes}
-    return len(network.nodes) > 1 and len(spots) == 1
 
 
 def _render(project, network: str, args: argparse.Namespace) -> None:

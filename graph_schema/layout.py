@@ -60,6 +60,13 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def lacks_positions(network: Network) -> bool:
+    """Every node on one spot: a file written by hand or by another tool, which would be
+    drawn as one pile unless it is laid out."""
+    spots = {(node.position.x, node.position.y) for node in network.nodes}
+    return len(network.nodes) > 1 and len(spots) == 1
+
+
 def layout_network(network: Network, sizes: Mapping[str, tuple[float, float]] | None = None,
                    *, engine: Literal["auto", "dot", "builtin"] = "auto",
                    default_size: tuple[float, float] = (200.0, 72.0),

@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QSettings, Qt, QT
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
 
+from builder.gui import arrange
 from builder.gui.autosave import Autosaver, Recovery, stale_recoveries
 from builder.gui.document import new_project
 from builder.gui.export import Exporter
@@ -24,6 +25,7 @@ from builder.gui.kept_source import KeptSourceReview
 from builder.gui.recent import RecentFiles
 from graph_schema.document import Project
 from graph_schema.files import ProjectError, load_project, save_project
+from graph_schema.layout import lacks_positions
 
 if TYPE_CHECKING:
     from builder.gui.mainwindow import MainWindow
@@ -147,6 +149,7 @@ class FileController(QObject):
         self._replace(project, path)
         self._remember(path)
         self._show_status(f"Opened {path}")
+        self._lay_out_unplaced()
         self.kept_source.offer_review("open")
         return True
 
@@ -176,6 +179,16 @@ class FileController(QObject):
                                f"{path} no longer exists; it was removed from Open Recent.")
             return False
         return self.open_path(path)
+
+    def _lay_out_unplaced(self) -> None:
+        """A file written by hand or by another tool may have no node positions: lay those
+        graphs out, each as an undo step (so the project shows as changed), not a pile."""
+        unplaced = [key for key in self.doc.graph_keys() if lacks_positions(self.doc.graph(key))]
+        for key in unplaced:
+            arrange.auto_layout(self.window.controller, key)
+        if unplaced:
+            self._show_status(f"{self.doc.path.name if self.doc.path else 'The project'} has "
+                              f"no node positions: laid out automatically (Ctrl+Z undoes it)")
 
     def _replace(self, project: Project, path: Path | None) -> None:
         self.doc.replace_project(project, path)

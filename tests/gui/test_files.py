@@ -397,3 +397,23 @@ def test_with_nobody_to_ask_questions_take_the_answer_that_loses_nothing(qtbot, 
     assert prompts.unsaved_changes("a.json") == "cancel"
     assert prompts.save_path(Path("a.json")) is None
     assert "unsaved changes to a.json" in capsys.readouterr().err
+
+
+def test_a_file_without_positions_opens_laid_out_as_one_undo_step(make_window, tmp_path):
+    doc = json.loads(LENET.read_text())
+    for node in doc["networks"][0]["nodes"]:
+        node.pop("position", None)
+    flat = tmp_path / "flat.json"
+    flat.write_text(json.dumps(doc))
+    window = make_window()
+    assert window.files.open_path(flat)
+    key = network_key(window.doc.project.networks[0].name)
+    nodes = window.doc.graph(key).nodes
+    spots = {(n.position.x, n.position.y) for n in nodes}
+    assert len(spots) == len(nodes)  # spread out, not a pile
+    stack = window.controller.undo_stack
+    assert stack.count() == 1 and stack.undoText() == "Auto layout"
+    assert window.isWindowModified() and "no node positions" in window.statusBar().currentMessage()
+    stack.undo()
+    assert {(n.position.x, n.position.y) for n in nodes} == {(0.0, 0.0)}
+    assert load_project(flat).networks[0].nodes[0].position == Position()  # file untouched
