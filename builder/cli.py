@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from builder.import_command import add_import_arguments, cmd_import
-from builder.outputs import output_problem
+from builder.outputs import add_force_argument, output_problem
 from builder.render_command import add_render_parser
 from builder.trust_command import add_trust_parser
 from graph_schema import ProjectError, load_project, validate
@@ -229,9 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-name", help="name of the generated class (one network only)")
     p.add_argument("--train-script", metavar="TRAIN.py",
                    help="also write a plain PyTorch training script for the model")
-    p.add_argument("--force", action="store_true",
-                   help="overwrite OUT.py / TRAIN.py if they exist (never the project itself "
-                        "or another project)")
+    add_force_argument(p, "OUT.py / TRAIN.py")
     p.add_argument("--trust-kept-source", action="store_true",
                    help="emit kept source that this machine has not signed (review it first; "
                         "`torchcanvas trust FILE` signs it for good)")

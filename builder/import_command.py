@@ -65,7 +65,9 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-memory", type=float, default=default, metavar="GIB",
                         help=f"memory the model may use, in GiB (default {default:.1f}: 3/4 "
                              f"of this machine's memory)")
-    parser.add_argument("--force", action="store_true", help="replace OUT.json if it exists")
+    from builder.outputs import add_force_argument
+
+    add_force_argument(parser, "OUT.json", writes_project=True)
 
 
 def default_max_memory() -> float:

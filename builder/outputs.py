@@ -24,6 +24,14 @@ from graph_schema.files import MAX_FILE_BYTES
 RECOVERY_MARK = "torchcanvas_recovery"  # builder/gui/autosave.py writes it; kept Qt-free here
 
 
+def add_force_argument(parser, outputs: str, writes_project: bool = False) -> None:
+    """The one ``--force`` flag, worded by the rules above for the command's ``outputs``."""
+    limit = "an older project may be replaced" if writes_project else \
+        "never the input or another project"
+    parser.add_argument("--force", action="store_true",
+                        help=f"overwrite {outputs} if it exists ({limit})")
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))

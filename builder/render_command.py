@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from builder.outputs import output_problem
+from builder.outputs import add_force_argument, output_problem
 from graph_schema import ProjectError, load_project, validate
 from graph_schema.layout import lacks_positions
 
@@ -48,9 +48,7 @@ def add_render_parser(sub) -> None:
     p.add_argument("--layout", action="store_true",
                    help="lay the network out first (done anyway when the file has no node "
                         "positions)")
-    p.add_argument("--force", action="store_true",
-                   help="overwrite OUT if it exists (never the project itself or another "
-                        "project)")
+    add_force_argument(p, "OUT")
     p.set_defaults(run=cmd_render)
 
 
