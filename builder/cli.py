@@ -15,6 +15,7 @@ from pathlib import Path
 from builder.import_command import add_import_arguments, cmd_import
 from builder.outputs import add_force_argument, output_problem
 from builder.render_command import add_render_parser
+from builder.train_command import add_train_parser
 from builder.trust_command import add_trust_parser
 from graph_schema import ProjectError, load_project, validate
 from graph_schema.catalog import FAMILIES, all_specs
@@ -249,12 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_render_parser(sub)
     add_trust_parser(sub)
+    add_train_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with 2 and a usage line on bad arguments
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # torchrun workers get these again
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)

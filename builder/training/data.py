@@ -148,10 +148,11 @@ class ArrayDataset(TensorDataset):
         self.num_classes = num_classes
 
 
-def load_dataset(spec: DataSpec, input_shape: Sequence[int | str]) -> Dataset:
+def load_dataset(spec: DataSpec, input_shape: Sequence[int | str] | None) -> Dataset:
     """Load `spec` with every input shaped like `input_shape` minus its leading batch dim (the
-    shape of the network's io.Input, e.g. ['N', 1, 8, 8]); a string dim accepts any size."""
-    target = tuple(input_shape[1:])
+    shape of the network's io.Input, e.g. ['N', 1, 8, 8]); a string dim accepts any size.
+    None (a model given as a SPEC, without --input-shape): samples keep the shape they have."""
+    target = tuple(input_shape[1:]) if input_shape is not None else None
     if spec.kind == "python":
         return _fit_user_dataset(sources.call_factory(**spec.options), target, spec.text)
     raw = _read(spec, target)
@@ -178,7 +179,10 @@ def _read(spec: DataSpec, target: tuple) -> sources.Raw:
     return sources.read_folder(spec.path, mode, size)
 
 
-def _concrete(target: tuple, text: str, hint: str) -> tuple[int, ...]:
+def _concrete(target: tuple | None, text: str, hint: str) -> tuple[int, ...]:
+    if target is None:
+        raise DataError(f"--data {text!r}: the model's input shape is not known; give it with "
+                        f"--input-shape (e.g. 1,8,8)")
     if not target or not all(isinstance(d, int) for d in target):
         raise DataError(f"--data {text!r}: the model input {_fmt(('N', *target))} is not fully "
                         f"known; {hint}")
@@ -206,6 +210,8 @@ def _image_target(target: tuple, text: str) -> tuple[str, tuple[int, int]]:
 def _fit(raw: sources.Raw, target: tuple, text: str) -> torch.Tensor:
     x = raw.x
     sample = tuple(x.shape[1:])
+    if target is None:
+        return x
     reshaped = _reshape_to(sample, target)
     if reshaped is not None:
         return x.reshape(len(x), *reshaped)
@@ -286,7 +292,7 @@ def _fit_user_dataset(dataset: Dataset, target: tuple, text: str) -> Dataset:
         x, y = torch.as_tensor(np.asarray(first[0])), torch.as_tensor(first[1])
     except (TypeError, ValueError, RuntimeError) as err:
         raise DataError(f"--data {text!r}: sample 0 is not numeric ({err})") from err
-    shape = _reshape_to(tuple(x.shape), target)
+    shape = tuple(x.shape) if target is None else _reshape_to(tuple(x.shape), target)
     if shape is None:
         raise DataError(f"--data {text!r}: data samples have shape {_fmt(('N', *x.shape))} "
                         f"but the model input is {_fmt(('N', *target))}")

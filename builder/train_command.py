@@ -1,0 +1,282 @@
+"""`torchcanvas train FILE|SPEC --data DATA [flags]`: the bundled runner on the command line.
+
+Exit codes: 0 trained; 1 the run failed (the project has errors, the loss does not fit the
+model, the loss diverged, the model's code raised, a rank failed); 2 unusable input (a bad flag,
+data that will not load, a SPEC that does not resolve, a checkpoint that cannot be read);
+130 / 143 interrupted by Ctrl+C / SIGTERM after saving a checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from builder.train_options import add_train_arguments, flags_of
+from graph_schema import ProjectError
+
+EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+def add_train_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a project or a PyTorch model on a dataset",
+                       description=__doc__.split("\n\n")[0])
+    add_train_arguments(p)
+    p.set_defaults(run=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from builder.training.distributed import under_torchrun
+
+    argv = list(getattr(args, "argv", None) or sys.argv[1:])
+    with reported() as outcome:
+        config = resolve_config(args)
+        if config.task == "gan":
+            from builder.gan_command import train_gan
+
+            outcome.code = train_gan(config)
+        elif (config.devices > 1 or config.num_nodes > 1) and not under_torchrun():
+            outcome.code = launch_workers(config, argv)
+        else:
+            outcome.code = run_worker(config, argv)
+    return outcome.code
+
+
+def resolve_config(args: argparse.Namespace):
+    """The run's settings: flags over the project's training section over the defaults."""
+    from builder.training.config import resolve
+    from builder.training.models import is_spec
+
+    flags = flags_of(args)
+    training = None
+    if not is_spec(args.target):
+        from graph_schema import load_project
+
+        training = load_project(args.target).training
+    if flags["data"] is None:
+        flags["data"] = _project_data(training)
+    return resolve({"target": args.target, **flags}, training)
+
+
+def _project_data(training) -> str:
+    """The project's dataset, when it names a DATA form (`sklearn:digits` is digits)."""
+    from builder.training.data import DataError, parse_data
+
+    text = (training.dataset.strip() if training is not None else "")
+    text = "digits" if text.lower() in ("sklearn:digits", "digits") else text
+    try:
+        if text:
+            parse_data(text)
+            return text
+    except DataError:
+        pass
+    raise UsageProblem("give the dataset with --data DATA (digits, synthetic:..., npz:PATH, "
+                       "csv:PATH, folder:PATH, python:MODULE:FACTORY)")
+
+
+class UsageProblem(Exception):
+    """A problem with the arguments (exit 2)."""
+
+
+# --- one process -------------------------------------------------------------------------------
+
+
+def run_worker(config, argv: list[str]) -> int:
+    """Train in this process: the only one, or one of torchrun's workers."""
+    from builder.training.distributed import (
+        ERROR_DIR_VARIABLE,
+        end_world,
+        start_world,
+        write_rank_error,
+    )
+    from builder.training.logs import RunLog
+    from builder.training.runner import run
+
+    stop = _StopFlag()
+    world = None
+    try:
+        world = start_world(config.accelerator, config.dist_timeout)
+
+        def log_factory(run_dir, world, task, resume):
+            columns = ("epoch", "step", "train_loss", "val_loss", task.metric, "lr", "seconds",
+                       "samples_per_s")
+            done = resume["progress"]["epoch"] if resume is not None else None
+            return RunLog(run_dir, enabled=world.is_main, json_progress=config.json_progress,
+                          columns=columns, resume_epochs_done=done,
+                          total_epochs=1 if config.fast_dev_run else config.max_epochs)
+
+        with stop.installed():
+            result = run(config, world, log_factory, stop.is_set, ["torchcanvas", *argv])
+        if world.distributed or os.environ.get("TORCHCANVAS_REPORT_WEIGHTS"):
+            _say_weights(world, result)
+        return EXIT_OK
+    except BaseException as err:
+        code, message = exit_for(err, stop, config.batch_size)
+        if code is None:
+            raise
+        if os.environ.get(ERROR_DIR_VARIABLE):  # our launcher repeats it once, for all ranks
+            write_rank_error(world.rank if world is not None else None, f"{code}\n{message}")
+        elif message:
+            rank = f"rank {world.rank}: " if world is not None and world.distributed else ""
+            print(f"torchcanvas: {rank}{message}", file=sys.stderr)
+        return code
+    finally:
+        if world is not None:
+            end_world(world)
+
+
+def _say_weights(world, result) -> None:
+    """Each rank's final weights as a hash: equal on every rank and node when DDP did its job."""
+    import hashlib
+
+    import torch
+
+    path = result.run_dir / "checkpoints" / "last.pt" if result.run_dir else None
+    if path is None or not world.is_main:
+        return
+    state = torch.load(path, map_location="cpu", weights_only=False)["model"]
+    digest = hashlib.sha256(b"".join(t.numpy().tobytes() for t in state.values())).hexdigest()
+    print(f"final weights sha256 {digest[:16]} (world size {world.size})", file=sys.stderr)
+
+
+class _StopFlag:
+    """Ctrl+C / SIGTERM ask the loop to stop at the next step boundary and checkpoint; a second
+    Ctrl+C stops at once."""
+
+    def __init__(self):
+        self.signum = None
+
+    def is_set(self) -> bool:
+        return self.signum is not None
+
+    def _handle(self, signum, _frame):
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def installed(self):
+        import contextlib
+
+        @contextlib.contextmanager
+        def scope():
+            previous = {s: signal.signal(s, self._handle) for s in EXIT_SIGNAL}
+            try:
+                yield
+            finally:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
+
+        return scope()
+
+
+def exit_for(err: BaseException, stop: _StopFlag | None = None,
+             batch_size: int | None = None) -> tuple[int | None, str]:
+    """The exit status and one-line message for an error a user can cause; (None, "") for a
+    bug, which must surface as one."""
+    from builder.training.checkpoint import CheckpointError
+    from builder.training.config import ConfigError
+    from builder.training.data import DataError
+    from builder.training.loop import Diverged, Interrupted
+    from builder.training.models import ModelError, ProjectErrors
+    from builder.training.run_folder import RunFolderError
+    from builder.training.runner import ModelFailed
+    from builder.training.speed import PrecisionError
+    from builder.training.task import TaskMismatch
+
+    if isinstance(err, Interrupted):
+        signum = stop.signum if stop is not None else signal.SIGINT
+        return EXIT_SIGNAL.get(signum, 130), ("interrupted: saved a checkpoint; continue with "
+                                              "--ckpt-path last")
+    if isinstance(err, KeyboardInterrupt):
+        return 130, "interrupted"
+    if isinstance(err, ProjectErrors):
+        lines = [str(err)] + [d.format(err.path) for d in err.diagnostics[:10]]
+        return EXIT_FAILED, "\n".join(lines)
+    if isinstance(err, (Diverged, TaskMismatch, ModelFailed)):
+        return EXIT_FAILED, str(err)
+    if _is_out_of_memory(err):
+        return EXIT_FAILED, _out_of_memory_message(batch_size)
+    if isinstance(err, (ConfigError, DataError, ModelError, CheckpointError, RunFolderError,
+                        PrecisionError, ProjectError, UsageProblem)):
+        return EXIT_UNUSABLE, str(err)
+    if isinstance(err, RuntimeError) and "CUDA device" in str(err):
+        return EXIT_UNUSABLE, str(err)
+    return None, ""
+
+
+def _is_out_of_memory(err: BaseException) -> bool:
+    import torch
+
+    return isinstance(err, torch.cuda.OutOfMemoryError)
+
+
+def _out_of_memory_message(batch_size: int | None) -> str:
+    half = f" --batch-size {max(1, batch_size // 2)}" if batch_size else " a smaller --batch-size"
+    return (f"CUDA ran out of memory; try{half} (with --accumulate-grad-batches 2 to keep the "
+            f"effective batch), or --precision bf16-mixed")
+
+
+class reported:
+    """Turns errors a user can cause, raised while setting up, into one line and a status."""
+
+    def __init__(self):
+        self.code = EXIT_OK
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, _tb):
+        if err is None:
+            return False
+        code, message = exit_for(err)
+        if code is None:
+            return False
+        print(f"torchcanvas: {message}", file=sys.stderr)
+        self.code = code
+        return True
+
+
+# --- many processes ----------------------------------------------------------------------------
+
+
+def launch_workers(config, argv: list[str]) -> int:
+    """torchrun with --devices processes per machine; each worker runs `train` again."""
+    from builder.training.distributed import launch, torchrun_command
+    from builder.training.models import read_source
+    from builder.training.run_folder import new_run_dir
+
+    worker_args = list(argv)
+    if not config.out:
+        # The run folder is named once here, so every worker (and a resume) agrees on it.
+        label = read_source(config.target, config.kwargs, config.trust_kept_source).label
+        worker_args += ["--out", str(new_run_dir(label))]
+    command = torchrun_command(worker_args, config.devices, config.num_nodes, config.node_rank,
+                               config.rdzv_endpoint)
+    with tempfile.TemporaryDirectory(prefix="torchcanvas-ranks-") as errors:
+        status = launch(command, cpu=config.accelerator == "cpu" or not _has_cuda(),
+                        error_dir=errors)
+        if status == 0:
+            return EXIT_OK
+        return _rank_failure(Path(errors), status)
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _rank_failure(errors: Path, status: int) -> int:
+    reports = sorted(errors.glob("rank*.txt"), key=lambda p: int(p.stem[4:] or 0))
+    for report in reports:
+        code, _, message = report.read_text(encoding="utf-8").partition("\n")
+        print(f"torchcanvas: the distributed run failed: rank {report.stem[4:]}: "
+              f"{message.splitlines()[0] if message else '(no message)'}", file=sys.stderr)
+        return int(code) if code.isdigit() else EXIT_FAILED
+    print(f"torchcanvas: the distributed run failed: torchrun exited with status {status} "
+          f"(see its output above)", file=sys.stderr)
+    return EXIT_SIGNAL.get(-status, EXIT_FAILED) if status < 0 else EXIT_FAILED
