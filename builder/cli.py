@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from builder.compare_command import add_compare_parser
 from builder.import_command import add_import_arguments, cmd_import
 from builder.outputs import add_force_argument, output_problem
 from builder.render_command import add_render_parser
@@ -251,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_render_parser(sub)
     add_trust_parser(sub)
     add_train_parser(sub)
+    add_compare_parser(sub)
     return parser
 
 

@@ -107,6 +107,7 @@ def run_worker(config, argv: list[str]) -> int:
             done = resume["progress"]["epoch"] if resume is not None else None
             return RunLog(run_dir, enabled=world.is_main, json_progress=config.json_progress,
                           columns=columns, resume_epochs_done=done,
+                          resume_step=resume["progress"]["step"] if resume is not None else None,
                           total_epochs=1 if config.fast_dev_run else config.max_epochs)
 
         with stop.installed():
@@ -180,10 +181,10 @@ def exit_for(err: BaseException, stop: _StopFlag | None = None,
     from builder.training.checkpoint import CheckpointError
     from builder.training.config import ConfigError
     from builder.training.data import DataError
+    from builder.training.errors import ModelFailed
     from builder.training.loop import Diverged, Interrupted
     from builder.training.models import ModelError, ProjectErrors
     from builder.training.run_folder import RunFolderError
-    from builder.training.runner import ModelFailed
     from builder.training.speed import PrecisionError
     from builder.training.task import TaskMismatch
 

@@ -28,6 +28,7 @@ from builder.training.batches import BatchSource, batches_of, epoch_indices, sha
 from builder.training.checkpoint import rng_state, save_checkpoint, set_rng_state
 from builder.training.config import TrainConfig, limit_batches
 from builder.training.distributed import World, any_across, barrier, sum_across
+from builder.training.errors import model_failure
 from builder.training.optim import current_lr, make_optimizer, make_scheduler
 from builder.training.task import Task
 
@@ -201,11 +202,14 @@ class Trainer:
         # DDP all-reduces gradients on every backward unless told this one only accumulates.
         quiet = self.model.no_sync() if self.world.distributed and not stepping \
             else contextlib.nullcontext()
-        with quiet:
-            with speed.autocast(self.device, self.config.precision):
-                output = self.model(x)
-                loss = self.task.loss_fn(output, y)
-            self.scaler.scale(loss / group).backward()
+        try:
+            with quiet:
+                with speed.autocast(self.device, self.config.precision):
+                    output = self.model(x)
+                    loss = self.task.loss_fn(output, y)
+                self.scaler.scale(loss / group).backward()
+        except Exception as err:
+            raise model_failure(f"at step {self.progress.step + 1}", err) from None
         detached = loss.detach().float()
         self._pending.append(detached)
         self._epoch_loss += detached.double() * len(x)
@@ -214,7 +218,7 @@ class Trainer:
 
     def _step(self) -> None:
         if self.device.type == "cpu":
-            self._check_finite()  # free on CPU: stop before a NaN reaches the weights
+            self._check_finite(self.progress.step + 1)  # free on CPU: before NaN hits weights
         if self.config.gradient_clip_val is not None:
             self.scaler.unscale_(self.optimizer)
             nn.utils.clip_grad_norm_(self.module.parameters(), self.config.gradient_clip_val)
@@ -229,7 +233,7 @@ class Trainer:
         """Log, checkpoint and stop at a step boundary; True when --max-steps is reached."""
         config, progress = self.config, self.progress
         if progress.step % config.log_every_n_steps == 0:
-            self._check_finite()  # one host sync per log line on a GPU
+            self._check_finite(progress.step)  # one host sync per log line on a GPU
             self.log.step(progress.step, progress.epoch + 1, float(self._pending_last),
                           current_lr(self.optimizer))
         every = config.checkpoint_every_n_steps
@@ -240,7 +244,9 @@ class Trainer:
             raise Interrupted()
         return config.max_steps is not None and progress.step >= config.max_steps
 
-    def _check_finite(self) -> None:
+    def _check_finite(self, current_step: int) -> None:
+        """Raise Diverged if a loss since the last check was not finite; `current_step` is the
+        step the latest batch belongs to."""
         if not self._pending:
             return
         losses = torch.stack(self._pending)
@@ -249,16 +255,15 @@ class Trainer:
         bad = (~torch.isfinite(losses)).nonzero()
         if len(bad):
             first = int(bad[0])
-            # Which step the bad loss belongs to: the pending losses end at the current batch.
-            step = self.progress.step + 1 - (len(losses) - first) // \
-                self.config.accumulate_grad_batches
+            behind = (len(losses) - 1 - first) // self.config.accumulate_grad_batches
+            step = current_step - behind
             raise Diverged(max(step, 1), float(losses[first]))
 
     # --- epoch end -----------------------------------------------------------------------------
 
     def _end_epoch(self) -> None:
         progress = self.progress
-        self._check_finite()
+        self._check_finite(progress.step)
         totals = sum_across(self.world, torch.stack([
             self._epoch_loss.double().cpu() + progress.epoch_loss_sum,
             torch.tensor(float(progress.epoch_samples), dtype=torch.float64)]))

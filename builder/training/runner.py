@@ -17,10 +17,12 @@ from pathlib import Path
 
 import torch
 
+from builder.training import speed
 from builder.training.checkpoint import CheckpointError, load_checkpoint
 from builder.training.config import TrainConfig
 from builder.training.data import load_dataset, parse_data, split
 from builder.training.distributed import World, barrier, share_text
+from builder.training.errors import model_failure
 from builder.training.loop import Parts, Progress, Trainer
 from builder.training.models import ModelError, ModelSource, build_models, read_source
 from builder.training.run_folder import choose_run_dir, write_json
@@ -61,6 +63,8 @@ def chosen_network(config: TrainConfig, source: ModelSource) -> str | None:
 
 def run(config: TrainConfig, world: World, log_factory, stop_requested,
         command: list[str]) -> RunResult:
+    speed.check_precision(world.device, config.precision)
+    speed.configure_backends(world.device, config.deterministic)
     source = prepare_source(config)
     network = chosen_network(config, source)
     dataset = load_dataset(parse_data(config.data), input_shape_for(config, source, network))
@@ -157,8 +161,7 @@ def _check_loss_fits(model, task: Task, train) -> None:
         with torch.no_grad():
             output = model(x)
     except Exception as err:
-        raise ModelFailed(f"the model's forward failed on a batch of shape "
-                          f"{tuple(x.shape)}: {_one_line(err)}") from None
+        raise model_failure(f"on a first batch of shape {tuple(x.shape)}", err) from None
     finally:
         model.train(was_training)
         set_rng_state(state)
@@ -166,20 +169,6 @@ def _check_loss_fits(model, task: Task, train) -> None:
         raise TaskMismatch(f"the model returns a {type(output).__name__}; the runner trains "
                            f"models that return one tensor")
     check_fit(task, output, y)
-
-
-class ModelFailed(Exception):
-    """The model's own code raised (exit 1)."""
-
-
-def _one_line(err: BaseException) -> str:
-    import traceback
-
-    text = (str(err).strip().splitlines() or [""])[0][:300]
-    frames = [f for f in traceback.extract_tb(err.__traceback__)
-              if "site-packages" not in f.filename and "/torch/" not in f.filename]
-    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    return f"{type(err).__name__}: {text}{where}"
 
 
 def _say_setup(log, config, source, model, task, world, parts, run_dir) -> None:
