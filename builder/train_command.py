@@ -131,17 +131,15 @@ def run_worker(config, argv: list[str]) -> int:
 
 
 def _say_weights(world, result) -> None:
-    """Each rank's final weights as a hash: equal on every rank and node when DDP did its job."""
-    import hashlib
+    """Every rank's final weights as a hash of the model in memory: equal on every rank and
+    node when DDP did its job."""
+    from builder.training.distributed import weights_sha256
 
-    import torch
-
-    path = result.run_dir / "checkpoints" / "last.pt" if result.run_dir else None
-    if path is None or not world.is_main:
+    model = getattr(result, "model", None)
+    if model is None:
         return
-    state = torch.load(path, map_location="cpu", weights_only=False)["model"]
-    digest = hashlib.sha256(b"".join(t.numpy().tobytes() for t in state.values())).hexdigest()
-    print(f"final weights sha256 {digest[:16]} (world size {world.size})", file=sys.stderr)
+    print(f"rank {world.rank} of {world.size}: final weights sha256 "
+          f"{weights_sha256(model)[:16]}", file=sys.stderr)
 
 
 class _StopFlag:
@@ -197,7 +195,9 @@ def exit_for(err: BaseException, stop: _StopFlag | None = None,
     if isinstance(err, ProjectErrors):
         lines = [str(err)] + [d.format(err.path) for d in err.diagnostics[:10]]
         return EXIT_FAILED, "\n".join(lines)
-    if isinstance(err, (Diverged, TaskMismatch, ModelFailed)):
+    from builder.training.gan import GanError
+
+    if isinstance(err, (Diverged, TaskMismatch, ModelFailed, GanError)):
         return EXIT_FAILED, str(err)
     if _is_out_of_memory(err):
         return EXIT_FAILED, _out_of_memory_message(batch_size)
@@ -246,23 +246,25 @@ class reported:
 
 def launch_workers(config, argv: list[str]) -> int:
     """torchrun with --devices processes per machine; each worker runs `train` again."""
-    from builder.training.distributed import launch, torchrun_command
+    from builder.training.distributed import is_loopback, launch, torchrun_command
     from builder.training.models import read_source
     from builder.training.run_folder import new_run_dir
 
-    worker_args = list(argv)
-    if not config.out:
+    worker_args, out = list(argv), config.out
+    if not out:
         # The run folder is named once here, so every worker (and a resume) agrees on it.
         label = read_source(config.target, config.kwargs, config.trust_kept_source).label
-        worker_args += ["--out", str(new_run_dir(label))]
+        out = str(new_run_dir(label))
+        worker_args += ["--out", out]
     command = torchrun_command(worker_args, config.devices, config.num_nodes, config.node_rank,
-                               config.rdzv_endpoint)
+                               config.rdzv_endpoint, config.dist_timeout)
+    cpu = config.accelerator == "cpu" or not _has_cuda()
+    machine_local = config.num_nodes == 1 or is_loopback(config.rdzv_endpoint)
     with tempfile.TemporaryDirectory(prefix="torchcanvas-ranks-") as errors:
-        status = launch(command, cpu=config.accelerator == "cpu" or not _has_cuda(),
-                        error_dir=errors)
-        if status == 0:
+        launched = launch(command, error_dir=errors, machine_local=cpu and machine_local)
+        if launched.status == 0:
             return EXIT_OK
-        return _rank_failure(Path(errors), status)
+        return _rank_failure(Path(errors), launched, None if config.out else out)
 
 
 def _has_cuda() -> bool:
@@ -271,13 +273,21 @@ def _has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def _rank_failure(errors: Path, status: int) -> int:
-    reports = sorted(errors.glob("rank*.txt"), key=lambda p: int(p.stem[4:] or 0))
-    for report in reports:
-        code, _, message = report.read_text(encoding="utf-8").partition("\n")
-        print(f"torchcanvas: the distributed run failed: rank {report.stem[4:]}: "
-              f"{message.splitlines()[0] if message else '(no message)'}", file=sys.stderr)
-        return int(code) if code.isdigit() else EXIT_FAILED
-    print(f"torchcanvas: the distributed run failed: torchrun exited with status {status} "
-          f"(see its output above)", file=sys.stderr)
+def _rank_failure(errors: Path, launched, chosen_out: str | None) -> int:
+    """One line for a failed launch: the rank that caused it (not the ranks that then lost
+    it), else what torchrun saw. `chosen_out`: the run folder the launcher named, for resuming."""
+    from builder.training.distributed import read_rank_errors
+
+    reports = read_rank_errors(errors, EXIT_FAILED)
+    if reports and reports[0].code in EXIT_SIGNAL.values():
+        resume = f" --out {chosen_out}" if chosen_out else ""
+        print(f"torchcanvas: {reports[0].message}{resume}", file=sys.stderr)
+        return reports[0].code
+    if reports:
+        print(f"torchcanvas: the distributed run failed: rank {reports[0].rank}: "
+              f"{reports[0].message}", file=sys.stderr)
+        return reports[0].code
+    status = launched.status
+    said = launched.torchrun_said or f"torchrun exited with status {status}"
+    print(f"torchcanvas: the distributed run failed: {said}", file=sys.stderr)
     return EXIT_SIGNAL.get(-status, EXIT_FAILED) if status < 0 else EXIT_FAILED

@@ -10,16 +10,23 @@ from __future__ import annotations
 import argparse
 import json
 
-from builder.training.config import ACCELERATORS, OPTIMIZERS, PRECISIONS, SCHEDULERS
-from builder.training.data import FORMS
-from builder.training.task import LOSS_FUNCTIONS, TASKS
+# Only torch-free modules here: `torchcanvas validate` must start without importing torch.
+from builder.training.config import (
+    ACCELERATORS,
+    DATA_FORMS,
+    LOSSES,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULERS,
+    TASKS,
+)
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", metavar="FILE|SPEC",
                         help="a project file, or path/to/file.py:Name / package.module:Name")
     parser.add_argument("--data", metavar="DATA",
-                        help=f"the dataset: {FORMS} (default: the project's dataset, when it "
+                        help=f"the dataset: {DATA_FORMS} (default: the project's dataset, when it "
                              f"is one of these)")
     parser.add_argument("--kwargs", type=_json_object, metavar="JSON",
                         help="keyword arguments for a SPEC's class, as a JSON object")
@@ -28,7 +35,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the model's input without the batch dim (default: the project's "
                              "io.Input; for a SPEC, the data's own shape)")
     parser.add_argument("--task", choices=TASKS)
-    parser.add_argument("--loss", choices=tuple(LOSS_FUNCTIONS))
+    parser.add_argument("--loss", choices=LOSSES)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--optimizer", choices=OPTIMIZERS)

@@ -281,3 +281,11 @@ def test_split_rejects_bad_fractions():
         split(ds, 0, (0.5, 0.2, 0.1))
     train, val, test = split(ds, 0, (1.0, 0.0, 0.0))
     assert (len(train), len(val), len(test)) == (10, 0, 0)
+
+
+def test_the_command_line_knows_every_loss_the_runner_has():
+    from builder.training.config import LOSSES
+    from builder.training.task import LOSS_FUNCTIONS
+    from graph_schema.document import LOSSES as PROJECT_LOSSES
+
+    assert LOSSES == tuple(LOSS_FUNCTIONS) == PROJECT_LOSSES

@@ -28,11 +28,12 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, Subset, TensorDataset
 
 from builder.training import data_sources as sources
+from builder.training.config import DATA_FORMS
 from builder.training.data_sources import DataError
 
 __all__ = ["DataError", "DataSpec", "parse_data", "load_dataset", "split", "FORMS"]
 
-FORMS = "digits, synthetic:..., npz:PATH, csv:PATH[:target=COL], folder:PATH, python:MODULE:FACTORY"
+FORMS = DATA_FORMS
 SYNTHETIC_KEYS = ("shape", "classes", "targets", "n", "seed")
 CSV_KEYS = ("target", "task")
 TASKS = ("classification", "regression")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from builder.training import config
+
 LOSS_FUNCTIONS = {
     "cross_entropy": F.cross_entropy,
     "nll": F.nll_loss,
@@ -23,7 +25,7 @@ LOSS_FUNCTIONS = {
     "bce_with_logits": F.binary_cross_entropy_with_logits,
 }
 CLASS_LOSSES = ("cross_entropy", "nll")
-TASKS = ("classification", "regression", "gan")
+TASKS = config.TASKS
 
 
 class TaskMismatch(Exception):
