@@ -28,6 +28,7 @@ def train_gan(config) -> int:
 
     if config.devices > 1 or config.num_nodes > 1:
         raise UsageProblem("--task gan trains on one device; leave out --devices/--num-nodes")
+    _refuse_unsupported(config)
     source = read_source(config.target, config.kwargs, config.trust_kept_source)
     missing = [n for n in NETWORKS if n not in source.class_names]
     if source.project is None or missing:
@@ -68,6 +69,19 @@ def train_gan(config) -> int:
               file=sys.stderr)
         return EXIT_SIGNAL.get(stop.signum, 130)
     return EXIT_OK
+
+
+# Flags of `train` that the GAN loop does not have; said, rather than silently ignored.
+UNSUPPORTED = {"fast_dev_run": 0, "overfit_batches": 0, "accumulate_grad_batches": 1,
+               "gradient_clip_val": None, "compile": False, "precision": "32-true",
+               "scheduler": "none", "check_init": False, "limit_val_batches": None}
+
+
+def _refuse_unsupported(config) -> None:
+    used = [f"--{name.replace('_', '-')}" for name, off in UNSUPPORTED.items()
+            if getattr(config, name) != off]
+    if used:
+        raise UsageProblem(f"--task gan does not support {', '.join(used)}")
 
 
 def _count(limit) -> int | None:

@@ -103,3 +103,9 @@ def test_compare_puts_two_runs_in_one_table(tmp_path, capsys):
     assert [run["run"] for run in report["runs"]] == ["a", "b"]
     assert "lr" in json.dumps(report["differences"])
     assert plot.is_file()
+
+
+def test_gan_says_which_flags_it_does_not_support(capsys):
+    assert main(["train", str(DIGITS_GAN), "--data", "digits", "--task", "gan",
+                 "--accumulate-grad-batches", "2"]) == 2
+    assert "--task gan does not support --accumulate-grad-batches" in capsys.readouterr().err
