@@ -48,8 +48,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def resolve_config(args: argparse.Namespace):
     """The run's settings: flags over the project's training section over the defaults."""
-    from builder.training.config import resolve
-    from builder.training.models import is_spec
+    from builder.training.config import is_spec, resolve
 
     flags = flags_of(args)
     training = None
@@ -87,12 +86,8 @@ class UsageProblem(Exception):
 
 def run_worker(config, argv: list[str]) -> int:
     """Train in this process: the only one, or one of torchrun's workers."""
-    from builder.training.distributed import (
-        ERROR_DIR_VARIABLE,
-        end_world,
-        start_world,
-        write_rank_error,
-    )
+    from builder.training.distributed import end_world, start_world
+    from builder.training.launch import ERROR_DIR_VARIABLE, write_rank_error
     from builder.training.logs import RunLog
     from builder.training.runner import run
 
@@ -144,18 +139,27 @@ def _say_weights(world, result) -> None:
 
 class _StopFlag:
     """Ctrl+C / SIGTERM ask the loop to stop at the next step boundary and checkpoint; a second
-    Ctrl+C stops at once."""
+    Ctrl+C stops at once. Under a user's own torchrun one Ctrl+C arrives twice (from the terminal
+    and from torchrun), so a repeat within a second counts as the same one."""
+
+    REPEAT_S = 1.0
 
     def __init__(self):
         self.signum = None
+        self._first = 0.0
 
     def is_set(self) -> bool:
         return self.signum is not None
 
     def _handle(self, signum, _frame):
+        import time
+
+        now = time.monotonic()
         if self.signum is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.signum = signum
+            if now - self._first > self.REPEAT_S:
+                raise KeyboardInterrupt
+            return
+        self.signum, self._first = signum, now
 
     def installed(self):
         import contextlib
@@ -246,37 +250,29 @@ class reported:
 
 def launch_workers(config, argv: list[str]) -> int:
     """torchrun with --devices processes per machine; each worker runs `train` again."""
-    from builder.training.distributed import is_loopback, launch, torchrun_command
-    from builder.training.models import read_source
+    from builder.training.launch import is_loopback, launch, torchrun_command
     from builder.training.run_folder import new_run_dir
 
     worker_args, out = list(argv), config.out
     if not out:
         # The run folder is named once here, so every worker (and a resume) agrees on it.
-        label = read_source(config.target, config.kwargs, config.trust_kept_source).label
-        out = str(new_run_dir(label))
+        out = str(new_run_dir(config.target))
         worker_args += ["--out", out]
     command = torchrun_command(worker_args, config.devices, config.num_nodes, config.node_rank,
                                config.rdzv_endpoint, config.dist_timeout)
-    cpu = config.accelerator == "cpu" or not _has_cuda()
+    # Every node on this machine: gloo then talks over loopback (nccl ignores the setting).
     machine_local = config.num_nodes == 1 or is_loopback(config.rdzv_endpoint)
     with tempfile.TemporaryDirectory(prefix="torchcanvas-ranks-") as errors:
-        launched = launch(command, error_dir=errors, machine_local=cpu and machine_local)
+        launched = launch(command, error_dir=errors, machine_local=machine_local)
         if launched.status == 0:
             return EXIT_OK
         return _rank_failure(Path(errors), launched, None if config.out else out)
 
 
-def _has_cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
 def _rank_failure(errors: Path, launched, chosen_out: str | None) -> int:
     """One line for a failed launch: the rank that caused it (not the ranks that then lost
     it), else what torchrun saw. `chosen_out`: the run folder the launcher named, for resuming."""
-    from builder.training.distributed import read_rank_errors
+    from builder.training.launch import read_rank_errors
 
     reports = read_rank_errors(errors, EXIT_FAILED)
     if reports and reports[0].code in EXIT_SIGNAL.values():
@@ -284,8 +280,10 @@ def _rank_failure(errors: Path, launched, chosen_out: str | None) -> int:
         print(f"torchcanvas: {reports[0].message}{resume}", file=sys.stderr)
         return reports[0].code
     if reports:
+        waited = " (it waited longer than --dist-timeout for another rank: one is stuck, or much " \
+                 "slower)" if "timed out" in reports[0].message.lower() else ""
         print(f"torchcanvas: the distributed run failed: rank {reports[0].rank}: "
-              f"{reports[0].message}", file=sys.stderr)
+              f"{reports[0].message}{waited}", file=sys.stderr)
         return reports[0].code
     status = launched.status
     said = launched.torchrun_said or f"torchrun exited with status {status}"

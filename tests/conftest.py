@@ -7,6 +7,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+# Before anything imports torch: one thread per test process. The suite runs one pytest-xdist
+# worker per core, and torch's threads fighting over the same cores make small models many
+# times slower. Child processes (training runs, torchrun workers) inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Before anything imports Qt: GUI tests draw offscreen, with or without a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The trust key (graph_schema/trust.py) of a test run lives in a folder of its own, never in

@@ -97,6 +97,12 @@ def resolve(flags: dict[str, Any], training=None) -> TrainConfig:
     return config
 
 
+def is_spec(target: str) -> bool:
+    """`x.py:Name` or `pkg.mod:Name` (a SPEC) rather than a project file."""
+    location, sep, name = target.rpartition(":")
+    return bool(sep and name and location) and not target.endswith(".json")
+
+
 def check(config: TrainConfig) -> None:
     """Raise ConfigError for values no run can use; one line naming the flag."""
     _choice("--optimizer", config.optimizer, OPTIMIZERS)

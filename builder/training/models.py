@@ -17,6 +17,7 @@ from pathlib import Path
 
 from torch import nn
 
+from builder.training.config import is_spec
 from graph_schema import load_project, validate
 from graph_schema.diagnostics import Diagnostic
 
@@ -49,12 +50,6 @@ class ModelSource:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.source.encode()).hexdigest()
-
-
-def is_spec(target: str) -> bool:
-    """`x.py:Name` or `pkg.mod:Name` (a SPEC) rather than a project file."""
-    location, sep, name = target.rpartition(":")
-    return bool(sep and name and location) and not target.endswith(".json")
 
 
 def read_source(target: str, kwargs: dict, trust_kept_source: bool = False) -> ModelSource:

@@ -11,10 +11,13 @@ import json
 import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder.training.config import TrainConfig
-from builder.training.models import ModelSource
 from graph_schema.files import atomic_write_text
+
+if TYPE_CHECKING:
+    from builder.training.models import ModelSource
 
 RUNS = Path("runs")
 

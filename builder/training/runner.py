@@ -21,7 +21,7 @@ from builder.training import speed
 from builder.training.checkpoint import CheckpointError, load_checkpoint
 from builder.training.config import TrainConfig
 from builder.training.data import load_dataset, parse_data, split
-from builder.training.distributed import World, barrier, share_text
+from builder.training.distributed import World, barrier, share_object, share_text
 from builder.training.errors import model_failure
 from builder.training.loop import Parts, Progress, Trainer
 from builder.training.models import ModelError, ModelSource, build_models, read_source
@@ -34,6 +34,7 @@ class RunResult:
     run_dir: Path | None
     progress: Progress
     test: dict
+    model: torch.nn.Module | None = None  # the trained module, in memory
 
 
 def prepare_source(config: TrainConfig) -> ModelSource:
@@ -84,9 +85,12 @@ def _train(config, world, log_factory, stop_requested, command, source, network,
            folder: Path, scratch: bool) -> RunResult:
     dataset, train, val, test = data
     run_dir = None if scratch else folder
-    resume = _resume_state(config, run_dir, source)
+    # Rank 0 reads the checkpoint and hands it on: other machines need no shared filesystem.
+    resume = share_object(world, _resume_state(config, run_dir, source) if world.is_main
+                          else None)
     torch.manual_seed(config.seed)  # the same initial weights on every rank and every resume
-    model = _build(source, folder, network, write=scratch)
+    model = _build(source, folder, network, write=scratch) if world.is_main \
+        else _build_private(source, network)
     task = resolve_task(config.task, config.loss, dataset)
     _check_loss_fits(model, task, train)
     log = log_factory(folder, world, task, resume)
@@ -108,7 +112,7 @@ def _train(config, world, log_factory, stop_requested, command, source, network,
         progress = trainer.fit()
         scores = trainer.evaluate(test) if len(test) else {}
         _finish(log, run_dir, world, progress, task, scores)
-        return RunResult(run_dir, progress, scores)
+        return RunResult(run_dir, progress, scores, model)
     finally:
         log.close()
 
@@ -145,6 +149,16 @@ def _build(source: ModelSource, folder: Path, network: str | None, write: bool):
     if write:
         model_py.write_text(source.source, encoding="utf-8")
     return build_models(source, model_py, [network] if network else None)[network or "model"]
+
+
+def _build_private(source: ModelSource, network: str | None):
+    """The model from a private copy of the source this rank generated itself (the same text
+    rank 0 saved), for ranks on machines that cannot see rank 0's run folder."""
+    folder = Path(tempfile.mkdtemp(prefix="torchcanvas-rank-"))
+    try:
+        return _build(source, folder, network, write=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_loss_fits(model, task: Task, train) -> None:
