@@ -90,7 +90,8 @@ run: install
 	$(VENV)/bin/torchcanvas demo $(DEMO)
 
 test: install
-	QT_QPA_PLATFORM=offscreen $(PYTHON) -m pytest -q
+	# One worker per core (pytest-xdist); each runs torch on one thread (tests/conftest.py).
+	QT_QPA_PLATFORM=offscreen $(PYTHON) -m pytest -q -n auto
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 
