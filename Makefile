@@ -89,8 +89,8 @@ run: install
 	fi
 	$(VENV)/bin/torchcanvas demo $(DEMO)
 
+# One test worker per core (pytest-xdist); each runs torch on one thread (tests/conftest.py).
 test: install
-	# One worker per core (pytest-xdist); each runs torch on one thread (tests/conftest.py).
 	QT_QPA_PLATFORM=offscreen $(PYTHON) -m pytest -q -n auto
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
