@@ -317,3 +317,28 @@ def test_time_and_throughput_are_recorded(tmp_path):
     assert 0 < float(row["seconds"]) < time.perf_counter() - start
     assert float(row["samples_per_s"]) > 0 and math.isfinite(float(row["train_loss"]))
     assert os.path.getsize(out / "curves.png") > 1000
+
+
+def test_input_shape_reshapes_the_data_for_a_spec(tmp_path):
+    spec = write_model(tmp_path, """
+        class Flat(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(64, 10)
+
+            def forward(self, x):
+                return self.fc(x)
+        """)
+    # Digits come as (1, 8, 8); a model of flat vectors asks for 64 values.
+    assert train(f"{spec}:Flat", "--data", "digits", "--input-shape", "64", *FAST,
+                 "--out", tmp_path / "r") == 0
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["input_shape"] == [64]
+
+
+def test_check_init_reports_each_layer_by_name(tmp_path, capsys):
+    assert train(DIGITS_CNN, "--data", "digits", "--check-init", *FAST,
+                 "--out", tmp_path / "r") == 0
+    err = capsys.readouterr().err
+    assert "activations at initialisation" in err
+    for name in ("conv1", "bn2", "classifier"):
+        assert name in err
