@@ -185,13 +185,14 @@ def test_kill_mid_epoch_then_resume_is_bitwise_equal_to_a_straight_run(tmp_path)
             break
     child.wait(timeout=60)
     assert child.returncode == -signal.SIGKILL
-    saved = torch.load(killed / "checkpoints" / "last.pt", weights_only=False)
-    assert saved["progress"]["epoch"] == 0 and saved["progress"]["batch"] == 18
+    saved = torch.load(killed / "checkpoints" / "last.pt", weights_only=False)["progress"]
+    # Mid-epoch (45 batches of 32): the kill may land a checkpoint or two after step 9.
+    assert saved["epoch"] == 0 and 18 <= saved["batch"] < 45 and saved["batch"] % 6 == 0
 
     resumed = subprocess.run([*command, "--out", str(killed), "--ckpt-path", "last"],
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
-    assert "resumed at epoch 1, step 9" in resumed.stderr
+    assert f"resumed at epoch 1, step {saved['step']}" in resumed.stderr
     a, b = weights(straight), weights(killed)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert [r["train_loss"] for r in rows(straight)] == [r["train_loss"] for r in rows(killed)]

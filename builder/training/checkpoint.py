@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,18 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         with open(temp, "wb") as handle:
             torch.save({"version": CHECKPOINT_VERSION, **state}, handle)
             handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def copy_checkpoint(source: Path, path: Path) -> None:
+    """`source` copied to `path` atomically: a file copy instead of a second serialisation."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(source, temp)
+        with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(temp, path)
     finally:

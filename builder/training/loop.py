@@ -25,12 +25,19 @@ from torch.utils.data import Dataset
 
 from builder.training import speed
 from builder.training.batches import BatchSource, batches_of, epoch_indices, shard
-from builder.training.checkpoint import rng_state, save_checkpoint, set_rng_state
+from builder.training.checkpoint import (
+    copy_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from builder.training.config import TrainConfig, limit_batches
 from builder.training.distributed import World, any_across, barrier, sum_across
 from builder.training.errors import model_failure
 from builder.training.optim import current_lr, make_optimizer, make_scheduler
 from builder.training.task import Task
+
+STOP_CHECK_EVERY = 10  # steps between the ranks' checks for Ctrl+C / SIGTERM
 
 
 class Diverged(Exception):
@@ -207,12 +214,12 @@ class Trainer:
                 with speed.autocast(self.device, self.config.precision):
                     output = self.model(x)
                     loss = self.task.loss_fn(output, y)
-                self.scaler.scale(loss / group).backward()
+                self.scaler.scale(loss / group if group > 1 else loss).backward()
         except Exception as err:
             raise model_failure(f"at step {self.progress.step + 1}", err) from None
         detached = loss.detach().float()
         self._pending.append(detached)
-        self._epoch_loss += detached.double() * len(x)
+        self._epoch_loss.add_(detached, alpha=len(x))  # one op; float64 like the sum
         self.timer.batch_done(len(x))
         self.progress.epoch_samples += len(x)
 
@@ -239,7 +246,10 @@ class Trainer:
         every = config.checkpoint_every_n_steps
         if every and progress.step % every == 0:
             self._save(best=False)
-        if any_across(self.world, self.parts.stop_requested()):
+        # Ranks agree on stopping through a collective; one every step would hold them in
+        # lockstep, so they ask every STOP_CHECK_EVERY steps (they share the step count).
+        if (not self.world.distributed or progress.step % STOP_CHECK_EVERY == 0) and \
+                any_across(self.world, self.parts.stop_requested()):
             self._save(best=False)
             raise Interrupted()
         return config.max_steps is not None and progress.step >= config.max_steps
@@ -248,6 +258,12 @@ class Trainer:
         """Raise Diverged if a loss since the last check was not finite; `current_step` is the
         step the latest batch belongs to."""
         if not self._pending:
+            return
+        if len(self._pending) == 1:  # every step on CPU: one .item(), not stack + nonzero
+            value = self._pending.pop().item()
+            self._pending_last = value
+            if not math.isfinite(value):
+                raise Diverged(max(current_step, 1), value)
             return
         losses = torch.stack(self._pending)
         self._pending_last = losses[-1].item()
@@ -354,8 +370,8 @@ class Trainer:
                      **self.parts.extra_state}
             folder = self.parts.run_dir / "checkpoints"
             save_checkpoint(folder / "last.pt", state)
-            if best:
-                save_checkpoint(folder / "best.pt", state)
+            if best:  # the same bytes: copied, not serialised a second time
+                copy_checkpoint(folder / "last.pt", folder / "best.pt")
             self.log.event("checkpoint", step=progress.step, epoch=progress.epoch, best=best)
         elif self.progress.batch:
             # Other ranks keep their own epoch loss in step with rank 0's bookkeeping.
