@@ -10,14 +10,6 @@ from torch import nn
 from builder.training.init_check import activation_report, format_report
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def mlp(*widths, dropout=0.0) -> nn.Sequential:
     torch.manual_seed(0)
     layers = []

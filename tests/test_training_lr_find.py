@@ -14,20 +14,6 @@ from builder.training.problem import Problem
 from builder.training.task import resolve_task
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    dataset = load_dataset(parse_data("digits"), ["N", 1, 8, 8])
-    return split(dataset, seed=0)[0], resolve_task(None, None, dataset)
-
-
 def digits_cnn() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(

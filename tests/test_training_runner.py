@@ -41,6 +41,26 @@ def write_model(folder: Path, body: str, name: str = "model.py") -> Path:
     return path
 
 
+def model_that_turns(folder: Path, name: str, turn: str) -> str:
+    """A SPEC for a linear digits classifier whose forward, from its fourth call on (the first
+    is the runner's check before training, so: from step 3), does `turn` to `out`."""
+    path = write_model(folder, f"""
+        class {name}(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(64, 10)
+                self.calls = 0
+
+            def forward(self, x):
+                self.calls += 1
+                out = self.fc(x.flatten(1))
+                if self.calls >= 4:
+                    {turn}
+                return out
+        """, name=f"{name.lower()}.py")
+    return f"{path}:{name}"
+
+
 def train(*args) -> int:
     return main(["train", *map(str, args)])
 
@@ -141,20 +161,9 @@ def test_default_run_folder_is_under_runs(tmp_path, monkeypatch):
 
 
 def test_a_nan_loss_stops_the_run_naming_the_step(tmp_path, capsys):
-    spec = write_model(tmp_path, """
-        class Poisoned(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.fc = nn.Linear(64, 10)
-                self.calls = 0
-
-            def forward(self, x):
-                self.calls += 1
-                out = self.fc(x.flatten(1))
-                return out * float("nan") if self.calls > 3 else out
-        """)
+    spec = model_that_turns(tmp_path, "Poisoned", 'out = out * float("nan")')
     out = tmp_path / "run"
-    code = train(f"{spec}:Poisoned", "--data", "digits", "--checkpoint-every-n-steps", "1",
+    code = train(spec, "--data", "digits", "--checkpoint-every-n-steps", "1",
                  "--out", out)
     err = capsys.readouterr().err
     assert code == 1
@@ -282,20 +291,8 @@ def test_a_damaged_checkpoint_is_refused(tmp_path, capsys):
 
 
 def test_the_model_raising_mid_run_is_one_line(tmp_path, capsys):
-    spec = write_model(tmp_path, """
-        class Flaky(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.fc = nn.Linear(64, 10)
-                self.calls = 0
-
-            def forward(self, x):
-                self.calls += 1
-                if self.calls == 4:
-                    raise ValueError("this layer is not finished")
-                return self.fc(x.flatten(1))
-        """, name="flaky.py")
-    assert train(f"{spec}:Flaky", "--data", "digits", *FAST, "--out", tmp_path / "r") == 1
+    spec = model_that_turns(tmp_path, "Flaky", 'raise ValueError("this layer is not finished")')
+    assert train(spec, "--data", "digits", *FAST, "--out", tmp_path / "r") == 1
     err = capsys.readouterr().err
     assert "the model raised at step 3: ValueError: this layer is not finished (flaky.py:" in err
 

@@ -21,22 +21,6 @@ RUNGS = ["init", "1 sample", "10 samples", "full"]
 SHORT = Steps(one_sample=40, ten_samples=40, full=20)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on two busy cores torch's spinning threads
-    make each step ten times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    dataset = load_dataset(parse_data("digits"), ["N", 1, 8, 8])
-    return split(dataset, seed=0)[0], resolve_task(None, None, dataset)
-
-
 class DigitsCnn(nn.Module):
     """examples/digits_cnn.json, narrower: conv-bn-relu twice, max pool, two linears."""
 
