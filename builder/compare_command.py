@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from builder.outputs import add_force_argument, output_problem
+from builder.outputs import add_force_argument, output_problem, unusable
 
 EXIT_OK, EXIT_UNUSABLE = 0, 2
 DEFAULT_PLOT = "compare.png"
@@ -34,29 +34,24 @@ def add_compare_parser(sub) -> None:
     p.set_defaults(run=cmd_compare)
 
 
-def _fail(message: str) -> int:
-    print(f"torchcanvas: {message}", file=sys.stderr)
-    return EXIT_UNUSABLE
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     from builder.training.compare import CompareError, load_runs, report
 
     try:
         runs = load_runs(args.runs)
     except CompareError as err:
-        return _fail(str(err))
+        return unusable(str(err))
     plot = None if args.no_plot else args.plot
     if plot is not None:
         problem = _plot_problem(plot, [p for run in runs for p in run.inputs], args.force)
         if problem:
-            return _fail(problem)
+            return unusable(problem)
         from builder.training.curves import plot_comparison
 
         try:
             plot_comparison([(run.label, run.rows) for run in runs], plot)
         except OSError as err:
-            return _fail(f"cannot write {plot}: {err.strerror or err}")
+            return unusable(f"cannot write {plot}: {err.strerror or err}")
     result = report(runs)
     if args.json:
         from builder.training.logs import jsonable

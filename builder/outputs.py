@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -86,3 +87,9 @@ def output_problem(output: str | os.PathLike, inputs: Iterable[str | os.PathLike
     if not force:
         return f"{output} exists; pass --force to overwrite it"
     return None
+
+
+def unusable(message: str) -> int:
+    """Say why the input cannot be used, in the commands' one-line form; the exit status 2."""
+    print(f"torchcanvas: {message}", file=sys.stderr)
+    return 2

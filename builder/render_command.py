@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from builder.outputs import add_force_argument, output_problem
+from builder.outputs import add_force_argument, output_problem, unusable
 from graph_schema import ProjectError, load_project, validate
 from graph_schema.layout import lacks_positions
 
@@ -52,11 +52,6 @@ def add_render_parser(sub) -> None:
     p.set_defaults(run=cmd_render)
 
 
-def _fail(message: str) -> int:
-    print(f"torchcanvas: {message}", file=sys.stderr)
-    return EXIT_UNUSABLE
-
-
 def cmd_render(args: argparse.Namespace) -> int:
     use_offscreen_without_display()
     from builder.gui.render import RenderError, check_format
@@ -65,16 +60,16 @@ def cmd_render(args: argparse.Namespace) -> int:
         check_format(args.output)
         project = load_project(args.file)
     except (RenderError, ProjectError) as err:
-        return _fail(str(err))
+        return unusable(str(err))
     problem = output_problem(args.output, [args.file], args.force)
     if problem:
-        return _fail(problem)
+        return unusable(problem)
     names = [n.name for n in project.networks]
     network = args.network if args.network is not None else names[0] if names else None
     if network not in names:
         if not names:
-            return _fail(f"{args.file}: the project has no network to draw")
-        return _fail(f"{args.file}: no network named {args.network!r}; the project has "
+            return unusable(f"{args.file}: the project has no network to draw")
+        return unusable(f"{args.file}: no network named {args.network!r}; the project has "
                      f"{', '.join(names)}")
     # Counted as validate counts them: the picture shows them where the canvas would.
     errors = sum(1 for d in validate(project) if d.is_error)
@@ -85,7 +80,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     try:
         _render(project, network, args)
     except RenderError as err:
-        return _fail(str(err))
+        return unusable(str(err))
     if len(names) > 1 and args.network is None:
         print(f"{args.file}: drew network {network!r} of {len(names)} "
               f"(choose another with --network)", file=sys.stderr)

@@ -29,11 +29,11 @@ def test_every_example_renders(capsys, qapp, tmp_path, path):
     out_file = tmp_path / f"{path.stem}.png"
     code, out, err = run(capsys, "render", path, "-o", out_file)
     assert (code, out) == (0, f"wrote {out_file}\n")
-    networks = len(load_project(path).networks)
+    networks = load_project(path).networks
     # A project of several networks draws the first, and says how to choose another.
-    assert err == ("" if networks == 1 else
-                   f"{path}: drew network 'generator' of {networks} (choose another with "
-                   f"--network)\n")
+    assert err == ("" if len(networks) == 1 else
+                   f"{path}: drew network '{networks[0].name}' of {len(networks)} (choose "
+                   f"another with --network)\n")
     image = QImage(str(out_file))
     assert image.width() > 300 and image.height() > 300
 
