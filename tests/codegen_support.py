@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import itertools
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -157,6 +158,21 @@ def agrees(symbolic, concrete, sizes) -> bool:
 
 
 # -- inputs ------------------------------------------------------------------------------------
+# Per-sample input elements above which a network counts as ImageNet-sized (3x224x224 is 150,528).
+HEAVY_INPUT = 100_000
+
+
+def is_heavy(network: Network) -> bool:
+    """An ImageNet-sized network of the gallery: the tests that train or round-trip every
+    example leave it to its small-input variant (the same blocks at 32x32), because one
+    backward of VGG-16 at 224x224 costs more than a whole test file should."""
+    sizes = []
+    for node in network.inputs():
+        dims = [d for d in (node.params.get("shape") or [])[1:] if isinstance(d, int)]
+        sizes.append(math.prod(dims) if dims else 0)
+    return any(size > HEAVY_INPUT for size in sizes)
+
+
 def make_inputs(project: Project, network: Network, inference: Inference,
                 generator: torch.Generator | None = None) -> list[torch.Tensor]:
     """One random tensor per io.Input, in forward()'s argument order; integer inputs hold

@@ -17,7 +17,7 @@ from codegen.importer.draft import GraphDraft
 from codegen.importer.errors import ModelImportError, Untraceable
 from codegen.importer.groups import Group, Instance, own_values, structure_key
 from codegen.importer.keep import class_source, constructor_arguments, needed_names
-from codegen.importer.leaves import catalog_spec, is_user_class
+from codegen.importer.leaves import catalog_spec, is_sequential, is_user_class
 from codegen.importer.values import Batch, TensorInfo, tensors_in
 from codegen.importer.walk import Visit
 
@@ -53,7 +53,7 @@ class Instances:
                                        f"be drawn: {err.reason}") from None
             return self._kept(module, visit, err.reason)
         keys = {node_id: child.key for node_id, child in children.items()}
-        kind = draft.kind if type(module) is not nn.Sequential or draft.kind == "class" \
+        kind = draft.kind if not is_sequential(module) or draft.kind == "class" \
             else "sequential"
         name = type(module).__name__ if is_user_class(module) else \
             (visit.path.rsplit(".", 1)[-1] if visit and visit.path else "sequential")
@@ -62,7 +62,7 @@ class Instances:
         return self._join(instance, kind, name)
 
     def _draft(self, module: nn.Module, visit: Visit | None) -> GraphDraft:
-        if type(module) is nn.Sequential:
+        if is_sequential(module):
             return sequential_body(module, visit, self.batch, self.warnings)
         if visit is not None and visit.kind == "leaf":  # only the root: other layers are nodes
             return layer_body(visit, self.batch, self.warnings)
@@ -78,7 +78,7 @@ class Instances:
         for node in draft.nodes:
             if node.type or node.reuses:
                 continue
-            if not is_user_class(node.module) and type(node.module) is not nn.Sequential:
+            if not is_user_class(node.module) and not is_sequential(node.module):
                 raise Untraceable(f"it uses {type(node.module).__name__}, a torch layer the "
                                   f"catalog lacks")
             children[node.id] = self.make(node.module, node.child)

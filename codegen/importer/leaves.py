@@ -204,3 +204,9 @@ def _check_rebuild(module: nn.Module, spec: LayerSpec, params: dict[str, Any]) -
     if _signature(module) != _REBUILT[key]:
         raise LeafMismatch(f"rebuilt from {params or 'the defaults'} it differs from the "
                            f"original (a setting the catalog does not cover)")
+
+
+def is_sequential(module: nn.Module) -> bool:
+    """nn.Sequential, or a subclass that keeps its forward (generated code writes sequential
+    blocks as ``class Layer1(nn.Sequential)``): a chain of positional children either way."""
+    return isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward

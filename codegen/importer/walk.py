@@ -23,7 +23,7 @@ from torch import fx, nn
 from torch.func import functional_call
 
 from codegen.importer.errors import Untraceable
-from codegen.importer.leaves import catalog_spec, is_torch_module, is_user_class
+from codegen.importer.leaves import catalog_spec, is_sequential, is_torch_module, is_user_class
 from codegen.importer.shortcuts import module_result, op_result
 from codegen.importer.tracer import (
     Traced,
@@ -114,7 +114,7 @@ class Walker:
         return output
 
     def _kind(self, module: nn.Module) -> str:
-        if type(module) is nn.Sequential:
+        if is_sequential(module):
             return "sequential"
         if catalog_spec(module) is not None:
             return "leaf"
