@@ -48,7 +48,8 @@ def train_gan(config) -> int:
                            batch_size=config.batch_size, lr=config.lr, seed=config.seed,
                            limit_train_batches=_count(config.limit_train_batches),
                            checkpoint_every_n_steps=config.checkpoint_every_n_steps,
-                           log_every_n_steps=config.log_every_n_steps)
+                           log_every_n_steps=config.log_every_n_steps,
+                           probabilities=ends_in_sigmoid(source.project.network("discriminator")))
     log = RunLog(run_dir, json_progress=config.json_progress, columns=COLUMNS,
                  resume_epochs_done=resume["position"]["epoch"] if resume and "position" in
                  resume else None, total_epochs=config.max_epochs)
@@ -69,6 +70,16 @@ def train_gan(config) -> int:
               file=sys.stderr)
         return EXIT_SIGNAL.get(stop.signum, 130)
     return EXIT_OK
+
+
+def ends_in_sigmoid(network) -> bool:
+    """Whether the network's (first) output comes straight from a Sigmoid: a discriminator
+    giving D(x) as in Goodfellow et al. 2014, a probability rather than a logit."""
+    outputs, nodes = network.outputs(), network.node_map()
+    feeding = [nodes.get(edge.source) for edge in network.edges
+               if outputs and edge.target == outputs[0].id]
+    return any(node is not None and node.type in ("nn.Sigmoid", "op.sigmoid")
+               for node in feeding)
 
 
 # Flags of `train` that the GAN loop does not have; said, rather than silently ignored.

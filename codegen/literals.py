@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import math
 import textwrap
+import unicodedata
 from typing import Any
+
+from codegen.pyformat import LINE_LENGTH
 
 
 def py_str(text: str) -> str:
@@ -72,12 +75,19 @@ def py_literal(value: Any) -> str:
     raise ValueError(f"cannot write {type(value).__name__} as a literal")
 
 
-def docstring_body(text: str, indent: str) -> str:
+def docstring_body(text: str, indent: str, lead: int = 3, tail: int = 3) -> str:
     """``text`` made safe and stable inside a triple-quoted docstring at ``indent``.
 
     Backslashes and quotes are escaped (a ``\"\"\"`` in the notes cannot end the docstring),
     other control characters become escapes, trailing spaces go, and continuation lines are
     indented to the docstring's level: the text ruff format would leave as it is.
+
+    Lines are wrapped at spaces to fit ``LINE_LENGTH`` (88, ruff's default, so also any
+    longer limit) with the indentation: ``lead`` columns come before the first line (the
+    opening quotes) and ``tail`` may follow the last (closing quotes on the same line).
+    The author's own line breaks stay, and a wrapped line keeps its line's indentation, so
+    lists and tables in the notes keep their shape. A word longer than a line (a URL) is
+    never broken: it gets a line of its own, which ruff's E501 allows.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4)
     safe = []
@@ -103,5 +113,39 @@ def docstring_body(text: str, indent: str) -> str:
     # ruff re-indents continuation lines relative to their common indentation; removing it
     # here means ruff finds nothing to change.
     rest = textwrap.dedent("\n".join(lines[1:])).split("\n") if len(lines) > 1 else []
-    body = [first] + [indent + line if line else "" for line in rest]
+    room = LINE_LENGTH - _width(indent)
+    wrapped: list[str] = []
+    for index, line in enumerate([first, *rest]):
+        before = lead if index == 0 else 0
+        chunks = _wrap(line, room, before)
+        closing = tail + (before if len(chunks) == 1 else 0)
+        if index == len(rest) and _width(chunks[-1]) + closing > room:
+            chunks = _wrap(line, room - tail, before)  # leave room for the closing quotes
+        wrapped += chunks
+    body = [wrapped[0]] + [indent + line if line else "" for line in wrapped[1:]]
     return "\n".join(body)
+
+
+def _wrap(line: str, room: int, lead: int) -> list[str]:
+    """``line`` split at spaces into lines of at most ``room`` columns (the first one
+    ``lead`` columns shorter), each starting with the line's own indentation."""
+    margin = line[:len(line) - len(line.lstrip(" "))]
+    out: list[str] = []
+    current, limit = margin, room - lead
+    for index, word in enumerate(line[len(margin):].split(" ")):
+        if index == 0:
+            current += word
+        elif not word or _width(current) + 1 + _width(word) <= limit:
+            current += " " + word  # an empty word: a second space of a run
+        else:
+            out.append(current.rstrip(" "))
+            current, limit = margin + word, room
+    out.append(current)
+    return out
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes, counted as ruff counts line length: wide East Asian
+    characters two, combining marks none."""
+    return sum(0 if unicodedata.combining(char) else
+               2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)

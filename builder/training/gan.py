@@ -1,7 +1,9 @@
 """The GAN task: Goodfellow et al. 2014's minimax game between a generator and a discriminator.
 
 Both players are trained with binary cross-entropy on the discriminator's logits, the
-formulation the paper's Algorithm 1 reduces to:
+formulation the paper's Algorithm 1 reduces to (a discriminator that ends in a Sigmoid, the
+paper's D(x), gives probabilities instead: `GanSettings.probabilities`, and the same losses
+are taken on them):
 
 - discriminator step: real images labelled 1, `generator(z).detach()` labelled 0, so this step
   never reaches the generator's weights;
@@ -77,6 +79,9 @@ class GanSettings:
     checkpoint_every_n_steps: int | None = None
     log_every_n_steps: int = 50
     sample_count: int = 64
+    # The discriminator's output is a probability (it ends in a Sigmoid, as in the paper), not
+    # a logit: binary cross-entropy is then taken on probabilities.
+    probabilities: bool = False
 
 
 @dataclass
@@ -112,6 +117,7 @@ class _Game:
     noise_rng: torch.Generator  # on the CPU: its state is plain bytes, saved in the checkpoint
     fixed_noise: torch.Tensor
     symmetric: bool  # real images rescaled to [-1, 1]
+    probabilities: bool  # the discriminator gives D(x) itself, not its logit
     device: torch.device
     run_dir: Path
 
@@ -168,7 +174,8 @@ def _setup(generator: nn.Module, discriminator: nn.Module, real: Dataset,
                             settings.seed + FIXED_NOISE_SEED_OFFSET))
     game = _Game(generator, discriminator, make(generator), make(discriminator), noise_shape,
                  torch.Generator().manual_seed(settings.seed + NOISE_SEED_OFFSET), fixed,
-                 symmetric=True, device=device, run_dir=run_dir)
+                 symmetric=True, probabilities=settings.probabilities, device=device,
+                 run_dir=run_dir)
     fake = _check_shapes(game, _images(real[0]))
     game.symmetric = bool(resume["symmetric"]) if resume else bool(fake.min() < 0)
     return game
@@ -273,18 +280,20 @@ def _step(game: _Game, real: torch.Tensor, step: int) -> dict[str, float]:
     game.d_optimizer.zero_grad(set_to_none=True)
     real_logits = game.discriminator(real)
     fake_logits = game.discriminator(fake.detach())  # the D step must not train G
-    d_loss = _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
+    d_loss = _bce(real_logits, 1.0, game.probabilities) + \
+        _bce(fake_logits, 0.0, game.probabilities)
     d_loss.backward()
     game.d_optimizer.step()
 
     game.g_optimizer.zero_grad(set_to_none=True)
-    g_loss = _bce(game.discriminator(fake), 1.0)  # non-saturating: -log D(G(z))
+    g_loss = _bce(game.discriminator(fake), 1.0, game.probabilities)  # -log D(G(z))
     g_loss.backward()
     game.g_optimizer.step()
 
-    values = torch.stack([d_loss.detach(), g_loss.detach(),
-                          torch.sigmoid(real_logits.detach()).mean(),
-                          torch.sigmoid(fake_logits.detach()).mean()]).tolist()
+    score = (lambda out: out.detach()) if game.probabilities else \
+        (lambda out: torch.sigmoid(out.detach()))  # D(x), a probability either way
+    values = torch.stack([d_loss.detach(), g_loss.detach(), score(real_logits).mean(),
+                          score(fake_logits).mean()]).tolist()
     stats = dict(zip(("d_loss", "g_loss", "d_real", "d_fake"), values, strict=True))
     for which, key in (("discriminator", "d_loss"), ("generator", "g_loss")):
         if not math.isfinite(stats[key]):
@@ -293,8 +302,12 @@ def _step(game: _Game, real: torch.Tensor, step: int) -> dict[str, float]:
     return stats
 
 
-def _bce(logits: torch.Tensor, label: float) -> torch.Tensor:
-    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
+def _bce(output: torch.Tensor, label: float, probabilities: bool = False) -> torch.Tensor:
+    target = torch.full_like(output, label)
+    if probabilities:
+        # torch clamps log(p) at -100, so a saturated discriminator gives a large finite loss.
+        return F.binary_cross_entropy(output, target)
+    return F.binary_cross_entropy_with_logits(output, target)
 
 
 def _accumulate(sums: dict[str, float], stats: dict[str, float]) -> None:
