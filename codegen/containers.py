@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from codegen.pyformat import LINE_LENGTH, Call, layout, statement
+from codegen.pyformat import LINE_LENGTH, Call, comment_lines, layout, statement
 from graph_schema.document import Network, Node
 from graph_schema.inference import Inference
 
@@ -194,8 +194,6 @@ def list_constructor(plan: ListPlan, constructors: dict, indent: str) -> list[st
         exploded = _one_per_line(indent, prefix, items)
     if len(f"{indent}{prefix}nn.ModuleList({flat})") <= LINE_LENGTH:
         return [f"{indent}{prefix}nn.ModuleList({flat})"]
-    if len(f"{inner}{flat}") <= LINE_LENGTH:
-        return [f"{indent}{prefix}nn.ModuleList(", f"{inner}{flat}", f"{indent})"]
     return exploded
 
 
@@ -228,7 +226,7 @@ def commented_call(indent: str, prefix: str, func: str,
             lines.append(f"{one}  # {comment}")
             continue
         if comment:
-            lines.append(f"{inner}# {comment}")
+            lines += comment_lines(inner, comment)
         lines += layout(item, inner, suffix=",")
     return lines + [f"{indent})"]
 

@@ -100,7 +100,8 @@ def op_expression(spec: LayerSpec, params: dict, inputs: list[str],
         return f" {call.name} ".join(inputs)
     if call.kind == "getitem":
         # A Call in brackets, so a long line splits inside them as ruff splits it.
-        return Call(inputs[0], (", ".join(params["index"]),), opener="[", closer="]")
+        # One index item an argument: split, they go one a line with a trailing comma.
+        return Call(inputs[0], tuple(params["index"]), opener="[", closer="]")
     args: list = [Call("", tuple(inputs), "[", "]", hug=False)] if call.inputs == "list" \
         else inputs[:1] if call.inputs == "first" else list(inputs)
     param_map = spec.param_map

@@ -1,7 +1,10 @@
 """Laying out calls the way ``ruff format`` does, so generated code needs no formatter.
 
-Three tries, as ruff makes them: everything on one line; the arguments together on one
-indented line between the brackets; one argument per line with a trailing comma.
+Two tries: everything on one line, as ruff would; else one argument per line with a trailing
+comma. ruff's own middle try (the arguments together on one indented line between the
+brackets) is left out: without the trailing comma ruff format joins those lines again at a
+longer line length, so the code would be formatted for 88 columns only, not for this
+repo's 100.
 """
 
 from __future__ import annotations
@@ -62,9 +65,13 @@ def layout(item, indent: str, prefix: str = "", suffix: str = "") -> list[str]:
         return [f"{indent}{prefix}(", *layout(item, indent + INDENT), f"{indent}){suffix}"]
     tail = f"{indent}{item.closer}{suffix}"
     inner_indent = indent + INDENT
-    hugged = inner_indent + ", ".join(_flat(a) for a in item.args)
-    if item.hug and len(hugged) <= LINE_LENGTH:
-        return [head, hugged, tail]
+    if item.opener == "[" and len(item.args) == 1:
+        # x[i]: a trailing comma would make the index a tuple, so ruff does not take it as
+        # a request to keep the lines split, and hugs it.
+        return [head, f"{inner_indent}{_flat(item.args[0])}", tail]
+    # Split, always one argument a line with a trailing comma (never ruff's hugged form,
+    # all the arguments on one line between the brackets): the trailing comma keeps ruff
+    # format from joining the lines again at a longer line length (this repo's 100).
     lines = [head]
     for arg in item.args:
         lines += layout(arg, inner_indent, suffix=",")
@@ -110,5 +117,22 @@ def statement(indent: str, prefix: str, expr, comment: str = "") -> list[str]:
     flat = f"{indent}{prefix}{_flat(expr)}"
     if comment and len(flat) + 4 + len(comment) <= LINE_LENGTH:
         return [f"{flat}  # {comment}"]
-    above = [f"{indent}# {comment}"] if comment else []
+    above = comment_lines(indent, comment) if comment else []
     return above + layout(expr, indent, prefix)
+
+
+def comment_lines(indent: str, comment: str) -> list[str]:
+    """``# comment`` on lines of its own at ``indent``, broken after a top-level comma (between
+    the shapes of a node with many outputs) where one line would be too long; continuation
+    lines line up under the text after ``-> ``."""
+    head, more = f"{indent}# ", f"{indent}#    "
+    lines, current = [], ""
+    for index, item in enumerate(_top_level_items(comment)):
+        piece = item if index == 0 else f" {item}"
+        start = head if not lines else more
+        if current and len(start + current + "," + piece) + 1 > LINE_LENGTH:  # and its comma
+            lines.append(start + current + ",")
+            current = item
+        else:
+            current += ("," if index else "") + piece
+    return lines + [(head if not lines else more) + current]

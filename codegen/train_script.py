@@ -62,7 +62,9 @@ def generate_train_script(project: Project, model_module: str, network: str | No
         class_name=class_name or class_name_for(net.name),
         sample_shape=py_literal(sample_shape),
         input_dtype=inputs[0].params.get("dtype", "float32"),
-        dataset=docstring_body(training.dataset or "(none given)", ""),
+        # The template puts the dataset after "The project's dataset: " on its line.
+        dataset=docstring_body(training.dataset or "(none given)", "",
+                               lead=len("The project's dataset: ")),
         digits=training.dataset.strip().lower() == "sklearn:digits",
         loss=LOSSES[training.loss],
         classification=training.loss in CLASS_LOSSES,

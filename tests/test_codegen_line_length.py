@@ -29,10 +29,6 @@ CHECKS = {
 }
 FORMAT = ["format", "--isolated", "--line-length", "88", "--check", "--diff"]
 FORMAT_REPO = ["format", "--config", str(ROOT / "pyproject.toml"), "--check", "--diff"]
-# ruff format at 100 columns joins again a call that code generation split at 88 between
-# brackets ("hugged"), unless a trailing comma asks to keep it split.
-NEEDS_TRAILING_COMMAS = pytest.mark.xfail(
-    strict=True, reason="codegen/pyformat.py still hugs split arguments (issue 12)")
 
 WORDS = ("Deep residual learning with a very long note about the training schedule and its "
          "many hyperparameters, written on one line as people paste it from a paper ")
@@ -73,7 +69,6 @@ def test_every_example_is_already_ruff_formatted(example_files):
     assert not problems, problems
 
 
-@NEEDS_TRAILING_COMMAS
 def test_every_example_is_already_formatted_at_this_repos_line_length(example_files):
     problems = ruff(FORMAT_REPO, example_files)
     assert not problems, problems
