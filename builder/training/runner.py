@@ -26,7 +26,7 @@ from builder.training.errors import model_failure
 from builder.training.loop import Parts, Progress, Trainer
 from builder.training.models import ModelError, ModelSource, build_models, read_source
 from builder.training.run_folder import choose_run_dir, write_json
-from builder.training.task import Task, TaskMismatch, check_fit, resolve_task
+from builder.training.task import Task, TaskMismatch, check_fit, prediction, resolve_task
 
 
 @dataclass
@@ -179,9 +179,11 @@ def _check_loss_fits(model, task: Task, train) -> None:
     finally:
         model.train(was_training)
         set_rng_state(state)
-    if not isinstance(output, torch.Tensor):
+    if prediction(output) is None:
         raise TaskMismatch(f"the model returns a {type(output).__name__}; the runner trains "
-                           f"models that return one tensor")
+                           f"models that return a tensor, a tuple starting with one, or an "
+                           f"output with `logits`")
+    output = prediction(output)
     check_fit(task, output, y)
 
 

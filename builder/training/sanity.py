@@ -43,7 +43,7 @@ from builder.training.problem import (
     restored,
     shuffled_batches,
 )
-from builder.training.task import CLASS_LOSSES
+from builder.training.task import CLASS_LOSSES, prediction
 from graph_schema.diagnostics import one_line
 
 SOFTMAX_LINT = "softmax-before-loss"  # graph_schema/lints.py
@@ -125,7 +125,7 @@ def _init_rung(problem: Problem, initial: dict, x: torch.Tensor, y: torch.Tensor
     output = model(x)
     loss = task.loss_fn(output, y)
     loss.backward()
-    probe = _Probe(_output_kind(output.detach()), _gradient_findings(problem))
+    probe = _Probe(_output_kind(prediction(output).detach()), _gradient_findings(problem))
     value, expected = loss.item(), task.expected_initial_loss
     notes = []
     if not math.isfinite(value):

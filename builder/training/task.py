@@ -28,6 +28,19 @@ CLASS_LOSSES = ("cross_entropy", "nll")
 TASKS = config.TASKS
 
 
+def prediction(output):
+    """The tensor a loss scores, from what a model returns: the tensor itself, the `logits` of a
+    Hugging Face ModelOutput (or a dict), or the first item of a tuple. None when there is none."""
+    if isinstance(output, torch.Tensor):
+        return output
+    logits = output.get("logits") if isinstance(output, dict) else getattr(output, "logits", None)
+    if isinstance(logits, torch.Tensor):
+        return logits
+    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
+        return output[0]
+    return None
+
+
 class TaskMismatch(Exception):
     """The loss cannot take the model's output or the data's targets; one line with a fix."""
 
@@ -54,7 +67,8 @@ class Task:
             return math.log(self.num_classes)
         return None
 
-    def loss_fn(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def loss_fn(self, output, target: torch.Tensor) -> torch.Tensor:
+        output = prediction(output)
         if self.loss not in CLASS_LOSSES and target.shape != output.shape:
             target = target.reshape(output.shape)  # (N,) targets for an (N, 1) output
         return LOSS_FUNCTIONS[self.loss](output, target)
@@ -62,6 +76,7 @@ class Task:
     def metric_sum(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The batch's metric summed over samples (correct predictions, or absolute errors), so
         that sums from every batch and every rank add up to the exact dataset figure."""
+        output = prediction(output)
         if self.kind == "classification":
             return (output.argmax(dim=1) == target).sum().to(torch.float64)
         errors = (output.float() - target.float().reshape(output.shape)).abs()
