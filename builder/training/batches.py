@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset, TensorDataset
 
+from builder.training.inputs import Inputs, select, to_device
+
 # Keep a dataset on the GPU only while it takes at most this share of the free memory.
 GPU_SHARE = 0.25
 
@@ -46,44 +48,46 @@ class BatchSource:
         self.dataset = dataset
         self.tensors = _tensors_of(dataset)
         if self.tensors is not None and _fits_on(device, self.tensors):
-            self.tensors = tuple(t.to(device) for t in self.tensors)
+            self.tensors = tuple(to_device(t, device) for t in self.tensors)
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def iterate(self, batches: list[list[int]]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def iterate(self, batches: list[list[int]]) -> Iterator[tuple[Inputs, torch.Tensor]]:
+        """(x, y) per batch; x is a tuple of tensors for a model with several inputs."""
         if self.tensors is not None:
             x, y = self.tensors
             for batch in batches:
-                index = torch.as_tensor(batch, device=x.device)
-                yield self._to_device(x[index]), self._to_device(y[index])
+                index = torch.as_tensor(batch, device=y.device)
+                yield to_device(select(x, index), self.device), to_device(y[index], self.device)
             return
         loader = DataLoader(self.dataset, batch_sampler=batches, num_workers=self.num_workers,
                             pin_memory=self.device.type == "cuda")
         for x, y in loader:
-            yield self._to_device(x), self._to_device(y)
-
-    def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
-        if tensor.device == self.device:
-            return tensor
-        return tensor.to(self.device, non_blocking=True)
+            x = tuple(x) if isinstance(x, list) else x  # default_collate makes tuples lists
+            yield to_device(x, self.device), to_device(y, self.device)
 
 
-def _tensors_of(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """(x, y) of a TensorDataset, or of a Subset (of a Subset...) of one; None otherwise."""
+def _tensors_of(dataset: Dataset) -> tuple[Inputs, torch.Tensor] | None:
+    """(x, y) of a TensorDataset, or of a Subset (of a Subset...) of one; None otherwise. x is a
+    tuple when the dataset holds several inputs before its labels."""
     index = None
     while isinstance(dataset, Subset):
         inner = torch.as_tensor(dataset.indices)
         index = inner if index is None else inner[index]
         dataset = dataset.dataset
-    if not isinstance(dataset, TensorDataset) or len(dataset.tensors) != 2:
+    if not isinstance(dataset, TensorDataset) or len(dataset.tensors) < 2:
         return None
-    x, y = dataset.tensors
-    return (x, y) if index is None else (x[index], y[index])
+    if len(dataset.tensors) > 2 and getattr(dataset, "n_inputs", 1) != len(dataset.tensors) - 1:
+        return None  # not (inputs..., labels): the dataset's own __getitem__ must be used
+    *inputs, y = dataset.tensors
+    x = inputs[0] if len(inputs) == 1 else tuple(inputs)
+    return (x, y) if index is None else (select(x, index), y[index])
 
 
-def _fits_on(device: torch.device, tensors: tuple[torch.Tensor, ...]) -> bool:
+def _fits_on(device: torch.device, tensors: tuple) -> bool:
     if device.type != "cuda":
         return False
     free, _total = torch.cuda.mem_get_info(device)
-    return sum(t.numel() * t.element_size() for t in tensors) <= GPU_SHARE * free
+    flat = [t for part in tensors for t in (part if isinstance(part, tuple) else (part,))]
+    return sum(t.numel() * t.element_size() for t in flat) <= GPU_SHARE * free

@@ -16,8 +16,8 @@ TASKS = ("classification", "regression", "gan")
 # The loss names of the project's training section (graph_schema.document.LOSSES); task.py maps
 # each to its torch function. Kept here too so that the command line parses without torch.
 LOSSES = ("cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_with_logits")
-DATA_FORMS = ("digits, synthetic:..., npz:PATH, csv:PATH[:target=COL], folder:PATH, "
-              "python:MODULE:FACTORY")
+DATA_FORMS = ("digits, synthetic:..., synthetic:pairs,..., npz:PATH, csv:PATH[:target=COL], "
+              "folder:PATH, python:MODULE:FACTORY")
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 DEFAULT_PATIENCE = 5
 

@@ -5,13 +5,17 @@ Forms (the text after `--data`):
     digits                                  scikit-learn's bundled 8x8 digits, scaled to [0, 1]
     synthetic:shape=3,32,32,classes=10,n=5000[,seed=0]    classification (class prototypes + noise)
     synthetic:shape=8,targets=1,n=500[,seed=0]            regression (a linear map + noise)
+    synthetic:vocab=1000,shape=64,classes=4,n=2000        token ids (classes own marker ids)
+    synthetic:pairs[,vocab=1000][,shape=32][,n=2000]      two inputs; 1 when the second is a
+                                                          perturbed copy of the first, else 0
     npz:PATH                                arrays `x` and `y` (integer y: classes, float: targets)
     csv:PATH[:target=COL][,task=classification|regression]
     folder:PATH                             one subfolder per class, read with Pillow
     python:MODULE:FACTORY | python:FILE.py:FACTORY    FACTORY() returns a map-style Dataset
 
-`shape` may be left out of synthetic to take the model's own input shape. Every failure is a
-DataError whose message is one line saying what and where.
+`shape` may be left out of synthetic to take the model's own input shape(s). A model whose input
+is int64 (an embedding's ids) gets token ids below its smallest nn.Embedding's size unless `vocab`
+says otherwise. Every failure is a DataError whose message is one line saying what and where.
 """
 
 from __future__ import annotations
@@ -22,19 +26,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset, Subset, TensorDataset
 
+from builder.training import data_fit as fit
 from builder.training import data_sources as sources
+from builder.training import data_tokens as tokens
 from builder.training.config import DATA_FORMS
 from builder.training.data_sources import DataError
+from builder.training.inputs import ModelInput, as_model_inputs
 
 __all__ = ["DataError", "DataSpec", "parse_data", "load_dataset", "split", "FORMS"]
 
 FORMS = DATA_FORMS
-SYNTHETIC_KEYS = ("shape", "classes", "targets", "n", "seed")
+SYNTHETIC_KEYS = ("shape", "classes", "targets", "n", "seed", "vocab")
+PAIRS = "pairs"  # the flag of synthetic:pairs, written before the keys
 CSV_KEYS = ("target", "task")
 TASKS = ("classification", "regression")
 
@@ -95,6 +101,24 @@ def _parse_python(kind: str, rest: str, text: str) -> DataSpec:
 
 
 def _parse_synthetic(kind: str, rest: str, text: str) -> DataSpec:
+    pairs = rest == PAIRS or rest.startswith(PAIRS + ",")
+    if pairs:
+        rest = rest[len(PAIRS) + 1:]
+    options = _synthetic_options(rest, text)
+    if pairs:
+        if {"classes", "targets"} & set(options):
+            raise DataError(f"--data {text!r}: pairs have two classes (match or not); "
+                            "drop classes= and targets=")
+        options.update(pairs=True, classes=2)
+    if "targets" not in options:
+        options.setdefault("classes", 10)
+    if "targets" in options and "vocab" in options:
+        raise DataError(f"--data {text!r}: token ids (vocab=) are for classification, "
+                        "not targets=")
+    return DataSpec(kind, options=options, text=text)
+
+
+def _synthetic_options(rest: str, text: str) -> dict:
     raw = _key_values(rest, SYNTHETIC_KEYS, text) if rest else {}
     options = {"n": 1000, "seed": 0}
     for key, value in raw.items():
@@ -111,9 +135,7 @@ def _parse_synthetic(kind: str, rest: str, text: str) -> DataSpec:
     if "classes" in options and "targets" in options:
         raise DataError(f"--data {text!r}: give classes= (classification) or targets= "
                         "(regression), not both")
-    if "targets" not in options:
-        options.setdefault("classes", 10)
-    return DataSpec(kind, options=options, text=text)
+    return options
 
 
 def _key_values(text: str, keys: Sequence[str], whole: str) -> dict[str, str]:
@@ -141,168 +163,88 @@ def _key_values(text: str, keys: Sequence[str], whole: str) -> dict[str, str]:
 
 
 class ArrayDataset(TensorDataset):
-    """A TensorDataset that also says what it is for, so the loop can pick the loss and metric."""
+    """A TensorDataset that also says what it is for, so the loop can pick the loss and metric.
+    A sample is (x, y); x is a tuple of tensors when `x` holds several inputs."""
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, task: str, num_classes: int | None):
-        super().__init__(x, y)
+    def __init__(self, x: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor, task: str,
+                 num_classes: int | None):
+        inputs = x if isinstance(x, tuple) else (x,)
+        super().__init__(*inputs, y)
+        self.n_inputs = len(inputs)
         self.task = task
         self.num_classes = num_classes
 
+    def __getitem__(self, index):
+        *inputs, y = super().__getitem__(index)
+        return (inputs[0] if self.n_inputs == 1 else tuple(inputs)), y
 
-def load_dataset(spec: DataSpec, input_shape: Sequence[int | str] | None) -> Dataset:
-    """Load `spec` with every input shaped like `input_shape` minus its leading batch dim (the
-    shape of the network's io.Input, e.g. ['N', 1, 8, 8]); a string dim accepts any size.
-    None (a model given as a SPEC, without --input-shape): samples keep the shape they have."""
-    target = tuple(input_shape[1:]) if input_shape is not None else None
+
+def load_dataset(spec: DataSpec, model_input) -> Dataset:
+    """Load `spec` shaped for the model: `model_input` is its io.Input's shape with the batch dim
+    (e.g. ['N', 1, 8, 8]; a string dim accepts any size), or a list of ModelInputs (one per
+    input, with dtypes). None (a SPEC without --input-shape): samples keep the shape they have."""
+    inputs = as_model_inputs(model_input)
     if spec.kind == "python":
-        return _fit_user_dataset(sources.call_factory(**spec.options), target, spec.text)
-    raw = _read(spec, target)
-    x = _fit(raw, target, spec.text)
+        return fit.fit_user_dataset(sources.call_factory(**spec.options), inputs, spec.text)
+    raw = _read(spec, inputs)
+    x = fit.fit_inputs(raw, inputs, spec.text)
     if raw.y.dtype == torch.int64:
         classes = int(raw.y.max()) + 1 if len(raw.y) else 0
         return ArrayDataset(x, raw.y, "classification", classes)
     return ArrayDataset(x, raw.y.float(), "regression", None)
 
 
-def _read(spec: DataSpec, target: tuple) -> sources.Raw:
+def _read(spec: DataSpec, inputs: list[ModelInput] | None) -> sources.Raw:
     opts = spec.options
     if spec.kind == "digits":
         return sources.read_digits()
     if spec.kind == "synthetic":
-        shape = opts.get("shape") or _concrete(target, spec.text, "give shape=...")
-        return sources.read_synthetic(shape, opts["n"], opts["seed"], opts.get("classes"),
-                                      opts.get("targets"))
+        return _read_synthetic(spec, inputs)
+    target = fit.sample_shape(inputs[0]) if inputs else None
     if spec.kind == "npz":
         return sources.read_npz(spec.path)
     if spec.kind == "csv":
         return sources.read_csv(spec.path, opts.get("target"), opts.get("task"))
-    mode, size = _image_target(target, spec.text)
+    mode, size = fit.image_target(target, spec.text)
     return sources.read_folder(spec.path, mode, size)
 
 
-def _concrete(target: tuple | None, text: str, hint: str) -> tuple[int, ...]:
-    if target is None:
-        raise DataError(f"--data {text!r}: the model's input shape is not known; give it with "
-                        f"--input-shape (e.g. 1,8,8)")
-    if not target or not all(isinstance(d, int) for d in target):
-        raise DataError(f"--data {text!r}: the model input {_fmt(('N', *target))} is not fully "
-                        f"known; {hint}")
-    return target
+def _read_synthetic(spec: DataSpec, inputs: list[ModelInput] | None) -> sources.Raw:
+    opts, text = spec.options, spec.text
+    count = 2 if opts.get("pairs") else 1
+    shapes = _synthetic_shapes(opts, inputs, count, text)
+    token_inputs = [i for i in inputs or () if i.is_tokens]
+    if "vocab" in opts and inputs and inputs[0].name and not token_inputs:
+        raise DataError(f"--data {text!r}: vocab= makes token ids, but the model's input "
+                        f"{inputs[0].name!r} is {inputs[0].dtype}")
+    vocab = opts.get("vocab") or min((i.vocab for i in token_inputs if i.vocab), default=None)
+    if token_inputs and vocab is None:
+        raise DataError(f"--data {text!r}: the model takes token ids and no nn.Embedding says "
+                        "how many; give vocab=...")
+    n, seed = opts["n"], opts["seed"]
+    if vocab is None:
+        if count == 2:
+            return tokens.read_float_pairs((shapes[0], shapes[1]), n, seed)
+        return sources.read_synthetic(shapes[0], n, seed, opts.get("classes"),
+                                      opts.get("targets"))
+    lengths = [fit.sequence_length(shape, text) for shape in shapes]
+    if count == 2:
+        return tokens.read_token_pairs((lengths[0], lengths[1]), vocab, n, seed)
+    return tokens.read_token_classes(lengths[0], vocab, n, seed, opts["classes"])
 
 
-def _image_target(target: tuple, text: str) -> tuple[str, tuple[int, int]]:
-    """The Pillow mode and (width, height) that make a folder image fit the model's input."""
-    dims = _concrete(target, text, "images are resized to a fixed size")
-    modes = {1: "L", 3: "RGB", 4: "RGBA"}
-    if len(dims) == 3 and dims[0] in modes:
-        return modes[dims[0]], (dims[2], dims[1])
-    if len(dims) == 2:
-        return "L", (dims[1], dims[0])
-    if len(dims) == 1:
-        # A flat input (an MLP): a square grey or colour image of that many values.
-        for channels, mode in ((1, "L"), (3, "RGB")):
-            side = math.isqrt(dims[0] // channels)
-            if side * side * channels == dims[0]:
-                return mode, (side, side)
-    raise DataError(f"--data {text!r}: images cannot fit the model input {_fmt(('N', *dims))} "
-                    "(expected (N, C, H, W) with C 1, 3 or 4, (N, H, W) or a square (N, H*W*C))")
-
-
-def _fit(raw: sources.Raw, target: tuple, text: str) -> torch.Tensor:
-    x = raw.x
-    sample = tuple(x.shape[1:])
-    if target is None:
-        return x
-    reshaped = _reshape_to(sample, target)
-    if reshaped is not None:
-        return x.reshape(len(x), *reshaped)
-    if raw.image and len(target) == 3 and all(isinstance(d, int) for d in target):
-        return _resize_images(x, target)
-    raise DataError(f"--data {text!r}: data samples have shape {_fmt(('N', *sample))} "
-                    f"but the model input is {_fmt(('N', *target))}")
-
-
-def _reshape_to(sample: tuple[int, ...], target: tuple) -> tuple[int, ...] | None:
-    """The shape to view a sample as, or None. Only reshapes that cannot scramble data are taken:
-    equal shapes, flattening to or from one dim, and adding or dropping size-1 dims. (3, 32, 32)
-    is never silently reread as (32, 32, 3)."""
-    if len(sample) == len(target) and all(_dim_ok(s, t) for s, t in zip(sample, target)):
-        return sample
-    if not all(isinstance(d, int) for d in target) or math.prod(sample) != math.prod(target):
-        return None
-    squeezed = lambda dims: tuple(d for d in dims if d != 1)  # noqa: E731
-    if len(sample) == 1 or len(target) == 1 or squeezed(sample) == squeezed(target):
-        return target
-    return None
-
-
-def _dim_ok(size: int, want: int | str) -> bool:
-    return isinstance(want, str) or size == want
-
-
-def _resize_images(x: torch.Tensor, target: tuple[int, int, int]) -> torch.Tensor:
-    channels, height, width = target
-    have = x.shape[1]
-    if have == 4:
-        x, have = x[:, :3], 3  # alpha carries no class information
-    if have == 3 and channels == 1:
-        # ITU-R 601 luma, the same weights Pillow's convert("L") uses.
-        x = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
-    elif have == 1 and channels in (3, 4):
-        x = x.expand(-1, channels, -1, -1)
-    elif have != channels:
-        raise DataError(f"images with {have} channels cannot become {channels} channels")
-    if tuple(x.shape[2:]) != (height, width):
-        x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False,
-                          antialias=True)
-    return x.contiguous()
-
-
-class _FittedDataset(Dataset):
-    """The user's Dataset with each input viewed as the model's shape and labels typed."""
-
-    def __init__(self, inner: Dataset, shape: tuple[int, ...], task: str):
-        self.inner, self.shape, self.task = inner, shape, task
-        self.num_classes = getattr(inner, "num_classes", None)
-
-    def __len__(self) -> int:
-        return len(self.inner)
-
-    def __getitem__(self, index):
-        x, y = self.inner[index]
-        x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x).float()
-        y = torch.as_tensor(y)
-        y = y.long() if self.task == "classification" else y.float()
-        return x.reshape(self.shape), y
-
-
-def _fit_user_dataset(dataset: Dataset, target: tuple, text: str) -> Dataset:
-    # One sample is read up front so a mismatch is reported now, not in the middle of epoch one.
-    try:
-        size = len(dataset)
-        first = dataset[0] if size else None
-    except Exception as err:  # the user's __len__/__getitem__
-        raise DataError(f"--data {text!r}: reading sample 0 raised {type(err).__name__}: "
-                        f"{sources._one_line(err)}") from err
-    if first is None:
-        raise DataError(f"--data {text!r}: the dataset is empty")
-    if not isinstance(first, (tuple, list)) or len(first) != 2:
-        raise DataError(f"--data {text!r}: a sample must be an (input, label) pair, "
-                        f"got {type(first).__name__}")
-    try:
-        x, y = torch.as_tensor(np.asarray(first[0])), torch.as_tensor(first[1])
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise DataError(f"--data {text!r}: sample 0 is not numeric ({err})") from err
-    shape = tuple(x.shape) if target is None else _reshape_to(tuple(x.shape), target)
-    if shape is None:
-        raise DataError(f"--data {text!r}: data samples have shape {_fmt(('N', *x.shape))} "
-                        f"but the model input is {_fmt(('N', *target))}")
-    task = "regression" if y.is_floating_point() else "classification"
-    return _FittedDataset(dataset, shape, task)
-
-
-def _fmt(shape: Sequence) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ")"
+def _synthetic_shapes(opts: dict, inputs: list[ModelInput] | None, count: int,
+                      text: str) -> list[tuple[int, ...]]:
+    """One concrete sample shape per input the synthetic set makes."""
+    if inputs is not None and len(inputs) == 1 and not inputs[0].name:
+        inputs = inputs * count  # a bare --input-shape: the shape of each input
+    if inputs is not None:
+        fit.check_count(count, inputs, text)
+    if "shape" in opts:
+        return [opts["shape"]] * count
+    if inputs is None:
+        fit.concrete(None, text, "")
+    return [fit.concrete(fit.sample_shape(i), text, "give shape=...") for i in inputs]
 
 
 # --- splitting ---------------------------------------------------------------------------------

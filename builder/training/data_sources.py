@@ -23,10 +23,11 @@ class DataError(Exception):
 
 @dataclass
 class Raw:
-    """Samples as read: x is (n, *sample_shape) float32; y is int64 classes or float targets.
-    `image` marks sources whose samples are (C, H, W) pictures that may be resized to fit."""
+    """Samples as read: x is (n, *sample_shape) float32 (int64 for token ids), or a tuple of
+    such tensors for a model with several inputs; y is int64 classes or float targets. `image`
+    marks sources whose samples are (C, H, W) pictures that may be resized to fit."""
 
-    x: torch.Tensor
+    x: torch.Tensor | tuple[torch.Tensor, ...]
     y: torch.Tensor
     image: bool = False
 
@@ -85,7 +86,7 @@ def read_npz(path: Path) -> Raw:
                                 "save it with numpy.savez(path, x=..., y=...)")
             x, y = arrays["x"], arrays["y"]
     except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise DataError(f"{path}: not a readable npz file ({_one_line(err)})") from err
+        raise DataError(f"{path}: not a readable npz file ({one_line(err)})") from err
     if x.ndim < 1 or len(x) != len(y):
         raise DataError(f"{path}: x has {len(x) if x.ndim else 0} samples but y has {len(y)}")
     if not np.issubdtype(x.dtype, np.number):
@@ -102,7 +103,7 @@ def read_csv(path: Path, target: str | None, task: str | None) -> Raw:
         rows = [row for row in csv.reader(text.splitlines(), delimiter=delimiter,
                                           skipinitialspace=True) if row]
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise DataError(f"{path}: cannot read csv ({_one_line(err)})") from err
+        raise DataError(f"{path}: cannot read csv ({one_line(err)})") from err
     if not rows:
         raise DataError(f"{path}: csv is empty")
     # numpy.savetxt writes its header as '# a,b,c'; a first row that is not all numbers is a header.
@@ -186,7 +187,7 @@ def read_folder(path: Path, mode: str, size: tuple[int, int]) -> Raw:
                 with Image.open(file) as image:
                     pixels = np.asarray(image.convert(mode).resize(size, Image.BILINEAR))
             except (OSError, UnidentifiedImageError) as err:
-                raise DataError(f"{file}: cannot read image ({_one_line(err)})") from err
+                raise DataError(f"{file}: cannot read image ({one_line(err)})") from err
             xs.append(pixels.reshape(size[1], size[0], -1).transpose(2, 0, 1))
             ys.append(index)
     x = torch.from_numpy(np.stack(xs).astype(np.float32) / 255.0)
@@ -202,7 +203,7 @@ def call_factory(target: str, factory: str) -> Dataset:
         dataset = func()
     except Exception as err:  # the user's code: any failure becomes one line, not a traceback
         raise DataError(f"python:{target}:{factory}: {factory}() raised "
-                        f"{type(err).__name__}: {_one_line(err)}") from err
+                        f"{type(err).__name__}: {one_line(err)}") from err
     if not isinstance(dataset, Dataset) or isinstance(dataset, IterableDataset):
         raise DataError(f"python:{target}:{factory}: {factory}() returned "
                         f"{type(dataset).__name__}, not a map-style torch.utils.data.Dataset")
@@ -237,7 +238,7 @@ def _import_target(target: str):
         raise
     except Exception as err:  # a syntax error or failing import in the user's module
         raise DataError(f"python:{target}: cannot import ({type(err).__name__}: "
-                        f"{_one_line(err)})") from err
+                        f"{one_line(err)})") from err
 
 
 def _require_file(path: Path) -> None:
@@ -253,5 +254,5 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _one_line(err: BaseException) -> str:
+def one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from builder.training.inputs import Inputs, call
 from builder.training.problem import preserved_rng, restored
 
 NEAR_ZERO = 1e-6  # |v| below this counts as zero (a ReLU's zeros are exact)
@@ -46,7 +47,7 @@ class LayerStats:
         return self.vanishing or self.exploding
 
 
-def activation_report(model: nn.Module, x: torch.Tensor,
+def activation_report(model: nn.Module, x: Inputs,
                       names: Mapping[str, str] | None = None) -> list[LayerStats]:
     """The output statistics of every leaf module, in the order they ran on `x` (a module called
     twice appears twice). `names` maps module paths to node names. The model is left exactly as
@@ -58,9 +59,10 @@ def activation_report(model: nn.Module, x: torch.Tensor,
         for path, module in model.named_modules():
             if next(module.children(), None) is None:  # a leaf: containers only pass on
                 handles.append(module.register_forward_hook(_recorder(path, outputs)))
-        with restored(model), preserved_rng(x.device), torch.no_grad():
+        device = (x[0] if isinstance(x, tuple) else x).device
+        with restored(model), preserved_rng(device), torch.no_grad():
             model.train()
-            model(x)
+            call(model, x)
     finally:
         for handle in handles:
             handle.remove()

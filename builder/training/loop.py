@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset
 
-from builder.training import speed
+from builder.training import inputs, speed
 from builder.training.batches import BatchSource, batches_of, epoch_indices, shard
 from builder.training.checkpoint import (
     copy_checkpoint,
@@ -142,7 +142,7 @@ class Trainer:
         state, weights = rng_state(), copy.deepcopy(self.module.state_dict())
         x, y = next(self.train_source.iterate([list(range(min(2, len(self.parts.train))))]))
         try:
-            self.task.loss_fn(self.module(x), y).backward()
+            self.task.loss_fn(inputs.call(self.module, x), y).backward()
             return any(p.requires_grad and p.grad is None for p in self.module.parameters())
         finally:  # the probe leaves no trace: not in batch-norm statistics, not in the RNG
             self.module.zero_grad(set_to_none=True)
@@ -203,7 +203,7 @@ class Trainer:
         order = epoch_indices(size, epoch, config.seed, world.rank, world.size, shuffle)
         return batches_of(order, config.batch_size)[:self.batches_per_epoch]
 
-    def _forward_backward(self, x: torch.Tensor, y: torch.Tensor, group: int,
+    def _forward_backward(self, x: inputs.Inputs, y: torch.Tensor, group: int,
                           stepping: bool) -> None:
         x = speed.to_input_format(x, self.channels_last)
         # DDP all-reduces gradients on every backward unless told this one only accumulates.
@@ -212,16 +212,17 @@ class Trainer:
         try:
             with quiet:
                 with speed.autocast(self.device, self.config.precision):
-                    output = self.model(x)
+                    output = inputs.call(self.model, x)
                     loss = self.task.loss_fn(output, y)
                 self.scaler.scale(loss / group if group > 1 else loss).backward()
         except Exception as err:
             raise model_failure(f"at step {self.progress.step + 1}", err) from None
         detached = loss.detach().float()
         self._pending.append(detached)
-        self._epoch_loss.add_(detached, alpha=len(x))  # one op; float64 like the sum
-        self.timer.batch_done(len(x))
-        self.progress.epoch_samples += len(x)
+        samples = inputs.batch_len(x)
+        self._epoch_loss.add_(detached, alpha=samples)  # one op; float64 like the sum
+        self.timer.batch_done(samples)
+        self.progress.epoch_samples += samples
 
     def _step(self) -> None:
         if self.device.type == "cpu":
@@ -334,11 +335,12 @@ class Trainer:
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)
         for x, y in source.iterate(batches):
             with speed.autocast(self.device, self.config.precision):
-                output = self.module(speed.to_input_format(x, self.channels_last))
+                output = inputs.call(self.module, speed.to_input_format(x, self.channels_last))
                 loss = self.task.loss_fn(output, y)
-            sums += torch.stack([loss.double() * len(x),
+            samples = inputs.batch_len(x)
+            sums += torch.stack([loss.double() * samples,
                                  self.task.metric_sum(output, y), torch.tensor(
-                                     float(len(x)), dtype=torch.float64, device=self.device)])
+                                     float(samples), dtype=torch.float64, device=self.device)])
         self.module.train(was_training)
         loss_sum, metric_sum, count = sum_across(self.world, sums.cpu()).tolist()
         if not count:

@@ -28,6 +28,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from builder.training.inputs import call
 from builder.training.problem import Problem, preserved_rng, restored, shuffled_batches
 from graph_schema.files import atomic_write_bytes
 
@@ -59,7 +60,7 @@ def lr_range_test(problem: Problem, *, start_lr: float = 1e-7, end_lr: float = 1
             lr = start_lr * growth ** step
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss = task.loss_fn(model(x), y)
+            loss = task.loss_fn(call(model, x), y)
             value = loss.item()
             if not math.isfinite(value):
                 result.stopped_early = True

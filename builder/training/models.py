@@ -18,6 +18,7 @@ from pathlib import Path
 from torch import nn
 
 from builder.training.config import is_spec
+from builder.training.inputs import ModelInput, model_inputs_of
 from graph_schema import load_project, validate
 from graph_schema.diagnostics import Diagnostic
 
@@ -42,6 +43,7 @@ class ModelSource:
     label: str  # the FILE or SPEC as given
     source: str  # the text saved as model.py
     input_shapes: dict[str, tuple] = field(default_factory=dict)  # network -> io.Input shape
+    inputs: dict[str, list[ModelInput]] = field(default_factory=dict)  # network -> its inputs
     class_names: dict[str, str] = field(default_factory=dict)  # network -> generated class
     project: object | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)  # warnings and lints
@@ -72,13 +74,13 @@ def _project_source(path: str, trust_kept_source: bool) -> ModelSource:
     except GenerationError as err:
         raise ProjectErrors(path, list(err.diagnostics)) if err.diagnostics \
             else ModelError(f"{path}: cannot generate code: {err}") from None
-    shapes, names = {}, {}
+    shapes, inputs, names = {}, {}, {}
     for network in project.networks:
-        inputs = network.inputs()
-        if len(inputs) == 1:
-            shapes[network.name] = tuple(inputs[0].params.get("shape") or ())
+        inputs[network.name] = model_inputs_of(project, network)
+        if len(inputs[network.name]) == 1:
+            shapes[network.name] = inputs[network.name][0].shape
         names[network.name] = class_name_for(network.name)
-    return ModelSource(path, source, shapes, names, project, diagnostics)
+    return ModelSource(path, source, shapes, inputs, names, project, diagnostics)
 
 
 def _spec_source(spec: str, kwargs: dict) -> ModelSource:

@@ -16,17 +16,18 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, default_collate
 
+from builder.training.inputs import Inputs, to_device
 from builder.training.task import Task
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer]
-Batch = tuple[torch.Tensor, torch.Tensor]
+Batch = tuple[Inputs, torch.Tensor]
 
 
 @dataclass(frozen=True)
 class Problem:
     model: nn.Module  # already on `device`, freshly initialised
     task: Task
-    train: Dataset  # yields (x, y); x a float tensor shaped for the model
+    train: Dataset  # yields (x, y); x shaped for the model (a tuple for several inputs)
     device: torch.device
     make_optimizer: OptimizerFactory  # (params, lr) -> optimiser
     lr: float
@@ -49,7 +50,7 @@ def first_batch(problem: Problem, n: int) -> Batch:
     order = torch.randperm(size, generator=torch.Generator().manual_seed(problem.seed))
     samples = [problem.train[i] for i in order[:n].tolist()]
     x, y = default_collate(samples)
-    return x.to(problem.device), y.to(problem.device)
+    return _on(problem.device, x, y)
 
 
 def shuffled_batches(problem: Problem) -> Iterator[Batch]:
@@ -60,7 +61,12 @@ def shuffled_batches(problem: Problem) -> Iterator[Batch]:
                         generator=generator)
     while True:
         for x, y in loader:
-            yield x.to(problem.device), y.to(problem.device)
+            yield _on(problem.device, x, y)
+
+
+def _on(device: torch.device, x, y: torch.Tensor) -> Batch:
+    """A collated batch on `device`; several inputs (collated as a list) become a tuple."""
+    return to_device(tuple(x) if isinstance(x, list) else x, device), y.to(device)
 
 
 @contextlib.contextmanager

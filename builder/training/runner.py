@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from builder.training import speed
+from builder.training import inputs, speed
 from builder.training.checkpoint import CheckpointError, load_checkpoint
 from builder.training.config import TrainConfig
 from builder.training.data import load_dataset, parse_data, split
@@ -42,12 +42,13 @@ def prepare_source(config: TrainConfig) -> ModelSource:
 
 
 def input_shape_for(config: TrainConfig, source: ModelSource, network: str | None):
-    """The model input with its batch dim: --input-shape, else the network's io.Input."""
+    """What the model takes: --input-shape (a shape with its batch dim), else the network's
+    io.Inputs (a list of ModelInputs), else None (a SPEC: the data keeps its own shape)."""
     if config.input_shape:
         return ("N", *config.input_shape)
     if source.project is None:
         return None
-    return source.input_shapes.get(network)
+    return source.inputs.get(network) or None
 
 
 def chosen_network(config: TrainConfig, source: ModelSource) -> str | None:
@@ -166,16 +167,16 @@ def _check_loss_fits(model, task: Task, train) -> None:
     from builder.training.checkpoint import rng_state, set_rng_state
 
     state = rng_state()
-    pairs = [train[i] for i in range(min(2, len(train)))]
-    x = torch.stack([p[0] for p in pairs])
-    y = torch.stack([torch.as_tensor(p[1]) for p in pairs])
+    samples = [train[i] for i in range(min(2, len(train)))]
+    x = inputs.stack(samples)
+    y = torch.stack([torch.as_tensor(s[1]) for s in samples])
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            output = model(x)
+            output = inputs.call(model, x)
     except Exception as err:
-        raise model_failure(f"on a first batch of shape {tuple(x.shape)}", err) from None
+        raise model_failure(f"on a first batch of shape {inputs.describe(x)}", err) from None
     finally:
         model.train(was_training)
         set_rng_state(state)
@@ -204,7 +205,7 @@ def _check_init(log, model, train, world) -> None:
     from builder.training.init_check import activation_report, format_report
 
     count = min(64, len(train))
-    x = torch.stack([train[i][0] for i in range(count)])
+    x = inputs.stack([train[i] for i in range(count)])
     if world.is_main:
         log.info("activations at initialisation:\n" + format_report(activation_report(model, x)))
 

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from builder.training.init_check import LayerStats, activation_report
+from builder.training.inputs import call
 from builder.training.problem import (
     Batch,
     Problem,
@@ -122,7 +123,7 @@ def _init_rung(problem: Problem, initial: dict, x: torch.Tensor, y: torch.Tensor
                thresholds: Thresholds) -> tuple[Rung, _Probe]:
     model, task = problem.model, problem.task
     _restart(problem, initial)
-    output = model(x)
+    output = call(model, x)
     loss = task.loss_fn(output, y)
     loss.backward()
     probe = _Probe(_output_kind(prediction(output).detach()), _gradient_findings(problem))
@@ -201,7 +202,7 @@ def _train(problem: Problem, initial: dict, batches: Iterator[Batch], budget: in
     optimizer = problem.make_optimizer(model.parameters(), problem.lr)
     losses: list[float] = []
     for step, (x, y) in zip(range(budget + 1), batches):
-        loss = task.loss_fn(model(x), y)
+        loss = task.loss_fn(call(model, x), y)
         losses.append(loss.item())
         if step == budget or not math.isfinite(losses[-1]) or reached(losses):
             break

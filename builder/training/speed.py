@@ -64,8 +64,11 @@ def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
     return model
 
 
-def to_input_format(x: torch.Tensor, model_is_channels_last: bool) -> torch.Tensor:
-    if model_is_channels_last and x.dim() == 4:
+def to_input_format(x, model_is_channels_last: bool):
+    """x (a tensor, or a tuple of them) in the memory format the model was put in."""
+    if isinstance(x, tuple):
+        return tuple(to_input_format(part, model_is_channels_last) for part in x)
+    if model_is_channels_last and x.dim() == 4 and x.is_floating_point():
         return x.contiguous(memory_format=torch.channels_last)
     return x
 
