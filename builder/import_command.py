@@ -279,7 +279,16 @@ def _report(args, request: dict, code: int, tail: list[str]) -> int:
     for warning in result["warnings"]:
         print(f"torchcanvas import: warning: {warning}", file=sys.stderr)
     print(f"wrote {args.output} ({result['summary']})", file=sys.stderr)
+    print(_drawn_line(args.output), file=sys.stderr)
     return EXIT_OK
+
+
+def _drawn_line(path) -> str:
+    """'N classes drawn, K kept as source (names), M ops': how editable the diagram is."""
+    from graph_schema import load_project
+    from graph_schema.drawn import drawn
+
+    return drawn(load_project(path)).line()
 
 
 # -- the worker ---------------------------------------------------------------------------

@@ -33,6 +33,25 @@ MODELS = textwrap.dedent('''
             return self.out(torch.relu(self.fc(x)))
 
 
+    class Gate(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            if x.sum() > 0:  # control flow on a value: torch.fx cannot draw it
+                return self.fc(x)
+            return -x
+
+    class Gated(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.gate = Gate()
+
+        def forward(self, x):
+            return self.gate(torch.relu(self.fc(x)) * 2)
+
     class Hangs(nn.Module):
         def forward(self, x):
             while True:
@@ -86,6 +105,17 @@ def test_import_writes_a_valid_project(models, tmp_path):
     fc = next(n for n in project.networks[0].nodes if n.name == "fc")
     assert fc.params == {"in_features": 4, "out_features": 5}
     assert project.networks[0].inputs()[0].params["shape"] == ["N", 4]
+
+
+@pytest.mark.parametrize(("spec", "line"), [
+    ("Net", "1 class drawn, 0 kept as source, 1 op"),
+    ("Gated", "1 class drawn, 1 kept as source (Gate), 2 ops"),
+])
+def test_import_ends_saying_how_much_is_drawn(models, tmp_path, spec, line):
+    result = run_cli(f"{models}:{spec}", "--input", "2,4", "--kwargs",
+                     '{"hidden": 5}' if spec == "Net" else "{}", "-o", str(tmp_path / "m.json"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == line
 
 
 def test_a_function_returning_the_model(models, tmp_path):
