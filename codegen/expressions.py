@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from codegen.literals import py_literal
 from codegen.pyformat import Call
 from graph_schema.catalog import LayerSpec, ParamSpec
+from graph_schema.catalog.ops_like import SizeOrName
 from graph_schema.dims import Shape, Sym
 
 # Kinds whose normalised value is a tuple that torch equally accepts as one number.
@@ -19,10 +20,26 @@ class Bound:
 
     name: str
 
+    @property
+    def text(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Stored(Bound):
+    """An argument that ``forward`` reads: ``__init__`` keeps it, ``self.pad = pad``, and
+    forward writes ``self.pad`` (the argument itself is gone by then)."""
+
+    attribute: str  # self.<attribute>: the argument's own name unless a module has it
+
+    @property
+    def text(self) -> str:
+        return f"self.{self.attribute}"
+
 
 def render_value(param: ParamSpec, value) -> str:
     if isinstance(value, Bound):
-        return value.name
+        return value.text
     if param.kind in _SQUEEZABLE and isinstance(value, tuple) and value and \
             all(v == value[0] for v in value):
         return py_literal(value[0])
@@ -102,17 +119,25 @@ def op_expression(spec: LayerSpec, params: dict, inputs: list[str],
         # A Call in brackets, so a long line splits inside them as ruff splits it.
         # One index item an argument: split, they go one a line with a trailing comma.
         return Call(inputs[0], tuple(params["index"]), opener="[", closer="]")
-    args: list = [Call("", tuple(inputs), "[", "]", hug=False)] if call.inputs == "list" \
-        else inputs[:1] if call.inputs == "first" else list(inputs)
     param_map = spec.param_map
+    passed, by_name = _passed_inputs(spec, inputs)
+    args: list = [_op_value(param_map[name], params[name], inputs, input_shapes)
+                  for name in call.leading]
+    if call.inputs == "list":
+        args.append(Call("", tuple(passed), "[", "]", hug=False))
+    elif call.inputs != "like":
+        args += passed[:1] if call.inputs == "first" else passed
     if call.inputs == "first":
         # The other inputs are only where named sizes are read (x.expand(other.size(0), -1)):
         # read them there, even when the first input has a size of the same name.
         inputs, input_shapes = inputs[1:], input_shapes[1:]
     for name in call.positional:
         args.append(_op_value(param_map[name], params[name], inputs, input_shapes))
-    if call.star:
+    if isinstance(params.get(call.star), Bound):
+        args.append(f"*{params[call.star].text}")
+    elif call.star:
         args += [_size_item(item, inputs, input_shapes) for item in params[call.star]]
+    args += [f"{port}={variable}" for port, variable in by_name]
     defaults = spec.defaults
     written = [name for name in call.keyword if param_map[name].required
                or _differs(param_map[name], params.get(name), defaults.get(name))]
@@ -121,13 +146,34 @@ def op_expression(spec: LayerSpec, params: dict, inputs: list[str],
     last = max((call.keyword.index(name) for name in written), default=-1)
     for name in call.keyword[:last + 1]:
         args.append(f"{name}={_op_value(param_map[name], params[name], inputs, input_shapes)}")
+    if call.inputs == "like":
+        # A tensor made in forward() must live where the model's tensors are.
+        args.append(f"device={inputs[0]}.device")
     if call.kind == "method":
         target, *rest = args
         return Call(f"{target}.{call.name}", tuple(rest))
     return Call(call.name, tuple(args))
 
 
+def _passed_inputs(spec: LayerSpec, inputs: list[str | None]):
+    """The inputs written positionally, and (port, variable) for those written by name
+    (``attn_mask=mask``); an unconnected optional port written by name is left out."""
+    if not spec.call.named_inputs:
+        return list(inputs), []
+    passed, by_name = [], []
+    for port, variable in enumerate(inputs):
+        name = spec.port_spec(port).name
+        if variable is not None:
+            if name in spec.call.named_inputs:
+                by_name.append((name, variable))
+            else:
+                passed.append(variable)
+    return passed, by_name
+
+
 def _op_value(param: ParamSpec, value, inputs, input_shapes) -> str:
+    if isinstance(param, SizeOrName) and isinstance(value, str):
+        return _size_item(value, inputs, input_shapes)
     if param.kind == "shape" and isinstance(value, (tuple, list)):
         items = [_size_item(item, inputs, input_shapes) for item in value]
         return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"

@@ -23,6 +23,7 @@ from tests.torch_eval import (
     _OPERATORS,
     _resolve,
     forward_args,
+    op_arguments,
     output_shapes,
     torch_value,
 )
@@ -120,13 +121,12 @@ def _written_op(spec: LayerSpec, params: dict, tensors: list):
     if call.kind == "getitem":
         items = spec.param_map["index"].check_value(params["index"])  # "0 : 2" -> "0:2"
         return tensors[0][tuple(parse_slice_item(item) for item in items)]
-    args = [list(tensors)] if call.inputs == "list" else \
-        tensors[:1] if call.inputs == "first" else list(tensors)
     # A positional argument has no default in torch; generated code always writes it, so
     # the catalog's value is what the user gets (op.pow's exponent=2).
     defaults = spec.defaults
+    args, kwargs = op_arguments(spec, tensors, [torch_value(params.get(name, defaults[name]))
+                                                for name in call.leading])
     args += [torch_value(params.get(name, defaults[name])) for name in call.positional]
-    kwargs = {}
     if call.star:
         args += list(params.get(call.star, defaults[call.star]))
     kwargs.update({name: torch_value(params[name]) for name in call.keyword if name in params})

@@ -181,6 +181,7 @@ SAMPLES: dict[str, list[dict]] = {
     "op.leaky_relu": [{"negative_slope": 0.2}],
     "op.softplus": [{"beta": 2.0}],
     "op.normalize": [{}, {"dim": -1, "p": 1.0}],
+    "op.cosine_similarity": [{}, {"dim": -1, "eps": 1e-6}],
     "op.div_scalar": [{"value": 2.0}],
     "op.rsub": [{"value": 1.0}],
     "op.avg_pool1d": [{"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1}],
@@ -192,6 +193,34 @@ SAMPLES: dict[str, list[dict]] = {
     "op.adaptive_max_pool2d": [{"output_size": 2}],
     # a size read from the second input: x.expand(other.size(0), -1)
     "op.expand_to": [{"sizes": ["N", -1]}, {"sizes": ["N", -1, -1]}, {"sizes": [-1, -1, -1, 3]}],
+    # the ops transformer models need (graph_schema/catalog/ops_{attention,einsum,select,...})
+    "op.einsum": [{"equation": "...ij->...ji"}, {"equation": "...d,...d->..."},
+                  {"equation": "bij,bkj->bik"}],
+    "op.clamp": [{"min": -1.0, "max": 1.0}, {"min": 0.0}],
+    "op.clamp_tensors": [{}],
+    "op.erf": _PLAIN,
+    "op.expand_as": _PLAIN,
+    "op.arange": [{"start": 0.0, "end": 6, "step": 1.5}],  # floats: an int range feeds embeddings
+    "op.scaled_dot_product_attention": [{}, {"is_causal": True, "scale": 0.25}],
+    "op.bmm": _PLAIN,
+    "op.baddbmm": [{}, {"beta": 0.5, "alpha": 2.0}],
+    "op.masked_fill": [{"value": -1e4}],
+    "op.where": _PLAIN,
+    "op.gather": [{"dim": 1}, {"dim": -1}],
+}
+
+# Types random graphs leave out, and why: their inputs are not float tensors the graphs can
+# feed (bool masks, int64 indices), or more than the two a merge takes, or a shape no sweep
+# input has with itself. tests/test_codegen_transformer_ops.py generates and runs each.
+NOT_SWEPT: dict[str, str] = {
+    "op.scaled_dot_product_attention": "three inputs (query, key, value)",
+    "op.bmm": "two 3-D inputs (b, n, m) and (b, m, p): no sweep input has n == m",
+    "op.baddbmm": "three inputs",
+    "op.masked_fill": "a bool mask",
+    "op.where": "a bool condition and three inputs",
+    "op.gather": "an int64 index",
+    "op.clamp_tensors": "its bounds are optional inputs; a sweep gives a second input only to "
+                        "an op that needs one",
 }
 
 # Where graphs start: (shape, dtype). Token ids only feed embeddings.

@@ -198,20 +198,24 @@ class ShapeRecorder:
     """Forward hooks on every node's submodule, nested blocks included."""
 
     def __init__(self):
-        self.expected: dict[str, list[tuple[int, ...]]] = {}
-        self.seen: dict[str, list[tuple[int, ...] | None]] = {}
+        # Per submodule, the output shapes of each call in forward's order: a module that
+        # other nodes reuse (a shared embedding) is called once for each of them.
+        self.expected: dict[str, list[list[tuple[int, ...]]]] = {}
+        self.seen: dict[str, list[list[tuple[int, ...] | None]]] = {}
         self.handles = []
         self._paths: dict[str, dict[str, str]] | None = None
         self._top: tuple[Project, str] | None = None  # the project and network attached
 
     def module_path(self, module: nn.Module, inference: Inference, node) -> str | None:
         """Where the node's module is inside ``module``: its attribute, or where code
-        generation put it (``layers.0`` in a module list, ``0`` in a sequential). None only
-        for a node without a module of its own: a tensor op written inline in forward, or a
-        node that calls another node's module again (``reuses``). A layer or block whose
-        module cannot be found fails the check, instead of going unchecked."""
-        if not holds_module(node) or node.reuses:
+        generation put it (``layers.0`` in a module list, ``0`` in a sequential); for a node
+        that calls another node's module again (``reuses``), that node's. None only for a
+        tensor op written inline in forward. A layer or block whose module cannot be found
+        fails the check, instead of going unchecked."""
+        if not holds_module(node):
             return None
+        if node.reuses:
+            node = inference.nodes[node.reuses]
         if node.name in module._modules:
             return node.name
         if self._paths is None:
@@ -236,8 +240,10 @@ class ShapeRecorder:
                 continue  # built, in the state_dict, and never run: no shapes to compare
             state = inference.states[node_id]
             key = prefix + path
-            self.expected[key] = [as_ints(s) for s in state.outputs]
-            self.handles.append(sub.register_forward_hook(self._hook(key)))
+            if key not in self.expected:
+                self.expected[key] = []
+                self.handles.append(sub.register_forward_hook(self._hook(key)))
+            self.expected[key].append([as_ints(s) for s in state.outputs])
             if node.type.startswith("block:"):
                 block = project.block(node.type[len("block:"):])
                 inner = infer_block(project, block, state.inputs,
@@ -246,16 +252,19 @@ class ShapeRecorder:
 
     def _hook(self, key: str):
         def hook(_module, _args, output):
-            assert key not in self.seen, f"{key} ran twice"
             shapes = [None if t is None else tuple(t.shape) for t in flatten_outputs(output)]
             while shapes and shapes[-1] is None:
                 shapes.pop()
-            self.seen[key] = shapes
+            self.seen.setdefault(key, []).append(shapes)
         return hook
 
     def check(self) -> None:
         missing = sorted(set(self.expected) - set(self.seen))
         assert not missing, f"never called: {missing}"
+        calls = {k: (len(self.seen[k]), len(v)) for k, v in self.expected.items()
+                 if len(self.seen[k]) != len(v)}
+        assert not calls, "; ".join(f"{k} ran {got} times, inferred {want} calls"
+                                    for k, (got, want) in calls.items())
         wrong = {k: (self.seen[k], v) for k, v in self.expected.items() if self.seen[k] != v}
         assert not wrong, "torch vs inference: " + "; ".join(
             f"{k}: torch {got}, inferred {want}" for k, (got, want) in wrong.items())

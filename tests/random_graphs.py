@@ -20,7 +20,7 @@ from graph_schema.catalog import all_specs, get_spec
 from graph_schema.dims import Sym
 from graph_schema.document import INIT_SCHEMES, Edge, Network, Node, Project
 from graph_schema.inference import Inference
-from tests.codegen_samples import INPUTS, SAMPLES
+from tests.codegen_samples import INPUTS, NOT_SWEPT, SAMPLES
 from tests.codegen_support import (
     SIZES,
     agrees,
@@ -116,7 +116,7 @@ def choices(tensors: list[Tensor]) -> dict[str, list[tuple[dict, list[Tensor]]]]
         return {}
     found: dict[str, list] = {}
     for type_name, samples in SAMPLES.items():
-        if (type_name == "nn.Embedding") != (kinds == ["tokens"]):
+        if type_name in NOT_SWEPT or (type_name == "nn.Embedding") != (kinds == ["tokens"]):
             continue
         if (len(tensors) == 1 and type_name in NEEDS_TWO) or \
                 (len(tensors) == 2 and type_name not in _TAKES_TWO):

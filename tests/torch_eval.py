@@ -91,16 +91,29 @@ def call_op(spec: LayerSpec, params: dict, tensors: list):
     if call.kind == "getitem":
         index = tuple(parse_slice_item(item) for item in params["index"])
         return tensors[0][index]
-    args = [list(tensors)] if call.inputs == "list" else \
-        tensors[:1] if call.inputs == "first" else list(tensors)
+    args, named = op_arguments(spec, tensors, [torch_value(params[n]) for n in call.leading])
     positional = [torch_value(params[name]) for name in call.positional]
     star = list(params[call.star]) if call.star else []
-    kwargs = {name: torch_value(params[name]) for name in call.keyword}
+    kwargs = {**named, **{name: torch_value(params[name]) for name in call.keyword}}
     if call.kind == "method":
         target, *rest = args
         return getattr(target, call.name)(*rest, *positional, *star, **kwargs)
     function = _resolve(call.name)
     return function(*args, *positional, *star, **kwargs)
+
+
+def op_arguments(spec: LayerSpec, tensors: list, leading: list) -> tuple[list, dict]:
+    """An op call's leading arguments and tensors as its OpCall passes them, and the keyword
+    arguments that come from its inputs (``index=``, ``attn_mask=``, ``device=``)."""
+    call = spec.call
+    named = {spec.port_spec(port).name: tensor for port, tensor in enumerate(tensors)
+             if spec.port_spec(port).name in call.named_inputs}
+    passed = [t for port, t in enumerate(tensors) if spec.port_spec(port).name not in named]
+    if call.inputs == "like":
+        return list(leading), {"device": tensors[0].device}
+    args = [list(passed)] if call.inputs == "list" else \
+        passed[:1] if call.inputs == "first" else passed
+    return [*leading, *args], named
 
 
 def _resolve(dotted: str):

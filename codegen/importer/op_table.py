@@ -35,6 +35,7 @@ from codegen.importer.ops import (
     twin_op,
     unsqueeze_op,
 )
+from codegen.importer.ops_similarity import cosine_similarity_op
 
 __all__ = ["PASS", "OpDraft", "translate"]
 
@@ -103,6 +104,7 @@ FUNCTIONS: dict[Callable, Callable[[Context, fx.Node], OpDraft]] = {
     F.interpolate: interpolate_op,
     F.pad: simple_op("op.pad", [("pad", None), ("mode", "constant"), ("value", None)],
                    keep=("pad", "mode", "value")),
+    torch.cosine_similarity: cosine_similarity_op,  # F.cosine_similarity is the same function
 }
 
 METHODS: dict[str, Callable[[Context, fx.Node], OpDraft]] = {

@@ -11,13 +11,25 @@ registrations:
 * ops_pointwise: relu, sigmoid, tanh, gelu, silu, neg, abs, exp, log, sqrt, pow, scale,
   add_scalar
 * ops_resize: interpolate, pad
+* ops_similarity: cosine_similarity
+* ops_attention: scaled_dot_product_attention, bmm, baddbmm
+* ops_einsum: einsum
+* ops_select: masked_fill, where, gather
+* ops_elementwise: clamp, clamp_tensors, erf
+* ops_like: arange, expand_as
 """
 
 from graph_schema.catalog import (  # noqa: F401  (imported for their registrations)
+    ops_attention,
+    ops_einsum,
+    ops_elementwise,
     ops_index,
+    ops_like,
     ops_merge,
     ops_pointwise,
     ops_reduce,
     ops_resize,
+    ops_select,
     ops_shape,
+    ops_similarity,
 )

@@ -79,11 +79,17 @@ class OpCall:
     kind: str
     name: str
     # "args": each input positional; "list": all inputs in one list; "first": only the first
-    # (the others only lend sizes by name, as in x.expand(other.size(0), -1))
+    # (the others only lend sizes by name, as in x.expand(other.size(0), -1)); "like": none
+    # of them, they lend sizes by name and their device to a tensor the op makes
+    # (torch.arange(x.size(1), device=x.device))
     inputs: str = "args"
     positional: tuple[str, ...] = ()  # parameters passed positionally after the inputs
     star: str | None = None  # a list parameter unpacked positionally: x.permute(*dims)
     keyword: tuple[str, ...] = ()  # parameters passed by name
+    leading: tuple[str, ...] = ()  # parameters passed before the inputs: torch.einsum(eq, a)
+    # Input ports passed by name after the positional arguments, each only when connected:
+    # torch.gather(x, 1, index=index), F.scaled_dot_product_attention(..., attn_mask=mask)
+    named_inputs: tuple[str, ...] = ()
 
 
 def _no_params(_: Params) -> int:
