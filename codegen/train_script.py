@@ -42,16 +42,13 @@ def generate_train_script(project: Project, model_module: str, network: str | No
         raise GenerationError(f"the model file's name must be importable: {problem}")
     net = project.network(network) if network else project.networks[0]
     inputs, outputs = net.inputs(), net.outputs()
-    if len(inputs) != 1 or len(outputs) != 1:
+    if not inputs or len(outputs) != 1:
         raise GenerationError(
-            f"the training script handles networks with one input and one output; "
-            f"'{net.name}' has {len(inputs)} and {len(outputs)}")
+            f"the training script handles networks with inputs and one output; "
+            f"'{net.name}' has {len(inputs)} input(s) and {len(outputs)} outputs")
     inference = Inference(net, project)
-    shape = inference.output_shape(inputs[0].id)
-    sample_shape = tuple(d for d in shape[1:])
-    if not all(isinstance(d, int) for d in sample_shape):
-        raise GenerationError("the training script needs fixed sizes after the batch "
-                              f"dimension; the input is {shape}")
+    sample_shapes = [_sample_shape(inference, node) for node in inputs]
+    dtypes = [str(node.params.get("dtype", "float32")) for node in inputs]
     training = project.training
     lr, wd = py_literal(training.learning_rate), py_literal(training.weight_decay)
     return render(
@@ -60,8 +57,12 @@ def generate_train_script(project: Project, model_module: str, network: str | No
                              f"TorchCanvas.", ""),
         model_module=model_module,
         class_name=class_name or class_name_for(net.name),
-        sample_shape=py_literal(sample_shape),
-        input_dtype=inputs[0].params.get("dtype", "float32"),
+        several=len(inputs) > 1,
+        sample_shape=py_literal(sample_shapes[0]),
+        sample_shapes=py_literal(sample_shapes),
+        input_dtype=dtypes[0],
+        input_dtypes=", ".join(f"torch.{dtype}" for dtype in dtypes),
+        input_names=", ".join(node.name for node in inputs),
         # The template puts the dataset after "The project's dataset: " on its line.
         dataset=docstring_body(training.dataset or "(none given)", "",
                                lead=len("The project's dataset: ")),
@@ -74,6 +75,15 @@ def generate_train_script(project: Project, model_module: str, network: str | No
         epochs=training.epochs,
         seed=training.seed,
     )
+
+
+def _sample_shape(inference: Inference, node) -> tuple[int, ...]:
+    shape = inference.output_shape(node.id)
+    sample = tuple(shape[1:])
+    if not all(isinstance(d, int) for d in sample):
+        raise GenerationError("the training script needs fixed sizes after the batch "
+                              f"dimension; the input {node.name!r} is {shape}")
+    return sample
 
 
 def _optimizer_lines(training, lr: str, wd: str) -> list[str]:
