@@ -1,10 +1,14 @@
-"""`torchcanvas render FILE -o OUT.(png|svg|pdf)`: the diagram of a network, without a window.
+"""`torchcanvas render FILE -o OUT.(png|svg|pdf)`: the diagram of a network or of a block,
+without a window.
 
 It draws with the desktop app's own painting code (builder/gui/render.py), so Qt is imported
 only when this command runs, after choosing the offscreen platform where there is no display.
 A project with errors is still drawn (the diagnostics show as on the canvas: red edges,
 badges); the error count goes to stderr and the exit code stays 0. Input that cannot be used
-at all (an unreadable file, a bad extension, an unknown network) exits 2 with one line.
+at all (an unreadable file, a bad extension, an unknown network or block) exits 2 with one line.
+
+``draw_graph`` and ``draw_graphs`` are the same drawing for callers in this process
+(docs/build_gallery.py).
 """
 
 from __future__ import annotations
@@ -43,46 +47,53 @@ def add_render_parser(sub) -> None:
     p.add_argument("file")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="the image to write; .png, .svg or .pdf")
-    p.add_argument("--network", help="which network to draw (default: the first)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--network", help="which network to draw (default: the first)")
+    which.add_argument("--block", help="draw this block's own graph instead of a network (its "
+                       "shapes come from its first placement, as in the block's tab)")
     p.add_argument("--theme", choices=THEMES, default="light", help="colours (default: light)")
     p.add_argument("--layout", action="store_true",
                    help="lay the network out first (done anyway when the file has no node "
                         "positions)")
+    p.add_argument("--scale", type=float, metavar="S",
+                   help="PNG pixels per canvas unit (default 2: sharp on HiDPI screens; 1 is "
+                        "the canvas at 100%% on a plain screen)")
     add_force_argument(p, "OUT")
     p.set_defaults(run=cmd_render)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     use_offscreen_without_display()
-    from builder.gui.render import RenderError, check_format
+    from builder.gui.render import PNG_SCALE, RenderError, check_format, check_scale
 
     try:
-        check_format(args.output)
+        suffix = check_format(args.output)
+        if args.scale is not None and suffix != ".png":
+            raise RenderError(f"--scale is for PNG pictures; {suffix[1:].upper()} is drawn "
+                              f"as vectors")
+        check_scale(PNG_SCALE if args.scale is None else args.scale)
         project = load_project(args.file)
     except (RenderError, ProjectError) as err:
         return unusable(str(err))
     problem = output_problem(args.output, [args.file], args.force)
     if problem:
         return unusable(problem)
-    names = [n.name for n in project.networks]
-    network = args.network if args.network is not None else names[0] if names else None
-    if network not in names:
-        if not names:
-            return unusable(f"{args.file}: the project has no network to draw")
-        return unusable(f"{args.file}: no network named {args.network!r}; the project has "
-                     f"{', '.join(names)}")
+    key, problem = _chosen_graph(project, args)
+    if problem:
+        return unusable(f"{args.file}: {problem}")
     # Counted as validate counts them: the picture shows them where the canvas would.
     errors = sum(1 for d in validate(project) if d.is_error)
-    if not args.layout and lacks_positions(project.network(network)):
+    graph = project.network(key[1]) if key[0] == "network" else project.block(key[1])
+    if not args.layout and lacks_positions(graph):
         args.layout = True
-        print(f"{args.file}: network {network!r} has no node positions; laid it out "
+        print(f"{args.file}: {key[0]} {key[1]!r} has no node positions; laid it out "
               f"automatically", file=sys.stderr)
     try:
-        _render(project, network, args)
+        draw_graph(project, key, args.output, args.theme, args.layout, args.scale)
     except RenderError as err:
         return unusable(str(err))
-    if len(names) > 1 and args.network is None:
-        print(f"{args.file}: drew network {network!r} of {len(names)} "
+    if key[0] == "network" and len(project.networks) > 1 and args.network is None:
+        print(f"{args.file}: drew network {key[1]!r} of {len(project.networks)} "
               f"(choose another with --network)", file=sys.stderr)
     if errors:
         print(f"{args.file}: {errors} error{'s' * (errors != 1)}, shown in the diagram",
@@ -91,15 +102,78 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _render(project, network: str, args: argparse.Namespace) -> None:
+def _chosen_graph(project, args: argparse.Namespace) -> tuple[tuple[str, str], str | None]:
+    """The graph key to draw, or a problem: ``(("network" | "block", name), None)``."""
+    if args.block is not None:
+        blocks = [b.name for b in project.blocks]
+        if args.block not in blocks:
+            have = f"the project has {', '.join(blocks)}" if blocks else "the project has none"
+            return ("block", args.block), f"no block named {args.block!r}; {have}"
+        return ("block", args.block), None
+    names = [n.name for n in project.networks]
+    network = args.network if args.network is not None else names[0] if names else None
+    if network not in names:
+        if not names:
+            return ("network", ""), "the project has no network to draw"
+        return ("network", network), (f"no network named {args.network!r}; the project has "
+                                      f"{', '.join(names)}")
+    return ("network", network), None
+
+
+def draw_graph(project, key: tuple[str, str], output, theme: str = "light",
+               layout: bool = False, scale: float | None = None) -> None:
+    """Draw graph ``key`` (``("network", name)`` or ``("block", name)``) of ``project`` to
+    ``output`` with the canvas's painting code; RenderError when it cannot be written.
+    ``scale``: PNG pixels per canvas unit (None: the default)."""
+    draw_graphs(project, {key: (output, scale)}, theme, layout)
+
+
+def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = False) -> None:
+    """Draw several graphs of one project, ``{key: (output, scale or None)}``, analysing the
+    project once.
+
+    The drawing uses a copy: the caller's project never sees auto layout's positions or the
+    block order below."""
     from builder.gui.app import application
-    from builder.gui.document import ProjectDocument, network_key
-    from builder.gui.render import lay_out, render_graph
+    from builder.gui.render import PNG_SCALE, lay_out, render_graph
     from builder.gui.theme import theme_named
 
     app = application()  # noqa: F841 (kept alive while drawing)
-    doc = ProjectDocument(project)
-    key = network_key(network)
-    if args.layout:
-        lay_out(doc, key)
-    render_graph(doc, key, args.output, theme_named(args.theme))
+    doc = _drawing_document(project.model_copy(deep=True))
+    for key, (output, scale) in outputs.items():
+        if layout:
+            lay_out(doc, key)
+        render_graph(doc, key, output, theme_named(theme),
+                     scale=PNG_SCALE if scale is None else scale)
+
+
+def _drawing_document(project):
+    """A document whose block tabs show the shapes of their first placement.
+
+    ProjectDocument analyses blocks in file order and takes a block's input shapes from a
+    placement whose graph is already analysed, so a block placed only inside another block
+    that comes later in the file (ResNet's Bottleneck inside Layer1) would be drawn with
+    placeholder shapes. Listing every block after the blocks that place it avoids that
+    (builder/gui/document.py is where the real fix belongs)."""
+    from builder.gui.document import ProjectDocument
+
+    project.blocks[:] = blocks_outer_first(project)
+    return ProjectDocument(project)
+
+
+def blocks_outer_first(project) -> list:
+    """The project's blocks in file order, except that a block comes after every block that
+    places it (blocks that place each other, which validate reports, stay where they are)."""
+    placers = {b.name: {outer.name for outer in project.blocks if outer.name != b.name
+                        and any(n.type == f"block:{b.name}" for n in outer.nodes)}
+               for b in project.blocks}
+    ordered: list = []
+    waiting = list(project.blocks)
+    while waiting:
+        done = {b.name for b in ordered}
+        ready = next((b for b in waiting if placers[b.name] <= done), None)
+        if ready is None:
+            return ordered + waiting
+        ordered.append(ready)
+        waiting = [b for b in waiting if b is not ready]
+    return ordered

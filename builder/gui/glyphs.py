@@ -38,7 +38,7 @@ OPERATORS = {
     "op.mul": "×",
     "op.div": "÷",
     "op.matmul": "@",
-    "op.cat": "⧺",
+    "op.cat": "‖",  # concatenation as in a ‖ b (the double plus ⧺ reads as # at this size)
     "op.stack": "≡",
 }
 

@@ -33,6 +33,8 @@ ABBREVIATIONS = {
     "num_features": "",
     "normalized_shape": "",
     "embed_dim": "",
+    "num_embeddings": "vocab ",  # name=value for both would not fit the widest glyph
+    "embedding_dim": "dim ",
 }
 
 

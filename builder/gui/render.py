@@ -28,6 +28,7 @@ from graph_schema.layout import layout_network
 FORMATS = (".png", ".svg", ".pdf")
 MARGIN = 32.0  # scene units of background around the drawing
 PNG_SCALE = 2  # pixels per scene unit: crisp on HiDPI screens and in slides
+SCALES = (0.25, 8.0)  # the PNG scales one may ask for: a thumbnail to a poster
 EMPTY_SIZE = (240.0, 120.0)  # what an empty graph is drawn as
 
 
@@ -69,19 +70,32 @@ def lay_out(doc: ProjectDocument, key: GraphKey) -> None:
         node.position = result.positions[node.id]
 
 
+def check_scale(scale: float) -> float:
+    """``scale`` when a PNG can be drawn at it, else RenderError."""
+    low, high = SCALES
+    if not low <= scale <= high:  # also refuses NaN
+        raise RenderError(f"the PNG scale must be between {low:g} and {high:g} pixels per "
+                          f"canvas unit, not {scale:g}")
+    return scale
+
+
 def render_graph(doc: ProjectDocument, key: GraphKey, path: str | os.PathLike, theme: Theme,
-                 controller: EditController | None = None) -> Path:
-    """Draw graph ``key`` of ``doc`` to ``path`` (.png, .svg or .pdf) in ``theme``."""
+                 controller: EditController | None = None, scale: float = PNG_SCALE) -> Path:
+    """Draw graph ``key`` of ``doc`` to ``path`` (.png, .svg or .pdf) in ``theme``; a PNG
+    has ``scale`` pixels per canvas unit (SVG and PDF are vector drawings)."""
     path = Path(path)
     suffix = check_format(path)
+    check_scale(scale)
     scene = CanvasScene(doc, controller or EditController(doc), key, theme)
     try:
         items = scene.itemsBoundingRect()
         if items.isEmpty():
             items = QRectF(0, 0, *EMPTY_SIZE)
         source = items.adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN)
-        data = {".png": _png, ".svg": _svg, ".pdf": _pdf}[suffix](scene, source, theme,
-                                                                  doc.project.name)
+        if suffix == ".png":
+            data = _png(scene, source, theme, scale)
+        else:
+            data = {".svg": _svg, ".pdf": _pdf}[suffix](scene, source, theme, doc.project.name)
     finally:
         scene.detach()
         scene.deleteLater()
@@ -108,12 +122,15 @@ def _draw(painter: QPainter, scene: CanvasScene, source: QRectF, target: QRectF,
     scene.render_to(painter, target, source)
 
 
-def _png(scene: CanvasScene, source: QRectF, theme: Theme, _title: str) -> bytes:
+def _png(scene: CanvasScene, source: QRectF, theme: Theme, scale: float) -> bytes:
     width, height = math.ceil(source.width()), math.ceil(source.height())
-    image = QImage(width * PNG_SCALE, height * PNG_SCALE, QImage.Format.Format_ARGB32)
+    # Opaque: the background is painted anyway, and a PNG without alpha is an eighth smaller.
+    image = QImage(math.ceil(width * scale), math.ceil(height * scale),
+                   QImage.Format.Format_RGB32)
     if image.isNull():
         raise RenderError(f"the diagram is too large for an image ({width}×{height})")
-    image.setDevicePixelRatio(PNG_SCALE)
+    image.setDevicePixelRatio(scale)
+    image.fill(theme.background)  # a fractional scale leaves a part-pixel edge unpainted
     dots_per_meter = round(_screen_dpi() / 0.0254)
     image.setDotsPerMeterX(dots_per_meter)
     image.setDotsPerMeterY(dots_per_meter)
