@@ -16,13 +16,14 @@ from codegen.containers import (
     commented_call,
     plan_lists,
 )
-from codegen.expressions import Bound, module_constructor
+from codegen.expressions import Bound, Stored, module_constructor
 from codegen.forward import build_forward
 from codegen.init_body import init_lines, module_access, reset_lines, tie_lines
 from codegen.literals import docstring_body, py_literal
 from codegen.pyformat import LINE_LENGTH, Call, layout
 from codegen.tensors import Registered, buffer_constructor, parameter_constructor, uses_helper
 from graph_schema.catalog import get_spec
+from graph_schema.containers import holds_module
 from graph_schema.dims import format_shape
 from graph_schema.document import Network, Node, Project, name_problem
 from graph_schema.inference import Inference
@@ -205,13 +206,19 @@ class ClassBuilder:
             if plan.count:
                 self.arguments[plan.count] = len(plan.members)
         self.access = module_access(self.graph, self.lists)
-        model.init_lines = ["        super().__init__()"] + init_lines(
-            layers, constructors, self.lists, "        ") + tie_lines(self.graph, "        ")
+        stored = self._stored_arguments(layers, values_of)
+        kept = [f"        self.{attribute} = {name}" for name, attribute in stored.items()]
+        model.init_lines = ["        super().__init__()", *kept,
+                            *init_lines(layers, constructors, self.lists, "        "),
+                            *tie_lines(self.graph, "        ")]
         model.uses_stored = any(uses_helper(values_of[node.id]) for node in layers
                                 if node.type in TENSOR_TYPES)
         model.uses_torch = any(node.type in TENSOR_TYPES for node in layers)
         self.reset_entries = self._reset_entries(layers, constructors)
-        forward = build_forward(self.graph, self.primary, values_of, self.access, self.lists)
+        forward_values = {node_id: _stored_in(values, stored)
+                          for node_id, values in values_of.items()}
+        forward = build_forward(self.graph, self.primary, forward_values, self.access,
+                                self.lists)
         model.forward_args = forward.arguments
         model.forward_returns = "torch.Tensor" if forward.outputs == 1 else \
             "tuple[" + ", ".join(["torch.Tensor"] * forward.outputs) + "]"
@@ -220,6 +227,29 @@ class ClassBuilder:
             model.forward_returns = "tuple[torch.Tensor, ...]"
         model.forward_lines = forward.lines
         model.uses_functional = forward.uses_functional
+
+    def _stored_arguments(self, layers: list[Node], values_of: dict) -> dict[str, str]:
+        """{argument: attribute} for the arguments forward reads (an op's ``pad`` that
+        differs between placements): kept on self, under their own name where no module,
+        list or held tensor has it."""
+        used: list[str] = []
+        for node in layers:
+            for key in _forward_params(node):
+                value = values_of[node.id].get(key)
+                if isinstance(value, Bound) and value.name not in used:
+                    used.append(value.name)
+        taken = {node.name for node in self.graph.nodes
+                 if holds_module(node) or node.type in TENSOR_TYPES}
+        taken |= {plan.name for plan in self.lists}
+        stored = {}
+        for name in used:
+            attribute, counter = name, 2
+            while attribute in taken:
+                attribute = f"{name}_{counter}"
+                counter += 1
+            taken.add(attribute)
+            stored[name] = attribute
+        return stored
 
     def _build_sequential(self, model: ClassModel, constructors: dict) -> None:
         """``class X(nn.Sequential)`` whose constructor passes the layers, one per line."""
@@ -296,6 +326,24 @@ class ClassBuilder:
         parts = [title.strip().rstrip(".") + ".", notes.strip(), count + "."]
         # Multi-line docstrings close on their own line, as ruff and PEP 257 prefer.
         return docstring_body("\n\n".join(p for p in parts if p), "    ") + "\n    "
+
+
+def _forward_params(node: Node) -> tuple[str, ...]:
+    """The params of ``node`` that forward writes: all of an op's, a module's call
+    arguments (``need_weights``); a block's go to its constructor."""
+    if node.type.startswith("block:") or node.type in IO_TYPES:
+        return ()
+    spec = get_spec(node.type)
+    if spec is None:
+        return ()
+    return tuple(p.name for p in spec.params) if spec.call is not None else spec.forward_params
+
+
+def _stored_in(values: dict, stored: dict[str, str]) -> dict:
+    """``values`` with the arguments forward reads from self written as such."""
+    return {key: Stored(value.name, stored[value.name])
+            if isinstance(value, Bound) and value.name in stored else value
+            for key, value in values.items()}
 
 
 def _typed(values) -> tuple:

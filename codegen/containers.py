@@ -4,10 +4,16 @@ A module list comes from the document (``Network.module_lists``, which import fi
 weights keep names like ``layers.0.weight``) or is found here: three or more placements of the
 same block in a row, built with the same arguments, each feeding only the next, read better as
 
-    self.layers = nn.ModuleList([Block() for _ in range(num_layers)])
+    self.residuals = nn.ModuleList([Residual() for _ in range(num_residuals)])
     ...
-    for layer in self.layers:
+    for layer in self.residuals:
         x = layer(x)
+
+A node's name is its attribute name, and so part of its weights' names: folding placements
+into a list renames them (``residual1.conv.weight`` becomes ``residuals.0.conv.weight``). That
+is fine for a network someone drew, and never for what import recorded: there the names are
+the model's own attributes (``unit1``, ``block_a``), and the original ``state_dict`` must load
+into the code. Import's own lists (``layers.0``) are declared module lists already.
 
 The repeat count becomes a constructor argument when every placement keeps the shape of its
 input, so a different count still fits the layers after the loop.
@@ -18,8 +24,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from codegen.kept_results import returns_plainly
 from codegen.pyformat import LINE_LENGTH, Call, comment_lines, layout, statement
-from graph_schema.document import Network, Node
+from graph_schema.document import Network, Node, Project
 from graph_schema.inference import Inference
 
 MIN_IMPLICIT_RUN = 3
@@ -78,6 +85,8 @@ def chained(inference: Inference, ids: list[str], emitted: list[str]) -> bool:
         state = inference.states[node_id]
         if state.outputs is None or len(state.outputs) != 1:
             return False
+        if not returns_plainly(inference.project, inference.nodes[node_id].type):
+            return False  # a kept class returning (x, None): x = layer(x) would be wrong
         if index and (incoming[0].source != ids[index - 1]
                       or position[node_id] != position[ids[index - 1]] + 1):
             return False
@@ -139,7 +148,7 @@ def _implicit_runs(graph: Network, inference: Inference, constructors: dict,
         node = nodes[node_id]
         built = constructors.get(node_id)
         candidate = node.type.startswith("block:") and isinstance(built, Call) \
-            and node_id not in listed
+            and node_id not in listed and drawn_block(inference.project, node.type)
         if candidate and current and _flat(built) == _flat(constructors[current[-1]]) \
                 and node.init == nodes[current[-1]].init \
                 and chained(inference, [current[-1], node_id], emitted):
@@ -150,6 +159,18 @@ def _implicit_runs(graph: Network, inference: Inference, constructors: dict,
             current.append(node_id)
     close()
     return runs
+
+
+def drawn_block(project: Project | None, block_type: str) -> bool:
+    """Whether the placed block was drawn rather than imported, so that its placements may
+    be renamed. The document has no field that says so; what tells them apart is what
+    import always records and a drawn block leaves out: the shape of each of its inputs,
+    as the class was called (a drawn block takes its input shapes from where it is placed).
+    A drawn block whose inputs were given shapes by hand keeps its names too, which is
+    never wrong, only longer."""
+    block = project.block(block_type[len("block:"):]) if project is not None else None
+    return block is not None and block.opaque is None and \
+        not any("shape" in node.params for node in block.inputs())
 
 
 def _list_name(graph: Network, run: list[str], taken: set[str]) -> str:

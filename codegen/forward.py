@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from codegen.containers import ListPlan
 from codegen.expressions import module_call, op_expression
+from codegen.kept_results import call_target
 from codegen.pyformat import LINE_LENGTH, statement
 from graph_schema.dims import format_shape
 from graph_schema.document import Network
@@ -160,7 +161,9 @@ def _node_lines(inference: Inference, namer: _Namer, node_id: str, values_of: di
         expr = module_call(node.name, spec, params, inputs)
         expr = replace(expr, func=access.get(node.reuses or node_id, expr.func))
     comment = "-> " + ", ".join(format_shape(s) for s in state.outputs)
-    prefix = _unpack(spec, targets) + " = "
+    # A kept class may return its tensors inside a tuple with other values: (x, None).
+    kept = call_target(inference.project, node.type, targets)
+    prefix = (kept or _unpack(spec, targets)) + " = "
     return statement(INDENT, prefix, expr, comment)
 
 

@@ -1,7 +1,9 @@
 """A torchinfo-style summary of one network: layer, type, output shape, parameters, MACs.
 
 MACs are per sample: the batch dimension ``N`` is taken as 1. Other symbolic sizes (a
-sequence length ``L``) stay symbolic, so the total reads like ``4,096*L``.
+sequence length ``L``) stay symbolic, so the total reads like ``4,096*L``. What a class kept
+as source computes is not known here, so its MACs are unknown (``?``), and so is every sum
+they are part of: a total that leaves them out would read as the whole.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class Row:
     type: str
     outputs: list
     params: int | None  # None: unknown because of an error at or before this node
-    macs: Dim | None
+    macs: Dim | None  # None: unknown (an error, or a class kept as source, at or inside it)
 
 
 @dataclass
@@ -38,16 +40,27 @@ class Summary:
         return sum(r.params or 0 for r in self.rows if r.depth == 0)
 
     @property
-    def total_macs(self) -> Dim:
-        total: Dim = 0
-        for row in self.rows:
-            if row.depth == 0 and row.macs is not None:
-                total = total + row.macs
-        return total
+    def total_macs(self) -> Dim | None:
+        return sum_macs(r.macs for r in self.rows if r.depth == 0)
+
+    @property
+    def unknown_macs(self) -> list[str]:
+        """The top-level layers whose MACs are unknown, which leave the total unknown."""
+        return [r.name for r in self.rows if r.depth == 0 and r.macs is None]
 
     @property
     def complete(self) -> bool:
         return all(r.params is not None for r in self.rows)
+
+
+def sum_macs(values) -> Dim | None:
+    """The sum, or None (unknown) when any of the values is."""
+    total: Dim = 0
+    for value in values:
+        if value is None:
+            return None
+        total = total + value
+    return total
 
 
 def per_sample(value: Dim) -> Dim:
@@ -112,10 +125,7 @@ def _add_block(project, node, state, summary, row, depth) -> None:
     children = [r for r in summary.rows[start:] if r.depth == depth + 1]
     if all(r.params is not None for r in children):
         row.params = sum(r.params for r in children)
-        total: Dim = 0
-        for r in children:
-            total = total + r.macs
-        row.macs = total
+        row.macs = sum_macs(r.macs for r in children)
 
 
 def _group(value: Dim | None) -> str:
@@ -124,6 +134,16 @@ def _group(value: Dim | None) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def unknown_macs_note(summary: Summary) -> str:
+    """Why the total MACs are unknown, written after them: " (not counted: source kept
+    verbatim in gate)"; empty when they are known, or unknown because of errors."""
+    names = summary.unknown_macs
+    if not names or not summary.complete:
+        return ""  # an error leaves them unknown, which the params line already says
+    shown = ", ".join(one_line(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
+    return f" (not counted: source kept verbatim in {shown})"
 
 
 def render_table(summary: Summary) -> str:
@@ -148,6 +168,6 @@ def render_table(summary: Summary) -> str:
             f"Total params: {_group(summary.total_params)}"
             + ("" if summary.complete else " (incomplete: some layers have errors)"),
             f"Params size (float32): {summary.total_params * 4 / 2**20:.2f} MB",
-            f"MACs per sample: {_group(summary.total_macs)}",
+            f"MACs per sample: {_group(summary.total_macs)}" + unknown_macs_note(summary),
             rule]
     return "\n".join(out)

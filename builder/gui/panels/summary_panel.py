@@ -21,7 +21,7 @@ from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.panels.common import LazyRefresh, on_any_edit
 from graph_schema.dims import Dim, format_shape
-from graph_schema.summary import Summary, summarize
+from graph_schema.summary import Summary, summarize, unknown_macs_note
 
 COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs")
 LAYER, TYPE, SHAPE, PARAMS, MACS = range(len(COLUMNS))
@@ -37,7 +37,8 @@ def count_text(value: Dim | None) -> str:
 def totals_text(summary: Summary) -> str:
     params = summary.total_params
     text = (f"Total params: {params:,}    Params size (float32): {params * 4 / 2**20:.2f} MB"
-            f"    MACs per sample: {count_text(summary.total_macs)}")
+            f"    MACs per sample: {count_text(summary.total_macs)}"
+            f"{unknown_macs_note(summary)}")
     if not summary.complete:
         text += "    (incomplete: some layers have errors)"
     return text
