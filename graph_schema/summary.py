@@ -88,19 +88,26 @@ def _add_rows(project: Project, inference: Inference, summary: Summary, depth: i
         summary.rows.append(row)
         if state.outputs is None:
             continue
-        if node.reuses:
-            row.params = row.macs = 0  # the weights are counted where the module is built
-            continue
+        first_inner = len(summary.rows)
         if node.type.startswith("block:"):
             _add_block(project, node, state, summary, row, depth)
-            continue
-        spec = get_spec(node.type)
-        try:
-            row.params = spec.count_params(state.params)
-            row.macs = 0 if not node.called else \
-                per_sample(spec.macs(state.params, state.inputs, state.outputs))
-        except (TypeError, ValueError, ArithmeticError, ShapeError):
-            row.params = row.macs = None  # a parameter is still unknown
+        else:
+            _add_layer(node, state, row)
+        if node.reuses:
+            # The weights are counted where the module is built; the work is done at every
+            # call (a siamese encoder costs twice).
+            for shared in [row, *summary.rows[first_inner:]]:
+                shared.params = 0 if shared.params is not None else None
+
+
+def _add_layer(node, state, row) -> None:
+    spec = get_spec(node.type)
+    try:
+        row.params = spec.count_params(state.params)
+        row.macs = 0 if not node.called else \
+            per_sample(spec.macs(state.params, state.inputs, state.outputs))
+    except (TypeError, ValueError, ArithmeticError, ShapeError):
+        row.params = row.macs = None  # a parameter is still unknown
 
 
 def _add_block(project, node, state, summary, row, depth) -> None:

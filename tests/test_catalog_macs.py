@@ -134,3 +134,22 @@ def test_bilinear_macs_are_one_per_weight_per_output_row(params, shapes):
     in1, in2 = shapes[0][-1], shapes[1][-1]
     assert summary_macs("nn.Bilinear", params, shapes) == \
         rows * params["out_features"] * in1 * in2
+
+
+def test_a_reused_module_costs_at_every_call_and_weighs_once():
+    """A siamese encoder: one Linear called on both inputs (BiMPM shares its embedding and
+    LSTMs so); its weights are counted once, its multiply-adds twice, as torch performs them."""
+    from tests.graphs import edges, node, project
+
+    nodes = [node("a", "io.Input", "left", shape=["N", 6]),
+             node("b", "io.Input", "right", shape=["N", 6]),
+             node("f", "nn.Linear", "encoder", in_features=6, out_features=4),
+             node("g", "nn.Linear", "encoder_again"),
+             node("s", "op.add", "both"), node("o", "io.Output", "out")]
+    nodes[3].reuses = "f"
+    summary = summarize(project(nodes, edges(("a", "f"), ("b", "g"), ("f", "s", 0, 0),
+                                             ("g", "s", 0, 1), ("s", "o"))))
+    rows = {row.name: row for row in summary.rows}
+    assert (rows["encoder"].params, rows["encoder_again"].params) == (28, 0)
+    assert rows["encoder"].macs == rows["encoder_again"].macs == 24
+    assert summary.total_params == 28 and summary.total_macs == 48
