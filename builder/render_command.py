@@ -132,14 +132,15 @@ def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = Fal
     """Draw several graphs of one project, ``{key: (output, scale or None)}``, analysing the
     project once.
 
-    The drawing uses a copy: the caller's project never sees auto layout's positions or the
-    block order below."""
+    The drawing uses a copy: the caller's project never sees auto layout's positions."""
     from builder.gui.app import application
     from builder.gui.render import PNG_SCALE, lay_out, render_graph
     from builder.gui.theme import theme_named
 
     app = application()  # noqa: F841 (kept alive while drawing)
-    doc = _drawing_document(project.model_copy(deep=True))
+    from builder.gui.document import ProjectDocument
+
+    doc = ProjectDocument(project.model_copy(deep=True))
     for key, (output, scale) in outputs.items():
         if layout:
             lay_out(doc, key)
@@ -147,33 +148,3 @@ def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = Fal
                      scale=PNG_SCALE if scale is None else scale)
 
 
-def _drawing_document(project):
-    """A document whose block tabs show the shapes of their first placement.
-
-    ProjectDocument analyses blocks in file order and takes a block's input shapes from a
-    placement whose graph is already analysed, so a block placed only inside another block
-    that comes later in the file (ResNet's Bottleneck inside Layer1) would be drawn with
-    placeholder shapes. Listing every block after the blocks that place it avoids that
-    (builder/gui/document.py is where the real fix belongs)."""
-    from builder.gui.document import ProjectDocument
-
-    project.blocks[:] = blocks_outer_first(project)
-    return ProjectDocument(project)
-
-
-def blocks_outer_first(project) -> list:
-    """The project's blocks in file order, except that a block comes after every block that
-    places it (blocks that place each other, which validate reports, stay where they are)."""
-    placers = {b.name: {outer.name for outer in project.blocks if outer.name != b.name
-                        and any(n.type == f"block:{b.name}" for n in outer.nodes)}
-               for b in project.blocks}
-    ordered: list = []
-    waiting = list(project.blocks)
-    while waiting:
-        done = {b.name for b in ordered}
-        ready = next((b for b in waiting if placers[b.name] <= done), None)
-        if ready is None:
-            return ordered + waiting
-        ordered.append(ready)
-        waiting = [b for b in waiting if b is not ready]
-    return ordered

@@ -114,3 +114,22 @@ def _block_rule(project: Project, block: Block):
                              port=None, code="block-error")
         return outputs
     return rule
+
+
+def blocks_outer_first(project: Project) -> list[Block]:
+    """The project's blocks in file order, except that a block comes after every block that
+    places it: a block's shapes come from its first placement, so the graphs that place it are
+    analysed first. Blocks that place each other (which validate reports) keep their order."""
+    placers = {b.name: {outer.name for outer in project.blocks if outer.name != b.name
+                        and any(n.type == f"block:{b.name}" for n in outer.nodes)}
+               for b in project.blocks}
+    ordered: list[Block] = []
+    waiting = list(project.blocks)
+    while waiting:
+        done = {b.name for b in ordered}
+        ready = next((b for b in waiting if placers[b.name] <= done), None)
+        if ready is None:
+            return ordered + waiting
+        ordered.append(ready)
+        waiting = [b for b in waiting if b is not ready]
+    return ordered

@@ -23,23 +23,23 @@ def run(capsys, *argv):
 
 
 def test_a_block_is_drawn_with_the_shapes_of_its_first_placement(capsys, qapp, tmp_path):
-    from builder.gui.document import block_key
-    from builder.render_command import _drawing_document
+    from builder.gui.document import ProjectDocument, block_key
 
     out_file = tmp_path / "bottleneck.png"
     code, out, err = run(capsys, "render", RESNET50, "--block", "Bottleneck", "-o", out_file)
     assert (code, out, err) == (0, f"wrote {out_file}\n", "")
     assert not QImage(str(out_file)).isNull()
     # Bottleneck is placed only inside Layer1..Layer4, which the file lists after it: the
-    # drawing still gets layer1's input (256 channels at 56x56), and so no diagnostics.
+    # document (the app's block tab, and so the drawing) still gets layer1's input (256
+    # channels at 56x56), and so no diagnostics.
     project = load_project(RESNET50)
-    analysis = _drawing_document(project).analysis(block_key("Bottleneck"))
+    analysis = ProjectDocument(project).analysis(block_key("Bottleneck"))
     assert [format_shape(s) for s in analysis.block_inputs.values()] == ["(N, 256, 56, 56)"]
     assert analysis.diagnostics == []
 
 
 def test_outer_blocks_come_first_and_the_rest_keep_their_order():
-    from builder.render_command import blocks_outer_first
+    from graph_schema.blocks import blocks_outer_first
 
     project = load_project(RESNET50)
     names = [b.name for b in project.blocks]

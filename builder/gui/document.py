@@ -19,6 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from graph_schema.blocks import blocks_outer_first
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.dims import Shape
 from graph_schema.document import Block, Edge, Network, Node, OpaqueClass, Position, Project
@@ -259,9 +260,10 @@ class ProjectDocument(QObject):
         for key in self.graph_keys():
             if key[0] == "network":
                 self._analyses[key] = self._analyse(key)
-        for key in self.graph_keys():
-            if key[0] == "block":
-                self._analyses[key] = self._analyse(key)
+        # A block takes its shapes from its first placement: outer blocks first.
+        for block in blocks_outer_first(self._project):
+            key = block_key(block.name)
+            self._analyses[key] = self._analyse(key)
 
     def _analyse(self, key: GraphKey) -> Analysis:
         graph = self.graph(key)
