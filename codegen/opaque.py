@@ -1,13 +1,15 @@
-"""Opaque blocks in generated code: the kept class source, verbatim, clearly marked.
+"""Opaque blocks in generated code: the kept class source (or the source of a helper
+function a kept class uses), verbatim, clearly marked.
 
 This is the one place where text from a project becomes code, by design: the class could
 not be traced, and its source is the only faithful description of it. The document checks
-it is exactly one class definition of the expected name (never running it); here it is
-written between marker comments, and ``# fmt: off`` keeps ruff format's hands off it.
+it is exactly one definition of the expected name (never running it); here it is written
+between marker comments, and ``# fmt: off`` keeps ruff format's hands off it.
 """
 
 from __future__ import annotations
 
+import ast
 import sys
 
 from graph_schema.document import Block, Project
@@ -24,12 +26,23 @@ def _comment_text(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[:limit - 3] + "..."
 
 
+def _defines_function(source: str) -> bool:
+    """Whether the kept source is a helper function (the document allows it one definition,
+    checked when the file was read)."""
+    try:
+        return isinstance(ast.parse(source).body[0], (ast.FunctionDef, ast.AsyncFunctionDef))
+    except (SyntaxError, ValueError, IndexError, RecursionError, MemoryError):
+        return False
+
+
 def verbatim_lines(block: Block) -> list[str]:
     opaque = block.opaque
     origin = f" ({_comment_text(opaque.origin)})" if opaque.origin.strip() else ""
     reason = _comment_text(opaque.reason or "torch.fx could not trace it")
-    lines = [f"# Kept verbatim from the imported model: class {opaque.class_name}{origin}.",
-             f"# Not drawn as a diagram because {reason}",
+    kind, why = ("function", "Brought along because") if _defines_function(opaque.source) \
+        else ("class", "Not drawn as a diagram because")
+    lines = [f"# Kept verbatim from the imported model: {kind} {opaque.class_name}{origin}.",
+             f"# {why} {reason}",
              "# TorchCanvas neither checked nor changed this code.",
              "# fmt: off"]
     lines += [line.rstrip() for line in opaque.source.strip("\n").split("\n")]

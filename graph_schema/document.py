@@ -246,10 +246,54 @@ class OpaqueCall(_Strict):
     parameters: int = Field(default=0, ge=0)
 
 
+class ViewNode(_Strict):
+    """One step seen inside a kept class: a submodule it called, a tensor op, or one of its
+    inputs and outputs."""
+
+    id: NodeId
+    # "nn.Linear" (a torch layer), "op.matmul" (a tensor op), "io.Input" / "io.Output", or a
+    # user class's name ("Bottleneck").
+    label: Name
+    path: Annotated[str, Field(max_length=1000)] = ""  # a submodule's attribute path ("fc")
+    outputs: list[list[Annotated[int, Field(ge=0)]]] = Field(default_factory=list,
+                                                             max_length=64)
+
+
+class ViewEdge(_Strict):
+    source: NodeId
+    target: NodeId
+    target_port: int = Field(default=0, ge=0, le=1024)  # which argument of the target
+
+
+class RecordedView(_Strict):
+    """What a kept class was seen to do in one run of the model (torchview's recorder): its
+    direct submodules and the tensor ops between them, with the shapes they returned.
+
+    Display only: it never becomes code and is not signed (the kept source stays the truth),
+    and it shows one run, so a branch the run did not take is not in it."""
+
+    nodes: list[ViewNode] = Field(default_factory=list, max_length=5_000)
+    edges: list[ViewEdge] = Field(default_factory=list, max_length=20_000)
+
+    @model_validator(mode="after")
+    def _edges_between_nodes(self) -> RecordedView:
+        ids = [node.id for node in self.nodes]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a recorded view has two nodes with the same id")
+        known = set(ids)
+        for edge in self.edges:
+            for end in (edge.source, edge.target):
+                if end not in known:
+                    raise ValueError(f"a recorded view's edge names node {end!r}, which "
+                                     f"it does not have")
+        return self
+
+
 class OpaqueClass(_Strict):
     """A class kept as its original source because torch.fx could not trace it (control
     flow on tensor values, ...). Loading a project never runs it; generated code contains it
-    verbatim, marked as such. The block's io nodes are its ports; it has no other nodes."""
+    verbatim, marked as such. The block's io nodes are its ports; it has no other nodes.
+    ``view``: what it was seen to do inside, for the reader (see RecordedView)."""
 
     class_name: Name
     source: Annotated[str, Field(min_length=1, max_length=1_000_000)]
@@ -262,6 +306,7 @@ class OpaqueClass(_Strict):
     # The HMAC that marks the source as trusted on this machine (graph_schema/trust.py); a
     # file from elsewhere, or edited by hand, has none that matches.
     signature: Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z0-9:_-]*$")] = ""
+    view: RecordedView | None = None
 
     @model_validator(mode="after")
     def _one_class_definition(self) -> OpaqueClass:
@@ -272,8 +317,8 @@ class OpaqueClass(_Strict):
 
 
 def opaque_source_problem(source: str, class_name: str) -> str | None:
-    """Why ``source`` is not exactly one class definition named ``class_name`` (parsed, never
-    run), or None."""
+    """Why ``source`` is not exactly one class (or helper function) definition named
+    ``class_name`` (parsed, never run), or None."""
     problem = name_problem(class_name)
     if problem:
         return f"the class name: {problem}"
@@ -281,10 +326,13 @@ def opaque_source_problem(source: str, class_name: str) -> str | None:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
         return f"the source is not valid Python ({type(err).__name__}: {err})"
-    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.ClassDef):
-        return "the source must be exactly one class definition and nothing else"
+    # One function is a helper a kept class calls (a module-level `def conv1x1_block`).
+    if len(tree.body) != 1 or not isinstance(tree.body[0], (ast.ClassDef, ast.FunctionDef)):
+        return ("the source must be exactly one class definition (or, for a helper a kept "
+                "class uses, one function definition) and nothing else")
     if tree.body[0].name != class_name:
-        return f"the source defines class {tree.body[0].name!r}, not {class_name!r}"
+        kind = "class" if isinstance(tree.body[0], ast.ClassDef) else "function"
+        return f"the source defines {kind} {tree.body[0].name!r}, not {class_name!r}"
     return None
 
 

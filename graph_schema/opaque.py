@@ -14,11 +14,22 @@ def stored_shape(items: list[int | str]) -> Shape:
     return tuple(Sym.named(item) if isinstance(item, str) else item for item in items)
 
 
+def _same_form(value: Any) -> Any:
+    """Sequences as lists, at every depth: an argument recorded as ``[1, 1]`` (JSON has no
+    tuples) is the ``(1, 1)`` a placement may pass."""
+    if isinstance(value, (list, tuple)):
+        return [_same_form(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _same_form(item) for key, item in value.items()}
+    return value
+
+
 def matching_call(block: Block, arguments: dict[str, Any], inputs) -> OpaqueCall | None:
     """The recorded call with these constructor arguments and input shapes, if any."""
-    wanted = {name: arguments.get(name, default) for name, default in block.arguments.items()}
+    wanted = {name: _same_form(arguments.get(name, default))
+              for name, default in block.arguments.items()}
     for call in block.opaque.calls:
-        recorded = {name: call.arguments.get(name, default)
+        recorded = {name: _same_form(call.arguments.get(name, default))
                     for name, default in block.arguments.items()}
         if recorded != wanted or len(call.inputs) != len(inputs):
             continue

@@ -1,157 +1,28 @@
-"""One class's graph as a draft: its traced graph node by node, or its nn.Sequential chain.
-
-Names stay exactly what they are in the module (they make the state_dict keys): a child
-``conv1`` is a node ``conv1``, ``layers.0`` is the first member of the module list
-``layers``, a parameter ``pos_embed`` is a held-tensor node ``pos_embed``. Children never
-called, and tensors never read, still get nodes, so every weight has a home.
+"""One class's graph as a draft, from its traced graph node by node (a model that is one
+torch layer is that layer between its inputs and outputs). drafting.py has the builder and
+the rules for names; chains.py draws nn.Sequential.
 """
 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
 from typing import Any
 
 from torch import fx, nn
 
+from codegen.importer.chains import passes_tuples, positional
 from codegen.importer.context import Context
-from codegen.importer.draft import DraftNode, GraphDraft, Ids, Names
+from codegen.importer.draft import DraftNode, GraphDraft
+from codegen.importer.drafting import GraphBuilder, Port, flat_ports, leaves, structure_of
 from codegen.importer.errors import Untraceable
-from codegen.importer.held import tensor_params
-from codegen.importer.leaves import LeafMismatch, catalog_spec, read_params
+from codegen.importer.holders import HolderCalls, holder_calls, in_order
+from codegen.importer.inplace import InPlace, changed_inputs, read_after
+from codegen.importer.leaves import catalog_spec
 from codegen.importer.op_table import PASS, translate
 from codegen.importer.values import Batch, TensorInfo, tensors_in
 from codegen.importer.walk import Visit
-from graph_schema.document import name_problem
 
 _VALUE_ATTRIBUTES = {"values": 0, "indices": 1}  # torch.max(x, dim) returns a named pair
-
-
-@dataclass(frozen=True)
-class Port:
-    node: str
-    port: int
-
-
-class Members:
-    """What a module holds directly: children, module lists, parameters and buffers."""
-
-    def __init__(self, module: nn.Module, named: bool = True):
-        self.children: dict[str, nn.Module] = {}
-        self.lists: dict[str, list[nn.Module]] = {}
-        for name, child in module._modules.items():
-            if child is None:
-                continue
-            if named:  # a sequential's children are named by position
-                _check_attribute(module, name)
-            if isinstance(child, nn.ModuleDict):
-                raise Untraceable(f"it holds an nn.ModuleDict ('{name}'), which TorchCanvas "
-                                  f"does not draw yet")
-            if type(child) is nn.ModuleList:
-                if any(m is not None and type(m) in (nn.ModuleList, nn.ModuleDict)
-                       for m in child):
-                    raise Untraceable(f"its module list '{name}' holds containers")
-                self.lists[name] = list(child)
-            else:
-                self.children[name] = child
-        self.tensors = {name: (t, True) for name, t in module._parameters.items()
-                        if t is not None}
-        self.tensors.update({name: (t, False) for name, t in module._buffers.items()
-                             if t is not None})
-        self.transient = set(module._non_persistent_buffers_set)
-        for name in self.tensors:
-            _check_attribute(module, name)
-
-    def attribute_names(self) -> set[str]:
-        return set(self.children) | set(self.lists) | set(self.tensors)
-
-
-def _check_attribute(module: nn.Module, name: str) -> None:
-    problem = name_problem(name)
-    if problem:
-        raise Untraceable(f"its attribute {name!r} cannot be a name in generated code "
-                          f"({problem})")
-
-
-class _Builder:
-    def __init__(self, module: nn.Module, batch: Batch, warnings: list[str],
-                 kind: str = "class"):
-        self.module = module
-        self.members = Members(module, named=kind == "class")
-        self.batch = batch
-        self.warnings = warnings
-        self.draft = GraphDraft(kind)
-        self.names = Names(self.members.attribute_names())
-        self.ids = Ids()
-        self.placed: dict[int, str] = {}  # id(module) -> the node that builds it
-        self.held: dict[str, str] = {}  # tensor attribute -> its node
-
-    # -- nodes ---------------------------------------------------------------------------
-    def add(self, type_name: str, name: str, **fields) -> DraftNode:
-        node = DraftNode(self.ids.next(), type_name, name, **fields)
-        self.draft.nodes.append(node)
-        return node
-
-    def link(self, source: Port, target: str, port: int) -> None:
-        self.draft.edges.append((source.node, source.port, target, port))
-
-    def module_node(self, child: nn.Module, name: str, visit: Visit | None,
-                    called: bool = True) -> DraftNode:
-        """A layer, or a placement of another class, for a module this graph holds."""
-        if id(child) in self.placed:
-            first = self.draft.node(self.placed[id(child)])
-            return self.add(first.type, self.names.fresh(f"{first.name}_again"),
-                            reuses=first.id, child=visit, module=child)
-        spec = catalog_spec(child)
-        if spec is not None:
-            try:
-                params = read_params(child, spec)
-            except LeafMismatch as err:
-                raise Untraceable(f"its layer '{name}' ({type(child).__name__}) cannot be "
-                                  f"drawn: {err}") from None
-            node = self.add(spec.type, name, params=params, child=visit, module=child,
-                            called=called)
-        else:
-            node = self.add("", name, child=visit, module=child, called=called)
-        self.placed[id(child)] = node.id
-        return node
-
-    def tensor_node(self, attribute: str) -> str:
-        if attribute not in self.held:
-            tensor, learned = self.members.tensors[attribute]
-            persistent = attribute not in self.members.transient
-            type_name, params = tensor_params(tensor, learned, persistent)
-            self.held[attribute] = self.add(type_name, attribute, params=params).id
-        return self.held[attribute]
-
-    def input_node(self, name: str, value: TensorInfo, second: Any) -> Port:
-        node = self.add("io.Input", self.names.fresh(name),
-                        input_shape=self.batch.shape(value, second), input_dtype=value.dtype)
-        return Port(node.id, 0)
-
-    def output_nodes(self, ports: list[Port]) -> None:
-        for index, port in enumerate(ports):
-            name = "output" if len(ports) == 1 else f"output{index}"
-            node = self.add("io.Output", self.names.fresh(name))
-            self.link(port, node.id, 0)
-
-    # -- what is held but not used ---------------------------------------------------------
-    def finish(self) -> GraphDraft:
-        for name, child in self.members.children.items():
-            if id(child) not in self.placed:
-                self.module_node(child, name, None, called=False)
-        for name, members in self.members.lists.items():
-            ids = []
-            for index, member in enumerate(members):
-                node_id = self.placed.get(id(member))
-                if node_id is None:
-                    node_id = self.module_node(member, self.names.fresh(f"{name}_{index}"),
-                                               None, called=False).id
-                ids.append(node_id)
-            self.draft.module_lists[name] = ids
-        for attribute in self.members.tensors:
-            self.tensor_node(attribute)
-        return self.draft
 
 
 # -- a catalog layer that is the model itself -----------------------------------------------
@@ -160,7 +31,7 @@ def layer_body(visit: Visit, batch: Batch, warnings: list[str]) -> GraphDraft:
     A class cannot *be* the layer, so its weights sit under the node's name
     (``linear.weight``)."""
     layer = visit.module
-    builder = _Builder(nn.Module(), batch, warnings)  # holds nothing: the layer is a node
+    builder = GraphBuilder(nn.Module(), batch, warnings)  # holds nothing: the layer is a node
     ports = []
     for index, value in enumerate(visit.inputs):
         if not isinstance(value, TensorInfo):
@@ -171,65 +42,167 @@ def layer_body(visit: Visit, batch: Batch, warnings: list[str]) -> GraphDraft:
     made = builder.module_node(layer, builder.names.fresh(type(layer).__name__.lower()), visit)
     for index, port in enumerate(ports):
         builder.link(port, made.id, index)
-    results = _leaves(_structure(visit.output, made.id, [0]))
+    results = leaves(structure_of(visit.output, made.id, [0]))
     builder.output_nodes([port for port in results if port is not None])
     return builder.draft
 
 
 # -- a traced class ----------------------------------------------------------------------------
 def traced_body(visit: Visit, batch: Batch, warnings: list[str]) -> GraphDraft:
-    builder = _Builder(visit.module, batch, warnings)
+    builder = GraphBuilder(visit.module, batch, warnings)
     ctx = Context(visit, batch, warnings)
+    graph = visit.traced.graph
+    in_place = InPlace(graph, visit.values, visit.module.get_submodule)
+    members = builder.members
+    groups = holder_calls(graph, members.children, members.lists, visit.values)
     sources: dict[str, Any] = {}
-    for node in visit.traced.graph.nodes:
-        value = visit.values.get(node.name)
-        if node.op == "placeholder":
-            if isinstance(value, TensorInfo):
-                sources[node.name] = builder.input_node(
-                    node.target, value, visit.values_b.get(node.name))
-        elif node.op == "get_attr":
-            if node.target not in builder.members.tensors:
-                raise Untraceable(f"its forward reads {node.target!r}, which is not a tensor "
-                                  f"it holds itself")
-            sources[node.name] = Port(builder.tensor_node(node.target), 0)
-        elif node.op == "call_module":
-            sources[node.name] = _call_module(builder, ctx, sources, node)
-        elif node.op in ("call_function", "call_method"):
-            if tensors_in(value):
-                sources[node.name] = _call_op(builder, ctx, sources, node)
-        elif node.op == "output":
-            builder.output_nodes(_output_ports(ctx, sources, node.args[0]))
+    for item in in_order(graph, groups):
+        if isinstance(item, HolderCalls):
+            _holder(builder, ctx, in_place, sources, item)
+        else:
+            _node(builder, ctx, in_place, sources, item)
     return builder.finish()
 
 
-def _flat_ports(ctx: Context, sources: dict, arg: Any) -> list[Port]:
-    """The tensors in an argument, in order: ``(h, c)`` is two ports."""
-    if isinstance(arg, fx.Node):
-        found = sources.get(arg.name)
-        return [p for p in _leaves(found) if p is not None] if found is not None else []
-    if isinstance(arg, (tuple, list)):
-        return [p for item in arg for p in _flat_ports(ctx, sources, item)]
-    return []
+def _node(builder: GraphBuilder, ctx: Context, in_place: InPlace, sources: dict,
+          node: fx.Node) -> None:
+    visit = ctx.visit
+    value = visit.values.get(node.name)
+    if node.op == "placeholder":
+        if isinstance(value, TensorInfo):
+            sources[node.name] = builder.input_node(node.target, value,
+                                                    visit.values_b.get(node.name))
+    elif node.op == "get_attr":
+        if node.target not in builder.members.tensors:
+            raise Untraceable(f"its forward reads {node.target!r}, which is not a tensor it "
+                              f"holds itself")
+        sources[node.name] = Port(builder.tensor_node(node.target), 0)
+    elif node.op == "call_module":
+        sources[node.name] = _call_module(builder, ctx, sources, node)
+        _refuse_reading_changed(ctx, in_place, node)
+    elif node.op in ("call_function", "call_method"):
+        if tensors_in(value):
+            sources[node.name] = _call_op(builder, ctx, sources, node)
+    elif node.op == "output":
+        builder.output_nodes(_output_ports(builder, ctx, sources, node.args[0]))
+    _follow_in_place(in_place, sources, node)
 
 
-def _leaves(structure: Any) -> list:
-    if isinstance(structure, (tuple, list)):
-        return [leaf for item in structure for leaf in _leaves(item)]
-    return [structure]
+def _follow_in_place(in_place: InPlace, sources: dict, node: fx.Node) -> None:
+    """An op that changed a tensor in place: later uses of that tensor read the op."""
+    base = in_place.base(node)
+    if base is not None and node.name in sources and base.name in sources:
+        sources[base.name] = sources[node.name]
 
 
-def _structure(value: Any, node_id: str, counter: list[int]) -> Any:
-    """Ports for every tensor of a returned value, numbered depth first."""
-    if isinstance(value, TensorInfo):
+def _holder(builder: GraphBuilder, ctx: Context, in_place: InPlace, sources: dict,
+            group: HolderCalls) -> None:
+    """The calls into one holder (holders.py), drawn inside it: the holder's node takes the
+    caller's tensors those calls read and gives back the ones the caller reads later."""
+    module = builder.members.children[group.name]
+    inner = GraphBuilder(module, builder.batch, builder.warnings)
+    local: dict[str, Any] = {}  # the holder's own sources
+    entering: dict[Port, Port] = {}  # the caller's ports -> the holder's inputs, in order
+    inside = set(group.nodes)
+    for node in group.nodes:
+        for arg in node.all_input_nodes:
+            if arg not in inside and arg.name not in local and arg.name in sources:
+                local[arg.name] = _enter(inner, ctx, sources, arg, entering)
+        if node.op == "call_module":
+            target = node.target[len(group.name) + 1:]
+            local[node.name] = _call_module(inner, ctx, local, node, target)
+            _refuse_reading_changed(ctx, in_place, node)
+        else:
+            local[node.name] = _pick(local, node)
+        _follow_in_place(in_place, local, node)
+    leaving: dict[Port, int] = {}
+    for node in group.nodes:
+        if any(user not in inside for user in node.users):
+            for port in leaves(local[node.name]):
+                if port is not None and port not in leaving:
+                    leaving[port] = len(leaving)
+    inner.output_nodes(list(leaving))
+    made = builder.module_node(module, group.name, None)
+    made.view = inner.finish()
+    made.view.notes = (f"What {type(builder.module).__name__} calls inside its "
+                       f"'{group.name}' ({type(module).__name__}), one call after the other; "
+                       f"{type(module).__name__}'s own forward is never called.")
+    for index, port in enumerate(entering):  # the holder's inputs come in this order
+        builder.link(port, made.id, index)
+    for node in group.nodes:
+        if any(user not in inside for user in node.users):
+            sources[node.name] = _renumbered(local[node.name], made.id, leaving)
+
+
+def _enter(inner: GraphBuilder, ctx: Context, sources: dict, arg: fx.Node,
+           entering: dict[Port, Port]) -> Any:
+    """The caller's value ``arg`` as the holder's inputs, one per tensor in it (a tensor
+    that enters twice, under two names, is one input)."""
+    values = leaves(ctx.value(arg))
+    second = ctx.second(arg)
+    seconds = leaves(second) if second is not None else []
+    counter = [0]
+
+    def enter(port: Any) -> Any:
+        if isinstance(port, tuple):
+            return tuple(enter(item) for item in port)
+        position = counter[0]
         counter[0] += 1
-        return Port(node_id, counter[0] - 1)
-    if isinstance(value, (tuple, list)):
-        return tuple(_structure(v, node_id, counter) for v in value)
-    return None
+        if port is None or port in entering:
+            return entering.get(port)
+        value = values[position] if position < len(values) else None
+        if not isinstance(value, TensorInfo):
+            raise Untraceable(f"it hands '{arg.name}' to a module inside a child, and it is "
+                              f"not a tensor")
+        other = seconds[position] if position < len(seconds) else None
+        entering[port] = inner.input_node(arg.name, value, other)
+        return entering[port]
+
+    return enter(sources[arg.name])
 
 
-def _call_module(builder: _Builder, ctx: Context, sources: dict, node: fx.Node) -> Any:
-    parts = node.target.split(".")
+def _pick(local: dict, node: fx.Node) -> Any:
+    base, key = node.args
+    index = _VALUE_ATTRIBUTES.get(key, key) if isinstance(key, str) else key
+    found = local.get(base.name)
+    if not isinstance(found, tuple) or not isinstance(index, int):
+        raise Untraceable(f"it picks {key!r} out of what a module inside a child returns")
+    return found[index]
+
+
+def _renumbered(structure: Any, node_id: str, leaving: dict[Port, int]) -> Any:
+    if isinstance(structure, tuple):
+        return tuple(_renumbered(item, node_id, leaving) for item in structure)
+    if structure is None:
+        return None
+    return Port(node_id, leaving[structure])
+
+
+def _refuse_reading_changed(ctx: Context, in_place: InPlace, node: fx.Node) -> None:
+    """A drawn class's in-place ops become out-of-place ones in generated code, so a caller
+    that reads a tensor again after a child changed it in place would read the old one."""
+    visit = ctx.visit.calls.get(node.name)
+    if visit is None or visit.kind != "traced" or visit.traced is None:
+        return  # a layer, or a class kept as source: they change it in generated code too
+    changed = changed_inputs(visit.traced, visit.values, visit.module.get_submodule)
+    if not changed:
+        return
+    try:
+        bound = inspect.signature(visit.module.forward).bind(*node.args, **node.kwargs)
+    except TypeError:
+        return  # _module_inputs says why
+    for name in sorted(changed):
+        if name in bound.arguments and read_after(in_place, node, bound.arguments[name]):
+            raise Untraceable(f"'{node.target}' changes its input {name!r} in place, and its "
+                              f"forward reads that tensor again afterwards")
+
+
+def _call_module(builder: GraphBuilder, ctx: Context, sources: dict, node: fx.Node,
+                 target: str | None = None) -> Any:
+    """A call of a module the builder's module holds; ``target`` is its path from there
+    (the node's own target, unless the call goes into a holder's modules)."""
+    target = target or node.target
+    parts = target.split(".")
     members = builder.members
     if len(parts) == 1 and parts[0] in members.children:
         name = parts[0]
@@ -238,13 +211,36 @@ def _call_module(builder: _Builder, ctx: Context, sources: dict, node: fx.Node) 
     else:
         raise Untraceable(f"its forward calls '{node.target}', a module inside one of its "
                           f"children")
-    child = builder.module.get_submodule(node.target)
+    child = builder.module.get_submodule(target)
     visit = ctx.visit.calls[node.name]
+    if len(parts) == 1 and visit.kind == "sequential" and visit.steps and \
+            positional(child) and passes_tuples(visit):
+        return _calls_in_turn(builder, ctx, sources, node, target, child, visit)
     made = builder.module_node(child, name, visit)
     ports = _module_inputs(ctx, sources, node, child, made)
     for index, port in enumerate(ports):
         builder.link(port, made.id, index)
-    return _structure(ctx.value(node), made.id, [0])
+    return structure_of(ctx.value(node), made.id, [0])
+
+
+def _calls_in_turn(builder: GraphBuilder, ctx: Context, sources: dict, node: fx.Node,
+                   name: str, sequential: nn.Module, visit: Visit) -> Any:
+    """``self.body((a, b))`` where ``body`` is an nn.Sequential whose layers hand tuples on:
+    its layers become a module list called one after the other with every tensor. A module
+    list keeps the sequential's state_dict keys (``body.0.*``); an nn.Sequential in generated
+    code could pass only one value."""
+    if name in builder.members.children:  # drawn as a list from now on (finish() lists it)
+        del builder.members.children[name]
+        builder.members.lists[name] = list(sequential._modules.values())
+    ports = flat_ports(ctx, sources, [*node.args, *node.kwargs.values()])
+    structure: Any = None
+    for index, (layer, step) in enumerate(zip(sequential._modules.values(), visit.steps)):
+        made = builder.module_node(layer, builder.names.fresh(f"{name}_{index}"), step)
+        for position, port in enumerate(ports):
+            builder.link(port, made.id, position)
+        structure = structure_of(step.output, made.id, [0])
+        ports = [port for port in leaves(structure) if port is not None]
+    return structure
 
 
 def _module_inputs(ctx: Context, sources: dict, node: fx.Node, child: nn.Module,
@@ -256,17 +252,21 @@ def _module_inputs(ctx: Context, sources: dict, node: fx.Node, child: nn.Module,
         except TypeError as err:
             raise Untraceable(f"it calls '{node.target}' with arguments its forward does not "
                               f"take ({err})") from None
-        return [p for value in bound.arguments.values() for p in _flat_ports(ctx, sources, value)]
+        return [p for value in bound.arguments.values() for p in flat_ports(ctx, sources, value)]
     for key, value in node.kwargs.items():
         if key not in spec.forward_params or ctx.is_tensor(value):
             raise Untraceable(f"it calls '{node.target}' with {key}=..., which the catalog's "
                               f"{spec.type} does not take")
         if made.reuses is None:
             made.params[key] = ctx.constant(value, f"'{node.target}'")
-    return _flat_ports(ctx, sources, list(node.args))
+    ports = flat_ports(ctx, sources, list(node.args))
+    if len(ports) > len(spec.inputs) and not any(port.variadic for port in spec.inputs):
+        raise Untraceable(f"it calls '{node.target}' with {len(ports)} tensors, and the "
+                          f"catalog's {spec.type} takes {len(spec.inputs)}")
+    return ports
 
 
-def _call_op(builder: _Builder, ctx: Context, sources: dict, node: fx.Node) -> Any:
+def _call_op(builder: GraphBuilder, ctx: Context, sources: dict, node: fx.Node) -> Any:
     if node.op == "call_function" and node.target.__name__ in ("getitem", "getattr"):
         base, key = node.args
         structure = sources.get(base.name) if isinstance(base, fx.Node) else None
@@ -278,49 +278,28 @@ def _call_op(builder: _Builder, ctx: Context, sources: dict, node: fx.Node) -> A
         if node.target.__name__ == "getattr":
             raise Untraceable(f"it reads the attribute {key!r} of a tensor")
     draft = translate(ctx, node)
-    ports = [p for arg in draft.inputs for p in _flat_ports(ctx, sources, arg)]
+    ports = [p for arg in draft.inputs for p in flat_ports(ctx, sources, arg)]
     if draft.type == PASS:
         return ports[0]
     made = builder.add(draft.type, builder.names.fresh(node.name), params=draft.params)
     for index, port in enumerate(ports):
         builder.link(port, made.id, index)
-    return _structure(ctx.value(node), made.id, [0])
+    return structure_of(ctx.value(node), made.id, [0])
 
 
-def _output_ports(ctx: Context, sources: dict, result: Any) -> list[Port]:
+def _output_ports(builder: GraphBuilder, ctx: Context, sources: dict, result: Any) -> list[Port]:
+    """The returned tensors, depth first: ``((a, b), c)`` is three outputs, a, b and c (a
+    caller's ``(x, y), z = block(h)`` picks them by the same numbering)."""
     value = ctx.value(result)
-    items = value if isinstance(value, (tuple, list)) else (value,)
-    if not items or not all(isinstance(item, TensorInfo) for item in items):
-        raise Untraceable("its forward returns something other than a tensor or a flat tuple "
-                          "of tensors")
-    return _flat_ports(ctx, sources, result)
+    returned = leaves(value)
+    if not returned or not all(isinstance(item, TensorInfo) for item in returned):
+        raise Untraceable("its forward returns something other than tensors, or tuples and "
+                          "lists of tensors")
+    builder.draft.nested_output = any(isinstance(item, (tuple, list)) for item in
+                                      (value if isinstance(value, (tuple, list)) else ()))
+    ports = flat_ports(ctx, sources, result)
+    if len(ports) != len(returned):
+        raise Untraceable("its forward returns a tensor that no node of its graph made")
+    return ports
 
 
-# -- an nn.Sequential ----------------------------------------------------------------------
-def sequential_body(module: nn.Module, visit: Visit | None, batch: Batch,
-                    warnings: list[str]) -> GraphDraft:
-    """A chain: positional children make a ``sequential`` graph; named ones (an OrderedDict)
-    a plain class whose attributes keep those names."""
-    names = list(module._modules)
-    positional = names == [str(i) for i in range(len(names))]
-    if not positional and any(name_problem(n) for n in names):
-        raise Untraceable("it holds an nn.Sequential whose children are named neither by "
-                          "position nor by valid attribute names")
-    builder = _Builder(module, batch, warnings, "sequential" if positional else "class")
-    if positional:
-        builder.names = Names()
-    shape, dtype = None, "float32"
-    if visit is not None and visit.inputs and isinstance(visit.inputs[0], TensorInfo):
-        first = visit.inputs[0]
-        other = visit.inputs_b[0] if visit.inputs_b else None
-        shape, dtype = batch.shape(first, other), first.dtype
-    entry = builder.add("io.Input", "x", input_shape=shape, input_dtype=dtype)
-    previous = Port(entry.id, 0)
-    for index, (name, child) in enumerate(module._modules.items()):
-        step = visit.steps[index] if visit is not None and visit.steps else None
-        label = builder.names.fresh(type(child).__name__.lower()) if positional else name
-        made = builder.module_node(child, label, step)
-        builder.link(previous, made.id, 0)
-        previous = Port(made.id, 0)
-    builder.output_nodes([previous])
-    return builder.draft

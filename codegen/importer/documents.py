@@ -27,23 +27,24 @@ from graph_schema.trust import signed
 
 
 class Documents:
-    def __init__(self, groups: dict[tuple, Group], kept: dict[type, str],
-                 required: dict[type, list[type]]):
+    def __init__(self, groups: dict[tuple, Group], kept: dict[Any, str],
+                 required: dict[Any, list[Any]]):
         self.groups = groups
         self.kept = kept
         self.required = required
         self.blocks: list[Block] = []
         self._names: set[str] = set()
-        self._class_blocks: dict[type, str] = {}
+        self._class_blocks: dict[Any, str] = {}  # kept class or helper -> its block
 
     # -- names -------------------------------------------------------------------------------
     def name_blocks(self) -> None:
-        """Kept classes keep their class names (their sources refer to each other by them);
-        the other blocks take free names: ``BasicBlock``, ``BasicBlock_2``."""
+        """Kept classes and helpers keep their names (their sources refer to each other by
+        them); the other blocks take free names: ``BasicBlock``, ``BasicBlock_2``."""
         for cls in self.kept:
             if cls.__name__ in self._names:
-                raise ModelImportError(f"two classes kept as source are both named "
-                                       f"{cls.__name__}; generated code cannot hold both")
+                raise ModelImportError(f"two classes or functions kept as source are both "
+                                       f"named {cls.__name__}; generated code cannot hold "
+                                       f"both")
             self._names.add(cls.__name__)
             self._class_blocks[cls] = cls.__name__
         classes = {class_name_for(name) for name in self._names}
@@ -100,9 +101,9 @@ class Documents:
                                       first.extra["call"])
         return self._graph(group, Block, group.name)
 
-    def _opaque_block(self, cls: type, name: str, arguments: dict, calls: list,
+    def _opaque_block(self, cls: Any, name: str, arguments: dict, calls: list,
                       first_call: dict | None = None) -> Block:
-        imports, _classes = needed_names(cls)
+        imports = needed_names(cls).imports
         source = class_source(cls)
         origin = f"{cls.__module__}.{cls.__qualname__}"
         # Signed here: this source was read from the live class the user chose to import,
@@ -137,7 +138,8 @@ class Documents:
         tied = [Tie(target=t, source=s) for t, s in draft.tied]
         del names
         graph = model(name=name, kind=draft.kind, nodes=nodes, edges=edges,
-                      arguments=dict(group.arguments), module_lists=lists, tied=tied)
+                      arguments=dict(group.arguments), module_lists=lists, tied=tied,
+                      notes=draft.notes)
         return graph
 
     def _node(self, group: Group, instance: Instance, node: DraftNode,

@@ -27,6 +27,7 @@ class DraftNode:
     called: bool = True
     input_shape: list | None = None  # io.Input: its shape
     input_dtype: str = "float32"
+    view: GraphDraft | None = None  # a holder's graph, drawn by its caller (holders.py)
 
 
 @dataclass
@@ -36,6 +37,8 @@ class GraphDraft:
     edges: list[tuple[str, int, str, int]] = field(default_factory=list)
     module_lists: dict[str, list[str]] = field(default_factory=dict)  # name -> node ids
     tied: list[tuple[str, str]] = field(default_factory=list)  # (target, source)
+    nested_output: bool = False  # forward returns tuples inside its tuple: outputs flattened
+    notes: str = ""  # for the reader of the block (a holder's graph is not its own forward)
 
     def node(self, node_id: str) -> DraftNode:
         for node in self.nodes:

@@ -1,24 +1,27 @@
 """Every class instance of the model as a draft, children first, grouped into blocks.
 
 A class that cannot become a diagram (fx cannot trace it, or its graph uses something the
-catalog lacks) is kept as source; so is every class its source builds. A torch layer the
-catalog lacks cannot be kept as source (its source is torch's), so the nearest class of the
-model's own that holds it is kept instead.
+catalog lacks) is kept as source; so is every class its source builds, and every helper
+function or class of its files that it uses (keep.py). A torch layer the catalog lacks
+cannot be kept as source (its source is torch's), so the nearest class of the model's own
+that holds it is kept instead.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from torch import nn
 
-from codegen.importer.body import layer_body, sequential_body, traced_body
+from codegen.importer.body import layer_body, traced_body
+from codegen.importer.chains import sequential_body
 from codegen.importer.draft import GraphDraft
 from codegen.importer.errors import ModelImportError, Untraceable
 from codegen.importer.groups import Group, Instance, own_values, structure_key
-from codegen.importer.keep import class_source, constructor_arguments, needed_names
+from codegen.importer.keep import class_source, constructor_arguments, kind_of, needed_names
 from codegen.importer.leaves import catalog_spec, is_sequential, is_user_class
-from codegen.importer.values import Batch, TensorInfo, tensors_in
+from codegen.importer.values import Batch, TensorInfo, describe, tensors_in
 from codegen.importer.walk import Visit
 
 
@@ -32,18 +35,21 @@ class Instances:
         self.batch = batch
         self.warnings = warnings
         self.groups: dict[tuple, Group] = {}
-        self.kept: dict[type, str] = {}  # class kept as source -> why
-        self.required: dict[type, list[type]] = {}  # kept class -> classes its source builds
+        self.kept: dict[Any, str] = {}  # class (or helper function) kept as source -> why
+        self.required: dict[Any, list[Any]] = {}  # kept item -> what else its source needs
 
     # -- one module ------------------------------------------------------------------------
-    def make(self, module: nn.Module, visit: Visit | None, root: bool = False) -> Instance:
+    def make(self, module: nn.Module, visit: Visit | None, root: bool = False,
+             view: GraphDraft | None = None, label: str = "") -> Instance:
+        """``view``: the graph of a holder, drawn by its caller (whose node is ``label``)."""
         if root and visit.kind == "kept":
             raise ModelImportError(_root_kept(module, visit))
-        if visit is not None and visit.kind == "kept" or \
-                visit is None and is_user_class(module) and type(module) in self.kept:
+        if view is None and (visit is not None and visit.kind == "kept" or
+                             visit is None and is_user_class(module) and
+                             type(module) in self.kept):
             return self._kept(module, visit, visit.reason if visit else self.kept[type(module)])
         try:
-            draft = self._draft(module, visit)
+            draft = view if view is not None else self._draft(module, visit)
             children = self._children(draft)
         except Untraceable as err:
             if not is_user_class(module):
@@ -52,11 +58,15 @@ class Instances:
                 raise ModelImportError(f"the model's own class {type(module).__name__} cannot "
                                        f"be drawn: {err.reason}") from None
             return self._kept(module, visit, err.reason)
+        if root and draft.nested_output:
+            self.warnings.append("the model returns tuples inside its tuple; the generated "
+                                 "model returns the same tensors as one flat tuple, depth "
+                                 "first")
         keys = {node_id: child.key for node_id, child in children.items()}
         kind = draft.kind if not is_sequential(module) or draft.kind == "class" \
             else "sequential"
         name = type(module).__name__ if is_user_class(module) else \
-            (visit.path.rsplit(".", 1)[-1] if visit and visit.path else "sequential")
+            (visit.path.rsplit(".", 1)[-1] if visit and visit.path else label or "sequential")
         key = (class_key(module), structure_key(draft, keys))
         instance = Instance(draft, key, own_values(draft), children)
         return self._join(instance, kind, name)
@@ -78,10 +88,12 @@ class Instances:
         for node in draft.nodes:
             if node.type or node.reuses:
                 continue
-            if not is_user_class(node.module) and not is_sequential(node.module):
+            if node.view is None and not is_user_class(node.module) and \
+                    not is_sequential(node.module):
                 raise Untraceable(f"it uses {type(node.module).__name__}, a torch layer the "
                                   f"catalog lacks")
-            children[node.id] = self.make(node.module, node.child)
+            children[node.id] = self.make(node.module, node.child, view=node.view,
+                                          label=node.name)
         return children
 
     def _join(self, instance: Instance, kind: str, name: str) -> Instance:
@@ -97,6 +109,7 @@ class Instances:
         cls = type(module)
         if not is_user_class(module):
             raise Untraceable(f"it uses {cls.__name__}, a torch layer the catalog lacks")
+        _refuse_what_a_diagram_cannot_pass(module, visit)
         if cls not in self.kept:
             self.kept[cls] = reason
             self.warnings.append(f"class {cls.__name__} is kept as its source: {reason}")
@@ -108,16 +121,20 @@ class Instances:
         instance.extra = {"call": self._call(module, visit), "module": module}
         return self._join(instance, "opaque", cls.__name__)
 
-    def _require(self, cls: type) -> None:
-        """The classes a kept source builds are kept too (their own source builds them)."""
-        if cls in self.required:
+    def _require(self, item: Any) -> None:
+        """What a kept source needs is kept too: the classes it builds (their own source
+        builds them) and the helper functions and classes of its files that it uses."""
+        if item in self.required:
             return
-        class_source(cls)
-        _imports, classes = needed_names(cls)
-        self.required[cls] = classes
-        for other in classes:
-            if other not in self.kept:
-                self.kept[other] = f"class {cls.__name__}, kept as source, builds it"
+        class_source(item)
+        needs = needed_names(item)
+        self.required[item] = needs.kept
+        user = f"{kind_of(item)} {item.__name__}, kept as source,"
+        for other in needs.classes:
+            self.kept.setdefault(other, f"{user} builds it")
+        for other in needs.helpers:
+            self.kept.setdefault(other, f"{user} uses it")
+        for other in needs.kept:
             self._require(other)
 
     def _call(self, module: nn.Module, visit: Visit | None) -> dict[str, Any]:
@@ -133,6 +150,37 @@ class Instances:
                 "parameters": count,
                 "dtypes": [a.dtype for a, _ in inputs],
                 "names": [k for k, v in visit.bound.items() if isinstance(v, TensorInfo)]}
+
+
+def _refuse_what_a_diagram_cannot_pass(module: nn.Module, visit: Visit | None) -> None:
+    """Generated code hands a kept class one tensor per input port, and nothing else. So a
+    class kept as source that was given a list of tensors in one argument, or a value other
+    than its default (``flag=False``), cannot be placed in a diagram: its caller is kept too
+    (and the caller's source passes them as the original does)."""
+    cls = type(module)
+    try:
+        defaults = {name: p.default for name, p in
+                    inspect.signature(module.forward).parameters.items()}
+    except (TypeError, ValueError):
+        defaults = {}
+    plain = None  # a value before a tensor would take that tensor's place in the call
+    for name, value in (visit.bound.items() if visit is not None else ()):
+        if isinstance(value, TensorInfo):
+            if plain is not None:
+                raise Untraceable(f"it calls class {cls.__name__}, which is kept as source, "
+                                  f"with {plain!r} before the tensor {name!r}, and a diagram "
+                                  f"passes a kept class its tensors alone, in order")
+            continue
+        plain = plain or name
+        if tensors_in(value):
+            raise Untraceable(f"it hands {name!r} to class {cls.__name__}, which is kept as "
+                              f"source, as a {type(value).__name__} of tensors, and a "
+                              f"diagram passes a kept class one tensor per input")
+        default = defaults.get(name, inspect.Parameter.empty)
+        if default is inspect.Parameter.empty or describe(default) != value:
+            raise Untraceable(f"it calls class {cls.__name__}, which is kept as source, with "
+                              f"{name}={value!r}, and a diagram passes a kept class its "
+                              f"tensors alone")
 
 
 def _root_kept(module: nn.Module, visit: Visit) -> str:

@@ -170,10 +170,18 @@ def build(spec: LayerSpec, params: dict[str, Any]) -> nn.Module:
         return getattr(nn, spec.torch_class)(**kwargs)
 
 
+# Settings of a layer that change nothing a catalog node can compute. A TransformerEncoder's
+# nested-tensor fast path runs only for a src_key_padding_mask, and the catalog's node takes
+# src alone (a call with a mask is not drawn as that node): with or without it, the same
+# numbers come out.
+_NO_EFFECT = {nn.TransformerEncoder: {"enable_nested_tensor", "use_nested_tensor", "mask_check"}}
+
+
 def _attributes(module: nn.Module) -> dict[str, Any]:
     found = {}
+    ignored = _NO_EFFECT.get(type(module), ())
     for key, value in vars(module).items():
-        if key.startswith("_") or key == "training":
+        if key.startswith("_") or key == "training" or key in ignored:
             continue
         if isinstance(value, tuple) and value and all(v == value[0] for v in value):
             value = value[0]  # MaxPool2d(3) and MaxPool2d((3, 3)) pool alike

@@ -11,6 +11,9 @@ without a meta kernel) is run again on real tensors.
 
 A second pass with the batch size changed (``replay``) reuses the graphs and records the
 sizes again; sizes that moved with the batch become the symbolic ``N``.
+
+The model's own code called from a graph (a child's forward) gets plain lists and dicts, as
+in the original call, never the immutable containers fx keeps in its nodes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from codegen.importer.tracer import (
     bind_arguments,
     concrete_arguments,
     instance_key,
+    placeholder_value,
+    returned,
     trace_class,
 )
 from codegen.importer.values import describe
@@ -213,12 +218,18 @@ class Walker:
         return result
 
     def _run_node(self, record: Visit, node: fx.Node, env: dict, bound: dict):
-        args = fx.node.map_arg(node.args, env.__getitem__)
-        kwargs = fx.node.map_arg(node.kwargs, env.__getitem__)
+        # map_arg gives fx's immutable containers; the model's own code (a child's forward,
+        # a function fx traced through) may append to a list it is given, or hand it to an
+        # op that takes only plain lists: it gets plain ones, as in the original call.
+        args = plain_containers(fx.node.map_arg(node.args, env.__getitem__))
+        kwargs = plain_containers(fx.node.map_arg(node.kwargs, env.__getitem__))
         if node.op == "placeholder":
             if node.target in bound:
                 return bound[node.target]
-            return node.args[0] if node.args else None  # a specialised (constant) argument
+            found, value = placeholder_value(node, bound)
+            if found:  # a fixed argument, or one item of a list or tuple argument
+                return value
+            return node.args[0] if node.args else None
         if node.op == "get_attr":
             tensor = _fetch(record.module, node.target)
             return self._on_meta(tensor) if self.meta and isinstance(tensor, torch.Tensor) \
@@ -239,11 +250,23 @@ class Walker:
                 record.calls[node.name] = self._last_visit_of(child)
             return output
         if node.op == "output":
-            return args[0]
+            return returned(record.traced.graph, args[0])
         raise Untraceable(f"unexpected graph node {node.op}")
 
     def _last_visit_of(self, module: nn.Module) -> Visit:
         return self.visits[(id(module), self._counts[id(module)] - 1)]
+
+
+def plain_containers(value: Any) -> Any:
+    """``value`` with every list and dict in it (fx's immutable ones included) a plain,
+    fresh one; tuples stay tuples (named tuples keep their type)."""
+    if isinstance(value, list):
+        return [plain_containers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain_containers(item) for key, item in value.items()}
+    if type(value) is tuple:
+        return tuple(plain_containers(item) for item in value)
+    return value
 
 
 def _fetch(module: nn.Module, target: str):
