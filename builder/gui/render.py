@@ -19,6 +19,7 @@ from PySide6.QtSvg import QSvgGenerator
 from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.glyphs import node_size
+from builder.gui.kept_view import KeptViewScene, viewed_block
 from builder.gui.looks import node_look
 from builder.gui.scene import CanvasScene
 from builder.gui.theme import Theme
@@ -86,7 +87,9 @@ def render_graph(doc: ProjectDocument, key: GraphKey, path: str | os.PathLike, t
     path = Path(path)
     suffix = check_format(path)
     check_scale(scale)
-    scene = CanvasScene(doc, controller or EditController(doc), key, theme)
+    kept = viewed_block(doc, key)  # a block kept as source draws what it was seen to do
+    scene = KeptViewScene(kept, theme) if kept is not None else \
+        CanvasScene(doc, controller or EditController(doc), key, theme)
     try:
         items = scene.itemsBoundingRect()
         if items.isEmpty():

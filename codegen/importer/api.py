@@ -11,6 +11,7 @@ from torch import nn
 from codegen.importer.documents import Documents, lay_out
 from codegen.importer.errors import ModelImportError, Untraceable
 from codegen.importer.instances import Instances
+from codegen.importer.kept_view import add_kept_views
 from codegen.importer.values import Batch
 from codegen.importer.walk import ReplayMismatch, Visit, Walker
 from graph_schema.blocks import same_blocks_once
@@ -71,6 +72,9 @@ def import_model_with_report(model: nn.Module, example_inputs, *, name: str | No
     # Layout (graphviz runs in processes of its own) goes on while the check runs here.
     with lay_out([network, *documents.blocks]):
         _check(project)
+    progress("recording what each kept class does inside")
+    # Display only (a view for the reader; codegen still emits the kept source).
+    warnings += add_kept_views(model, inputs, project)
     warnings += _dtype_warnings(model)
     return Imported(project, warnings)
 
