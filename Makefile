@@ -12,7 +12,7 @@ CPU_INDEX := https://download.pytorch.org/whl/cpu
 DEMO := examples/digits_cnn.json
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run test fuzz mutate lint bench clean distclean
+.PHONY: help install system-deps run test fuzz mutate lint bench docs clean distclean
 
 help:
 	@echo "make install   create $(VENV) and install TorchCanvas with its dev tools"
@@ -22,6 +22,7 @@ help:
 	@echo "make mutate    plant known bugs one at a time and report those no test catches"
 	@echo "make lint      lint and layering contracts only"
 	@echo "make bench     run every benchmark in bench/"
+	@echo "make docs      rebuild docs/gallery.md and docs/compare.md (trains 3 models: minutes)"
 	@echo "make clean     remove caches and build output (keeps $(VENV))"
 	@echo "make distclean clean, and remove $(VENV)"
 
@@ -115,6 +116,13 @@ bench: install
 		echo "== $$bench"; \
 		$(PYTHON) $$bench; \
 	done
+
+# The gallery (diagrams, summaries, generated code of every example) and the comparison
+# walkthrough, which trains three networks on CPU; its runs go to runs/walkthrough (ignored).
+docs: install
+	QT_QPA_PLATFORM=offscreen $(PYTHON) docs/build_gallery.py
+	rm -rf runs/walkthrough
+	$(PYTHON) docs/build_walkthrough.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .import_linter_cache
