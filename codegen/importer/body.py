@@ -291,7 +291,9 @@ def _output_ports(builder: GraphBuilder, ctx: Context, sources: dict, result: An
     """The returned tensors, depth first: ``((a, b), c)`` is three outputs, a, b and c (a
     caller's ``(x, y), z = block(h)`` picks them by the same numbering)."""
     value = ctx.value(result)
-    returned = leaves(value)
+    # a None beside the tensors (``return out, None``: attention weights not asked for) is no
+    # output: a caller that picks a tensor by its place picks it by the same numbering
+    returned = [item for item in leaves(value) if item is not None]
     if not returned or not all(isinstance(item, TensorInfo) for item in returned):
         raise Untraceable("its forward returns something other than tensors, or tuples and "
                           "lists of tensors")

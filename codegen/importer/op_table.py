@@ -35,6 +35,7 @@ from codegen.importer.ops import (
     twin_op,
     unsqueeze_op,
 )
+from codegen.importer.ops_attention import gather_op, scaled_dot_product_attention_op
 from codegen.importer.ops_similarity import cosine_similarity_op
 
 __all__ = ["PASS", "OpDraft", "translate"]
@@ -105,6 +106,8 @@ FUNCTIONS: dict[Callable, Callable[[Context, fx.Node], OpDraft]] = {
     F.pad: simple_op("op.pad", [("pad", None), ("mode", "constant"), ("value", None)],
                    keep=("pad", "mode", "value")),
     torch.cosine_similarity: cosine_similarity_op,  # F.cosine_similarity is the same function
+    F.scaled_dot_product_attention: scaled_dot_product_attention_op,
+    torch.gather: gather_op,
 }
 
 METHODS: dict[str, Callable[[Context, fx.Node], OpDraft]] = {

@@ -73,18 +73,19 @@ class Traced:
 
 
 def bind_arguments(module: nn.Module, args: tuple, kwargs: dict) -> dict[str, Any]:
-    """The forward's parameters by name, defaults filled in."""
+    """The forward's parameters by name, defaults filled in; ``*args`` and ``**kwargs``
+    only where the call filled them (an empty one is no argument a diagram must pass)."""
     signature = inspect.signature(module.forward)
-    for parameter in signature.parameters.values():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            raise Untraceable("its forward takes *args or **kwargs")
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as err:
         raise Untraceable(f"its forward was called in a way its signature does not allow "
                           f"({err})") from None
     bound.apply_defaults()
-    return dict(bound.arguments)
+    variadic = {name for name, parameter in signature.parameters.items()
+                if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)}
+    return {name: value for name, value in bound.arguments.items()
+            if name not in variadic or value}
 
 
 def _has_tensor(value: Any) -> bool:
@@ -244,6 +245,8 @@ def _trace_once(module: nn.Module, concrete: dict[str, Any]) -> fx.Graph:
     except Untraceable:
         raise
     except Exception as err:  # fx raises many kinds; any of them means "keep the source"
+        if _refused_memory(err):  # the forward's own allocation, not a limit of fx: say so
+            raise
         first = (str(err).strip().splitlines() or [""])[0]
         raise Untraceable(f"torch.fx cannot trace it ({type(err).__name__}: {first})") from None
     finally:
@@ -259,7 +262,19 @@ def _trace_once(module: nn.Module, concrete: dict[str, Any]) -> fx.Graph:
     return graph
 
 
+# What torch's allocators say when an allocation is refused.
+_ALLOCATOR_WORDS = ("can't allocate memory", "cannot allocate memory", "out of memory")
+
+
+def _refused_memory(err: Exception) -> bool:
+    """A forward that runs out of memory while fx traces it would do so when run too: the
+    walker must not try another tracer (torch.export's fake tensors allocate nothing)."""
+    return isinstance(err, MemoryError) or isinstance(err, RuntimeError) and \
+        any(words in str(err).lower() for words in _ALLOCATOR_WORDS)
+
+
 def trace_class(module: nn.Module, concrete: dict[str, Any]) -> Traced:
+    _refuse_variadic(module)
     saved = module.training
     try:
         module.training = False
@@ -271,6 +286,14 @@ def trace_class(module: nn.Module, concrete: dict[str, Any]) -> Traced:
     finally:
         module.training = saved
     return Traced(evaluation, _training_flags(evaluation, training))
+
+
+def _refuse_variadic(module: nn.Module) -> None:
+    """fx cannot give ``*args`` or ``**kwargs`` placeholders of their own (torch.export,
+    the walker's second try, can)."""
+    for parameter in inspect.signature(module.forward).parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise Untraceable("its forward takes *args or **kwargs")
 
 
 def _shape_of(graph: fx.Graph) -> list[tuple]:

@@ -26,6 +26,7 @@ from torch import fx, nn
 from torch.func import functional_call
 
 from codegen.importer.errors import Untraceable
+from codegen.importer.export_trace import export_key, trace_class_by_export
 from codegen.importer.leaves import catalog_spec, is_sequential, is_torch_module, is_user_class
 from codegen.importer.shortcuts import module_result, op_result
 from codegen.importer.tracer import (
@@ -74,11 +75,13 @@ class Walker:
         self.visits: dict[tuple[int, int], Visit] = {}
         self.order: list[Visit] = []  # first pass, in call order (parents first)
         self._counts: dict[int, int] = {}
-        self._traces: dict[tuple[int, str], Traced] = {}
+        self._traces: dict[tuple, Traced | Untraceable] = {}
         self._meta_tensors: dict[int, torch.Tensor] = {}
+        self.batch_size: int | None = None  # dim 0 of the model's inputs, where they share it
 
     # -- entry points ----------------------------------------------------------------------
     def run(self, inputs: tuple) -> Visit:
+        self.batch_size = _shared_batch(inputs)
         self._counts.clear()
         self.visit(self.root, "", inputs, {})
         return self.order[0]
@@ -154,6 +157,7 @@ class Walker:
             record.bound = described
 
     def _trace(self, record: Visit, args: tuple, kwargs: dict) -> None:
+        """torch.fx first; where it cannot, torch.export; where neither can, keep it."""
         try:
             bound = bind_arguments(record.module, args, kwargs)
             concrete = concrete_arguments(bound)
@@ -161,9 +165,28 @@ class Walker:
             if key not in self._traces:
                 self._traces[key] = trace_class(record.module, concrete)
             record.traced = self._traces[key]
+            return
         except Untraceable as err:
-            record.reason = err.reason
-            record.kind = "kept"
+            by_fx = err.reason
+        found = self._traced_by_export(record.module, args, kwargs, by_fx)
+        if isinstance(found, Untraceable):
+            record.reason, record.kind = found.reason, "kept"
+        else:
+            record.traced = found
+
+    def _traced_by_export(self, module: nn.Module, args: tuple, kwargs: dict,
+                          by_fx: str) -> Traced | Untraceable:
+        """Export's graph for this call, or why it has none (both cached: exporting is slow,
+        and it specialises on shapes, so the key is export_key, not the fixed arguments)."""
+        key = ("export", export_key(module, args, kwargs))
+        found = self._traces.get(key)
+        if found is None:
+            try:
+                found = trace_class_by_export(module, args, kwargs, batch=self.batch_size)
+            except Untraceable as err:
+                found = Untraceable(f"{by_fx}; {err.reason}")
+            self._traces[key] = found
+        return found
 
     def _run_sequential(self, record: Visit, args: tuple, kwargs: dict):
         if kwargs or len(args) != 1:
@@ -255,6 +278,13 @@ class Walker:
 
     def _last_visit_of(self, module: nn.Module) -> Visit:
         return self.visits[(id(module), self._counts[id(module)] - 1)]
+
+
+def _shared_batch(inputs: tuple) -> int | None:
+    """The size of dim 0 where every input tensor has the same one (export keeps sizes equal
+    to it symbolic), else None."""
+    sizes = {t.shape[0] for t in inputs if isinstance(t, torch.Tensor) and t.dim() > 0}
+    return sizes.pop() if len(sizes) == 1 else None
 
 
 def plain_containers(value: Any) -> Any:

@@ -1,0 +1,63 @@
+"""The import handlers for attention and index ops a transformer's graph uses:
+``F.scaled_dot_product_attention`` and ``torch.gather``.
+
+scaled_dot_product_attention does not know the mode: a class that passes
+``dropout_p=self.dropout if self.training else 0.0`` is traced (by torch.export) with the
+evaluation value, and ``follows_training`` marks it. The catalog op has one fixed dropout_p,
+so it can say that only where both modes use the same value; otherwise the class is kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import fx
+
+from codegen.importer.context import Context
+from codegen.importer.errors import Untraceable
+from codegen.importer.ops import OpDraft, label
+
+_SDPA = (("query", None), ("key", None), ("value", None), ("attn_mask", None),
+         ("dropout_p", 0.0), ("is_causal", False), ("scale", None), ("enable_gqa", False))
+_SDPA_PARAMS = ("dropout_p", "is_causal", "scale", "enable_gqa")
+
+
+def _bound(node: fx.Node, names: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    known = {name for name, _ in names}
+    if len(node.args) > len(names) or set(node.kwargs) - known:
+        raise Untraceable(f"{label(node)} is called with arguments TorchCanvas does not draw")
+    bound = dict(names)
+    bound.update(zip((name for name, _ in names), node.args))
+    bound.update(node.kwargs)
+    return bound
+
+
+def scaled_dot_product_attention_op(ctx: Context, node: fx.Node) -> OpDraft:
+    """query, key and value are ports 0-2; attn_mask is port 3 only where there is one."""
+    bound = _bound(node, _SDPA)
+    params = {name: ctx.constant(bound[name], label(node)) for name in _SDPA_PARAMS}
+    _refuse_mode_dependent_dropout(ctx, node, params["dropout_p"])
+    params = {name: value for name, value in params.items() if value != dict(_SDPA)[name]}
+    inputs = [bound["query"], bound["key"], bound["value"]]
+    if ctx.value(bound["attn_mask"]) is not None:
+        inputs.append(bound["attn_mask"])
+    return OpDraft("op.scaled_dot_product_attention", params, inputs)
+
+
+def _refuse_mode_dependent_dropout(ctx: Context, node: fx.Node, evaluation: float) -> None:
+    traced = ctx.visit.traced
+    if "dropout_p" not in traced.follows_training.get(node.name, set()):
+        return
+    training = getattr(traced, "training_values", {}).get(node.name, {}).get("dropout_p")
+    if training != evaluation:
+        raise Untraceable(f"{label(node)} uses dropout_p={training} in training and "
+                          f"{evaluation} in evaluation, and the catalog's op has one dropout_p")
+
+
+def gather_op(ctx: Context, node: fx.Node) -> OpDraft:
+    bound = _bound(node, (("input", None), ("dim", None), ("index", None),
+                          ("sparse_grad", False)))
+    if ctx.constant(bound["sparse_grad"], label(node)):
+        raise Untraceable(f"{label(node)} with sparse_grad=True")
+    return OpDraft("op.gather", {"dim": ctx.constant(bound["dim"], label(node))},
+                   [bound["input"], bound["index"]])
