@@ -8,11 +8,9 @@ and those are marked, with their value in training, on the graph of evaluation.
 
 from __future__ import annotations
 
-import inspect
-import types
 from typing import Any
 
-from torch import fx, nn
+from torch import fx
 
 from codegen.importer.errors import Untraceable
 from codegen.importer.tracer import TRAINING, reads_training
@@ -23,33 +21,8 @@ from codegen.importer.tracer import TRAINING, reads_training
 FOLLOWS_TRAINING = {TRAINING: False, "dropout_p": 0.0}
 
 
-def reads_training_anywhere(cls: type) -> bool:
-    """tracer.reads_training, also through decorators (``functools.wraps`` keeps the
-    decorated function as ``__wrapped__``) and in the functions of the class's own file
-    that its methods name (``eager_attention_forward`` reads ``module.training``)."""
-    if reads_training(cls):
-        return True
-    for klass in cls.__mro__:
-        if klass in (nn.Module, object) or klass.__module__.startswith("torch."):
-            continue
-        for item in vars(klass).values():
-            function = inspect.unwrap(getattr(item, "__func__", item))
-            code = getattr(function, "__code__", None)
-            if code is None:
-                continue
-            if _mentions(code, TRAINING):
-                return True
-            helpers = [getattr(function, "__globals__", {}).get(name) for name in code.co_names]
-            if any(inspect.isfunction(h) and h.__module__ == klass.__module__ and
-                   _mentions(h.__code__, TRAINING) for h in helpers):
-                return True
-    return False
-
-
-def _mentions(code: types.CodeType, name: str) -> bool:
-    if name in code.co_names:
-        return True
-    return any(isinstance(c, types.CodeType) and _mentions(c, name) for c in code.co_consts)
+# One rule for both tracers: decorators and same-file helpers count (tracer.reads_training).
+reads_training_anywhere = reads_training
 
 
 def _layout_only(node: fx.Node) -> bool:

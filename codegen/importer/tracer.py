@@ -213,16 +213,27 @@ def _below(module: nn.Module, prefix: str) -> list[tuple]:
 
 
 def reads_training(cls: type) -> bool:
-    """Whether the class's own code (not nn.Module's) mentions ``training``."""
+    """Whether the class's own code (not nn.Module's) mentions ``training``: its methods, also
+    through decorators (``functools.wraps`` keeps the decorated function as ``__wrapped__``),
+    and the functions of the class's own file that they name (``eager_attention_forward``
+    reads ``module.training``)."""
     for klass in cls.__mro__:
         if klass in (nn.Module, object) or klass.__module__.startswith("torch."):
             continue
         for item in vars(klass).values():
-            function = getattr(item, "__func__", item)
+            function = inspect.unwrap(getattr(item, "__func__", item))
             code = getattr(function, "__code__", None)
-            if code is not None and _code_mentions(code, TRAINING):
+            if code is not None and _reads_training(code, function, klass.__module__):
                 return True
     return False
+
+
+def _reads_training(code: types.CodeType, function, module_name: str) -> bool:
+    if _code_mentions(code, TRAINING):
+        return True
+    named = [getattr(function, "__globals__", {}).get(name) for name in code.co_names]
+    return any(inspect.isfunction(helper) and helper.__module__ == module_name
+               and _code_mentions(helper.__code__, TRAINING) for helper in named)
 
 
 def _code_mentions(code: types.CodeType, name: str) -> bool:
