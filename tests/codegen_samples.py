@@ -8,6 +8,9 @@ accepts for the tensor at hand. Sizes stay small so a graph builds and runs in m
 from __future__ import annotations
 
 _PLAIN = [{}]
+_COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+# A mask is bool: the layers a sweep draws after it (linear, conv, norms) take only floats.
+_BOOL_RESULT = "a bool result, which no float layer after it takes"
 SAMPLES: dict[str, list[dict]] = {
     # convolution and dense layers
     "nn.Conv1d": [{"out_channels": 6, "kernel_size": 3},
@@ -207,6 +210,10 @@ SAMPLES: dict[str, list[dict]] = {
     "op.masked_fill": [{"value": -1e4}],
     "op.where": _PLAIN,
     "op.gather": [{"dim": 1}, {"dim": -1}],
+    # comparisons and boolean logic, as attention masks are built (ops_compare)
+    **{f"op.{name}": _PLAIN for name in _COMPARISONS},
+    **{f"op.{name}_scalar": [{"value": 0}, {"value": 0.5}] for name in _COMPARISONS},
+    **{f"op.logical_{name}": _PLAIN for name in ("and", "or", "not")},
 }
 
 # Types random graphs leave out, and why: their inputs are not float tensors the graphs can
@@ -221,6 +228,9 @@ NOT_SWEPT: dict[str, str] = {
     "op.gather": "an int64 index",
     "op.clamp_tensors": "its bounds are optional inputs; a sweep gives a second input only to "
                         "an op that needs one",
+    **{f"op.{name}": _BOOL_RESULT for name in _COMPARISONS},
+    **{f"op.{name}_scalar": _BOOL_RESULT for name in _COMPARISONS},
+    **{f"op.logical_{name}": _BOOL_RESULT for name in ("and", "or", "not")},
 }
 
 # Where graphs start: (shape, dtype). Token ids only feed embeddings.

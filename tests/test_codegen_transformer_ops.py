@@ -109,6 +109,19 @@ GENERATED = {
     "expand_as": (
         "op.expand_as", {}, [("token", (1, 1, 8), F32, 0), ("x", ("N", 5, 8), F32, 1)],
         "token.expand_as(x)", lambda token, x: token.expand_as(x)),
+    # the comparisons and logic that build masks (graph_schema/catalog/ops_compare.py)
+    **{name: (f"op.{name}", {}, [("a", ("N", 5), F32, 0), ("b", (5,), F32, 1)],
+              f"torch.{name}(a, b)", getattr(torch, name))
+       for name in ("eq", "ne", "lt", "le", "gt", "ge")},
+    **{f"{name} a number": (f"op.{name}_scalar", {"value": 0.5}, [("x", ("N", 5), F32, 0)],
+                            f"torch.{name}(x, 0.5)",
+                            lambda x, name=name: getattr(torch, name)(x, 0.5))
+       for name in ("eq", "ne", "lt", "le", "gt", "ge")},
+    **{name: (f"op.logical_{name}", {}, [("a", ("N", 5), BOOL, 0), ("b", (5,), BOOL, 1)],
+              f"torch.logical_{name}(a, b)", getattr(torch, f"logical_{name}"))
+       for name in ("and", "or")},
+    "not": ("op.logical_not", {}, [("mask", ("N", 5), BOOL, 0)], "torch.logical_not(mask)",
+            torch.logical_not),
 }
 
 

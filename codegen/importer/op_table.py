@@ -36,9 +36,18 @@ from codegen.importer.ops import (
     unsqueeze_op,
 )
 from codegen.importer.ops_attention import gather_op, scaled_dot_product_attention_op
+from codegen.importer.ops_compare import (
+    arange_op,
+    compare_op,
+    logic_op,
+    masked_fill_op,
+    where_op,
+)
 from codegen.importer.ops_similarity import cosine_similarity_op
 
 __all__ = ["PASS", "OpDraft", "translate"]
+
+_COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 
 
 FUNCTIONS: dict[Callable, Callable[[Context, fx.Node], OpDraft]] = {
@@ -108,6 +117,14 @@ FUNCTIONS: dict[Callable, Callable[[Context, fx.Node], OpDraft]] = {
     torch.cosine_similarity: cosine_similarity_op,  # F.cosine_similarity is the same function
     F.scaled_dot_product_attention: scaled_dot_product_attention_op,
     torch.gather: gather_op,
+    # attention masks: comparisons, logic on bool masks, positions counted with arange
+    **{getattr(operator, kind): compare_op(kind) for kind in _COMPARISONS},
+    **{getattr(torch, kind): compare_op(kind) for kind in _COMPARISONS},
+    operator.and_: logic_op("and", bitwise=True), operator.or_: logic_op("or", bitwise=True),
+    operator.invert: logic_op("not", bitwise=True),
+    torch.logical_and: logic_op("and"), torch.logical_or: logic_op("or"),
+    torch.logical_not: logic_op("not"),
+    torch.arange: arange_op, torch.where: where_op,
 }
 
 METHODS: dict[str, Callable[[Context, fx.Node], OpDraft]] = {
@@ -129,6 +146,9 @@ METHODS: dict[str, Callable[[Context, fx.Node], OpDraft]] = {
     "relu": simple_op("op.relu"), "relu_": simple_op("op.relu"), "sigmoid": simple_op("op.sigmoid"),
     "tanh": simple_op("op.tanh"), "abs": simple_op("op.abs"), "neg": simple_op("op.neg"),
     "exp": simple_op("op.exp"), "log": simple_op("op.log"), "sqrt": simple_op("op.sqrt"),
+    **{kind: compare_op(kind) for kind in _COMPARISONS},
+    "logical_and": logic_op("and"), "logical_or": logic_op("or"), "logical_not": logic_op("not"),
+    "masked_fill": masked_fill_op,
 }
 
 

@@ -177,7 +177,7 @@ def expand_op(ctx: Context, node: fx.Node) -> OpDraft:
     for item in _sizes(ctx, node):
         size = _size_item(ctx, item, node)
         if isinstance(size, str):
-            source = _size_source(ctx, item)
+            source = size_source(ctx, item)
             if source is None or like not in (None, source):
                 ctx.warnings.append(f"{ctx.where()}: expand() follows the batch size; the "
                                     f"diagram keeps {ctx.batch.first}")
@@ -190,7 +190,7 @@ def expand_op(ctx: Context, node: fx.Node) -> OpDraft:
     return OpDraft("op.expand", {"sizes": sizes}, [node.args[0]])
 
 
-def _size_source(ctx: Context, item: Any) -> fx.Node | None:
+def size_source(ctx: Context, item: Any) -> fx.Node | None:
     """The tensor a size was read from: ``t.size(0)``, ``t.shape[0]``, ``t.size()[0]``."""
     if isinstance(item, _Element):
         item = item.node

@@ -17,10 +17,13 @@ registrations:
 * ops_select: masked_fill, where, gather
 * ops_elementwise: clamp, clamp_tensors, erf
 * ops_like: arange, expand_as
+* ops_compare: eq, ne, lt, le, gt, ge (tensors or a number), logical_and, logical_or,
+  logical_not
 """
 
 from graph_schema.catalog import (  # noqa: F401  (imported for their registrations)
     ops_attention,
+    ops_compare,
     ops_einsum,
     ops_elementwise,
     ops_index,
