@@ -296,7 +296,9 @@ def trace_class(module: nn.Module, concrete: dict[str, Any]) -> Traced:
         training = _trace_once(module, concrete)
     finally:
         module.training = saved
-    return Traced(evaluation, _training_flags(evaluation, training))
+    # fx's graphs follow the mode only through F.dropout-style training= flags.
+    flags, _values = training_flags(evaluation, training, {TRAINING: False})
+    return Traced(evaluation, flags)
 
 
 def _refuse_variadic(module: nn.Module) -> None:
@@ -307,31 +309,48 @@ def _refuse_variadic(module: nn.Module) -> None:
             raise Untraceable("its forward takes *args or **kwargs")
 
 
-def _shape_of(graph: fx.Graph) -> list[tuple]:
-    index = {node: i for i, node in enumerate(graph.nodes)}
+def _layout_only(node: fx.Node) -> bool:
+    """``x.contiguous()`` is traced only where x is not contiguous at that moment, and the
+    two modes may lay a tensor out differently (attention's kernels do): it is not a
+    difference of what the forward computes."""
+    return node.op == "call_method" and node.target == "contiguous"
+
+
+def _plain_nodes(graph: fx.Graph) -> list[tuple[fx.Node, tuple]]:
+    kept = [n for n in graph.nodes if not _layout_only(n)]
+    index = {node: i for i, node in enumerate(kept)}
 
     def plain(value):
-        return fx.node.map_arg(value, lambda n: ("node", index[n]))
+        def number(n: fx.Node) -> tuple:
+            while _layout_only(n):
+                n = n.args[0]
+            return ("node", index[n])
+        return fx.node.map_arg(value, number)
 
-    return [(n.op, n.target, plain(n.args), plain(n.kwargs)) for n in graph.nodes]
+    return [(n, (n.op, n.target, plain(n.args), plain(n.kwargs))) for n in kept]
 
 
-def _training_flags(evaluation: fx.Graph, training: fx.Graph) -> dict[str, set[str]]:
+def training_flags(evaluation: fx.Graph, training: fx.Graph, follows: dict[str, Any]
+                   ) -> tuple[dict[str, set[str]], dict[str, dict[str, Any]]]:
+    """Which keywords of which nodes follow self.training (``follows``: keyword -> its value
+    in evaluation), and their values in training; any other difference between the graphs
+    of the two modes raises Untraceable. Both tracers compare their two graphs so."""
     different = Untraceable("its forward does different things in training and in evaluation "
                             "(it branches on self.training)")
-    a, b = _shape_of(evaluation), _shape_of(training)
+    a, b = _plain_nodes(evaluation), _plain_nodes(training)
     if len(a) != len(b):
         raise different
     flags: dict[str, set[str]] = {}
-    for node, (op, target, args, kwargs), (op2, target2, args2, kwargs2) in zip(
-            evaluation.nodes, a, b):
+    values: dict[str, dict[str, Any]] = {}
+    for (node, (op, target, args, kwargs)), (_, (op2, target2, args2, kwargs2)) in zip(a, b):
         if (op, target, args) != (op2, target2, args2) or set(kwargs) != set(kwargs2):
             raise different
         for key in kwargs:
             if kwargs[key] == kwargs2[key]:
                 continue
-            if key == TRAINING and kwargs[key] is False and kwargs2[key] is True:
+            if key in follows and kwargs[key] == follows[key]:
                 flags.setdefault(node.name, set()).add(key)
+                values.setdefault(node.name, {})[key] = kwargs2[key]
             else:
                 raise different
-    return flags
+    return flags, values
