@@ -1,6 +1,7 @@
 """Tabs of canvases: one per network, plus the blocks the user opened to edit.
 
-A block tab edits the block's definition, so every placement of it follows.
+A block tab edits the block's definition, so every placement of it follows; a block kept as
+source has nothing to edit, and its tab shows, read-only, what one run of it did inside.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from PySide6.QtWidgets import QTabWidget
 
 from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, ProjectDocument
+from builder.gui.kept_view import KeptBlockScene, KeptBlockView, kept_block
 from builder.gui.scene import CanvasScene
 from builder.gui.theme import Theme
 from builder.gui.view import CanvasView
 
 
-def tab_title(key: GraphKey) -> str:
-    return key[1] if key[0] == "network" else f"▣ {key[1]}"
+def tab_title(key: GraphKey, read_only: bool = False) -> str:
+    title = key[1] if key[0] == "network" else f"▣ {key[1]}"
+    return f"{title} (read-only)" if read_only else title
 
 
 class GraphTabs(QTabWidget):
@@ -70,17 +73,25 @@ class GraphTabs(QTabWidget):
     def open_graph(self, key: GraphKey, focus: bool = True) -> CanvasView:
         view = self.view_for(key)
         if view is None:
-            scene = CanvasScene(self.doc, self.controller, key, self.theme)
-            view = CanvasView(scene)
-            scene.setParent(view)  # the scene lives and dies with its view
-            # Bound methods, not lambdas: Qt drops the connection when either side dies.
-            scene.selectionChanged.connect(self._on_scene_selection_changed)
-            scene.node_activated.connect(self._on_scene_node_activated)
-            self.addTab(view, tab_title(key))
+            view = self._new_view(key)
+            self.addTab(view, tab_title(key, isinstance(view, KeptBlockView)))
             self.view_created.emit(view)
             view.show_start()
         if focus:
             self.setCurrentWidget(view)
+        return view
+
+    def _new_view(self, key: GraphKey) -> CanvasView:
+        if kept_block(self.doc, key) is not None:
+            scene = KeptBlockScene(self.doc, self.controller, key, self.theme)
+            view = KeptBlockView(scene)
+        else:
+            scene = CanvasScene(self.doc, self.controller, key, self.theme)
+            view = CanvasView(scene)
+            # Bound methods, not lambdas: Qt drops the connection when either side dies.
+            scene.node_activated.connect(self._on_scene_node_activated)
+        scene.setParent(view)  # the scene lives and dies with its view
+        scene.selectionChanged.connect(self._on_scene_selection_changed)
         return view
 
     def set_theme(self, theme: Theme) -> None:
@@ -135,4 +146,4 @@ class GraphTabs(QTabWidget):
         # The scene may or may not have seen the rename yet: look for either key.
         view = self.view_for(old) or self.view_for(new)
         if view is not None:
-            self.setTabText(self.indexOf(view), tab_title(new))
+            self.setTabText(self.indexOf(view), tab_title(new, isinstance(view, KeptBlockView)))
