@@ -40,6 +40,8 @@ class Stored(Bound):
 def render_value(param: ParamSpec, value) -> str:
     if isinstance(value, Bound):
         return value.text
+    if param.kind == "dtype" and isinstance(value, str):
+        return f"torch.{value}"
     if param.kind in _SQUEEZABLE and isinstance(value, tuple) and value and \
             all(v == value[0] for v in value):
         return py_literal(value[0])
@@ -119,6 +121,8 @@ def op_expression(spec: LayerSpec, params: dict, inputs: list[str],
         # A Call in brackets, so a long line splits inside them as ruff splits it.
         # One index item an argument: split, they go one a line with a trailing comma.
         return Call(inputs[0], tuple(params["index"]), opener="[", closer="]")
+    if call.kind == "index":
+        return Call(inputs[0], tuple(inputs[1:]), opener="[", closer="]")
     param_map = spec.param_map
     passed, by_name = _passed_inputs(spec, inputs)
     args: list = [_op_value(param_map[name], params[name], inputs, input_shapes)

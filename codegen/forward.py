@@ -34,7 +34,7 @@ class _Namer:
     def __init__(self, network: Network, inference: Inference, emitted: list[str]):
         self.inference = inference
         self.node_names = {node.name for node in network.nodes}
-        self.taken: set[str] = set()
+        self.taken: set[str] = {"self"}  # a layer may be named self (self.self), a local not
         self.running = self._running_name(network, inference, emitted[:1])
         self.position = {node_id: i for i, node_id in enumerate(emitted)}
         self.names: dict[tuple[str, int], str] = {}

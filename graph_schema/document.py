@@ -27,7 +27,7 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 # like one of these would silently replace a method of the generated module.
 RESERVED_NAMES = frozenset(
     {
-        "self", "forward", "torch", "nn", "F", "math", "super", "training",
+        "forward", "torch", "nn", "F", "math", "super", "training",
         "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
         "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr",
         "float", "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half",
@@ -67,8 +67,15 @@ def is_literal(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be an attribute name in generated code, or None if it can."""
+def name_problem(name: str, forward_parameter: bool = True) -> str | None:
+    """Why ``name`` cannot be an attribute name in generated code, or None if it can.
+
+    ``self`` can be the attribute of a layer (``self.self = BertSelfAttention(...)``, as
+    Hugging Face's BertAttention has it; generated code never names a local variable so), but
+    not a forward parameter: pass ``forward_parameter=False`` for a name that is an attribute
+    alone."""
+    if name == "self" and forward_parameter:
+        return "'self' is the module itself, not a name for an input"
     if not name.isidentifier():
         return f"{name!r} is not a valid Python identifier"
     if unicodedata.normalize("NFKC", name) != name:

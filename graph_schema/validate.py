@@ -75,7 +75,7 @@ def _name_problems(network: Network) -> list[Diagnostic]:
     found = []
     owners: dict[str, Node] = {}
     for node in network.nodes:
-        problem = name_problem(node.name)
+        problem = name_problem(node.name, forward_parameter=node.type.startswith("io."))
         if problem:
             found.append(node_diagnostic(network, node, "bad-name",
                                f"cannot be used as a name in generated code: {problem}"))

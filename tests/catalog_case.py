@@ -24,6 +24,7 @@ from tests.torch_eval import (
     _resolve,
     forward_args,
     op_arguments,
+    op_param,
     output_shapes,
     torch_value,
 )
@@ -121,15 +122,18 @@ def _written_op(spec: LayerSpec, params: dict, tensors: list):
     if call.kind == "getitem":
         items = spec.param_map["index"].check_value(params["index"])  # "0 : 2" -> "0:2"
         return tensors[0][tuple(parse_slice_item(item) for item in items)]
+    if call.kind == "index":
+        return tensors[0][tuple(tensors[1:])]
     # A positional argument has no default in torch; generated code always writes it, so
     # the catalog's value is what the user gets (op.pow's exponent=2).
     defaults = spec.defaults
     args, kwargs = op_arguments(spec, tensors, [torch_value(params.get(name, defaults[name]))
                                                 for name in call.leading])
-    args += [torch_value(params.get(name, defaults[name])) for name in call.positional]
+    args += [op_param(spec, name, params.get(name, defaults[name])) for name in call.positional]
     if call.star:
         args += list(params.get(call.star, defaults[call.star]))
-    kwargs.update({name: torch_value(params[name]) for name in call.keyword if name in params})
+    kwargs.update({name: op_param(spec, name, params[name]) for name in call.keyword
+                   if name in params})
     if call.kind == "method":
         target, *rest = args
         return getattr(target, call.name)(*rest, **kwargs)

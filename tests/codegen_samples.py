@@ -214,6 +214,13 @@ SAMPLES: dict[str, list[dict]] = {
     **{f"op.{name}": _PLAIN for name in _COMPARISONS},
     **{f"op.{name}_scalar": [{"value": 0}, {"value": 0.5}] for name in _COMPARISONS},
     **{f"op.logical_{name}": _PLAIN for name in ("and", "or", "not")},
+    "op.addmm": _PLAIN,
+    # what GPT-2 builds its mask from (ops_mask)
+    "op.to": [{"dtype": "float64"}, {"dtype": "float16"}],
+    "op.cumsum": [{"dim": -1}, {"dim": 1}],
+    "op.diff": [{}, {"n": 2, "dim": 1}],
+    "op.index": _PLAIN,
+    "op.new_ones": [{"size": [2, 3]}, {"size": [], "dtype": "float32"}],
 }
 
 # Types random graphs leave out, and why: their inputs are not float tensors the graphs can
@@ -231,6 +238,10 @@ NOT_SWEPT: dict[str, str] = {
     **{f"op.{name}": _BOOL_RESULT for name in _COMPARISONS},
     **{f"op.{name}_scalar": _BOOL_RESULT for name in _COMPARISONS},
     **{f"op.logical_{name}": _BOOL_RESULT for name in ("and", "or", "not")},
+    "op.addmm": "three inputs, two of them 2-D (n, m) and (m, p)",
+    "op.index": "int64 index tensors",
+    "op.to": "a cast to another element type: later layers of the sweep take float32",
+    "op.new_ones": "a tensor of a fixed size, which no layer after it is made to fit",
 }
 
 # Where graphs start: (shape, dtype). Token ids only feed embeddings.

@@ -12,6 +12,7 @@ import pytest
 from graph_schema.catalog import all_specs
 from tests.catalog_case import check_against_torch, infer_single, torch_outputs
 from tests.test_catalog_compare import COMPARE_CASES  # ops_compare's own file
+from tests.test_catalog_mask_ops import MASK_OP_CASES  # ops_mask's own file
 from tests.test_catalog_similarity import COSINE_CASES  # ops_similarity's own file
 from tests.test_catalog_transformer_ops import TRANSFORMER_OP_CASES  # their own file
 
@@ -200,7 +201,7 @@ def test_every_op_of_the_ops_modules_is_checked_against_torch():
     """Here, the ops of graph_schema/catalog/ops_*.py; test_catalog_coverage checks that every
     type of the catalog is checked somewhere."""
     tested = {case[0] for case in
-              OP_CASES + COSINE_CASES + TRANSFORMER_OP_CASES + COMPARE_CASES}
+              OP_CASES + COSINE_CASES + TRANSFORMER_OP_CASES + COMPARE_CASES + MASK_OP_CASES}
     ops = {s.type for s in all_specs()
            if s.rule.__module__.startswith("graph_schema.catalog.ops_")}
     assert len(ops) >= 40 and ops == tested

@@ -40,6 +40,8 @@ ATTENTION_OP_CASES = [
     ("op.baddbmm", {}, [(2, 4, 5), (2, 4, 3), (2, 3, 5)]),
     ("op.baddbmm", {"beta": 0.5, "alpha": 2.0}, [(4, 1), (2, 4, 3), (2, 3, 5)]),
     ("op.baddbmm", {}, [(), (3, 2, 2), (3, 2, 4)]),
+    ("op.addmm", {}, [(5,), (4, 3), (3, 5)]),  # a bias, as GPT-2's Conv1D adds it
+    ("op.addmm", {"beta": 0.5, "alpha": 2.0}, [(4, 1), (4, 3), (3, 5)]),
 ]
 
 EINSUM_CASES = [
@@ -118,6 +120,9 @@ def test_shape_rule_matches_torch(case):
 # -- what torch refuses on CPU, the catalog refuses: on the right port, saying why ---------------
 # (type, params, input shapes, dtypes or None, the port (None: a parameter), code, words)
 REFUSED = [
+    ("op.addmm", {}, [(5,), (4, 3), (2, 5)], None, 2, "shape-mismatch",
+     ["dimension 0 of mat2 (2, 5) to be 3"]),
+    ("op.addmm", {}, [(5,), (2, 4, 3), (3, 5)], None, 1, "rank-mismatch", ["a 2-D mat1"]),
     (SDPA, {}, [(2, 3, 4, 8), (2, 3, 5, 7), (2, 3, 5, 6)], None, 1, "shape-mismatch",
      ["last dimension of key (2, 3, 5, 7) to be 8", "query (2, 3, 4, 8)", "received 7"]),
     (SDPA, {}, [(2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 6, 6)], None, 2, "shape-mismatch",
@@ -401,6 +406,7 @@ MACS_CASES = [
     (SDPA, {"enable_gqa": True}, [("N", 4, 4, 8), ("N", 2, 5, 8), ("N", 2, 5, 6)]),
     ("op.bmm", {}, [("N", 4, 3), ("N", 3, 5)]),
     ("op.baddbmm", {}, [("N", 4, 5), ("N", 4, 3), ("N", 3, 5)]),
+    ("op.addmm", {}, [(5,), ("N", 3), (3, 5)]),
     ("op.einsum", {"equation": "bhld,bhmd->bhlm"}, [("N", 2, 4, 8), ("N", 2, 5, 8)]),
     ("op.einsum", {"equation": "bij,jk->bik"}, [("N", 4, 3), (3, 5)]),
     ("op.einsum", {"equation": "bi,bj->bij"}, [("N", 4), ("N", 3)]),  # no sum: a product

@@ -217,7 +217,7 @@ BAD_NAMES = [
     "", " ", "x y", "1x", "x-y", "x.y", "x;y", "x\ny", "x\u2028", "a\x00", "f(x)",
     "__import__('os')", "\"x\"", "e\u0301",
     "class", "def", "lambda", "None", "True", "match", "case", "_", "type",
-    "self", "forward", "torch", "nn", "F", "math", "super", "training", "_training",
+    "forward", "torch", "nn", "F", "math", "super", "training", "_training",
     "__init__", "__class__", "__dict__", "parameters", "state_dict", "reset_parameters",
     "ｓｅｌｆ", "ｆｏｒｗａｒｄ", "ｔｏｒｃｈ", "ﬁ", "ℌ", "x" * 201,
 ]
@@ -238,6 +238,16 @@ def test_bad_names_are_refused(name, where, tmp_path):
     with pytest.raises(GenerationError) as caught:
         generate_source(project)
     assert caught.value.diagnostics
+
+
+@pytest.mark.parametrize("where", ["input", "output"])
+def test_self_is_refused_as_an_input_or_output_name(where):
+    """``self`` is the module: a forward parameter (or the value returned) cannot be named so,
+    though a layer can (tests below)."""
+    project = text_project("notes")
+    project.networks[0].nodes[{"input": 0, "output": -1}[where]].name = "self"
+    errors = [d for d in validate(project) if d.is_error]
+    assert errors and errors[0].code == "bad-name" and "'self' is the module" in errors[0].message
 
 
 @pytest.mark.parametrize("name", ["class", "self", "forward", "x y", "ｓｅｌｆ", "nn", "__x"])
@@ -261,9 +271,10 @@ def test_bad_class_names_are_refused(class_name):
 
 def test_tricky_but_valid_names_work(tmp_path):
     """Names that are fine as attributes but could trip the code: builtins, the running
-    variable's candidates, class names, the helper's name."""
+    variable's candidates, class names, the helper's name, and ``self`` (``self.self``, as
+    Hugging Face's BertAttention names its attention)."""
     names = ["print", "int", "tuple", "h", "out", "Residual", "Net", "_init_weights",
-             "self_", "training_", "x_2", "value", "list"]
+             "self", "self_", "training_", "x_2", "value", "list"]
     nodes = [node("in", "io.Input", "x", shape=["N", 4])]
     for i, name in enumerate(names):
         nodes.append(node(f"n{i}", "nn.Linear", name, out_features=4))

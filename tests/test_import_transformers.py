@@ -2,10 +2,13 @@
 acid test (tests/import_models/acid.py): their blocks take ``**kwargs`` and branch on config
 flags, which torch.fx cannot trace, so the walker falls back to torch.export (walk.py).
 
-What is compared is one transformer layer of each family (``GPT2Block``, ``ViTLayer``), and
-the whole ``ViTModel``, whose root class builds its attention mask from torch.arange and a
-comparison; BertModel and GPT2Model do not import yet (see the strict xfails below, which say
-why, and fail the day they pass). Attention dropout is 0 in these configs:
+What is compared is one transformer layer of each family (``BertLayer``, ``GPT2Block``,
+``ViTLayer``), and the whole ``BertModel``, ``GPT2Model`` and ``ViTModel``, every class drawn:
+their roots build attention masks from torch.arange, comparisons, and (GPT-2) a running count
+of packed sequences picked by index tensors; BERT's encoder returns a ModelOutput that its
+root reads by name, and BERT's attention is a child named ``self``; GPT-2's Conv1D is a
+linear layer written with torch.addmm. What does not import yet is a strict xfail below,
+which says why and fails the day it passes. Attention dropout is 0 in these configs:
 ``F.scaled_dot_product_attention`` is passed ``dropout_p=p if self.training else 0``, and the
 catalog's op has one dropout_p for both modes, so with p > 0 the attention class is kept as
 source (ops_attention.py); the hidden dropouts (``nn.Dropout`` layers) keep their p, and train
@@ -65,52 +68,21 @@ def _hidden_states(batch: int) -> tuple:
     return (torch.randn(batch, LENGTH, HIDDEN),)
 
 
-# family -> (build, share of classes drawn reached, classes kept as source)
-LAYERS = {
-    # GPT-2's Conv1D is a linear layer written with torch.addmm, which the catalog lacks
-    "gpt2": (_gpt2_block, 4 / 5, ("Conv1D",)),
-    "vit": (_vit_layer, 1.0, ()),
-}
-
-
-@pytest.mark.parametrize("family", sorted(LAYERS))
-def test_a_transformer_layer_round_trips_with_its_attention_drawn(family, tmp_path):
-    build, share, kept = LAYERS[family]
-    started = time.perf_counter()
-    verdict = acid(build, _hidden_states, tmp_path)
-    print(f"{family}: {verdict.drawn.line()} ({time.perf_counter() - started:.1f} s)")
-    assert verdict.drawn.drawn_share >= share
-    assert set(verdict.kept) == set(kept)
-    assert "F.scaled_dot_product_attention(" in verdict.source
-
-
-def _vit_model():
-    return transformers.ViTModel(_vit_config())
-
-
-def _images(batch: int) -> tuple:
-    return (torch.randn(batch, 3, 32, 32),)
-
-
-def test_a_whole_vit_model_round_trips_with_its_mask_drawn(tmp_path):
-    """ViTModel's root builds an all-true mask, arange(n) >= 0, now drawn as ops."""
-    verdict = acid(_vit_model, _images, tmp_path)
-    assert verdict.kept == () and verdict.drawn.drawn_share == 1.0
-    for call in ("torch.arange(", "torch.ge(", "F.scaled_dot_product_attention("):
-        assert call in verdict.source, call
-
-
-# -- not yet ---------------------------------------------------------------------------------
 def _bert_layer():
     from transformers.models.bert.modeling_bert import BertLayer
     return BertLayer(_bert_config())
 
 
-def _vit_layer_with_attention_dropout():
-    from transformers.models.vit.modeling_vit import ViTLayer
-    config = _vit_config()
-    config.attention_probs_dropout_prob = 0.1
-    return ViTLayer(config)
+LAYERS = {"bert": _bert_layer, "gpt2": _gpt2_block, "vit": _vit_layer}
+
+
+@pytest.mark.parametrize("family", sorted(LAYERS))
+def test_a_transformer_layer_round_trips_with_its_attention_drawn(family, tmp_path):
+    started = time.perf_counter()
+    verdict = acid(LAYERS[family], _hidden_states, tmp_path)
+    print(f"{family}: {verdict.drawn.line()} ({time.perf_counter() - started:.1f} s)")
+    assert verdict.kept == () and verdict.drawn.drawn_share == 1.0
+    assert "F.scaled_dot_product_attention(" in verdict.source
 
 
 def _bert_model():
@@ -121,22 +93,54 @@ def _gpt2_model():
     return transformers.GPT2Model(_gpt2_config())
 
 
+def _vit_model():
+    return transformers.ViTModel(_vit_config())
+
+
 def _token_ids(batch: int) -> tuple:
     return (torch.randint(0, 100, (batch, LENGTH)),)
 
 
+def _images(batch: int) -> tuple:
+    return (torch.randn(batch, 3, 32, 32),)
+
+
+# family -> (build, inputs, calls the generated code must make: the drawn mask and attention)
+MODELS = {
+    # an all-true padding mask, arange(n) >= 0; the encoder's ModelOutput read by name
+    "bert": (_bert_model, _token_ids, ("torch.arange(", "torch.ge(", "self.self = ")),
+    # the causal mask of packed sequences: diff, cumsum, picks by index tensors, casts; and
+    # Conv1D's torch.addmm
+    "gpt2": (_gpt2_model, _token_ids, ("torch.diff(", "torch.cumsum(", ".to(torch.bool)",
+                                       "torch.addmm(")),
+    "vit": (_vit_model, _images, ("torch.arange(", "torch.ge(")),
+}
+
+
+@pytest.mark.parametrize("family", sorted(MODELS))
+def test_a_whole_model_round_trips_with_every_class_drawn(family, tmp_path):
+    build, inputs, calls = MODELS[family]
+    started = time.perf_counter()
+    verdict = acid(build, inputs, tmp_path)
+    print(f"{family}: {verdict.drawn.line()} ({time.perf_counter() - started:.1f} s)")
+    assert verdict.kept == () and verdict.drawn.drawn_share == 1.0
+    for call in (*calls, "F.scaled_dot_product_attention("):
+        assert call in verdict.source, call
+
+
+# -- not yet ---------------------------------------------------------------------------------
+
+def _vit_layer_with_attention_dropout():
+    from transformers.models.vit.modeling_vit import ViTLayer
+    config = _vit_config()
+    config.attention_probs_dropout_prob = 0.1
+    return ViTLayer(config)
+
+
 NOT_YET = {
-    # BertAttention holds its attention as a child named 'self', which graph_schema refuses
-    # as an attribute name; kept as source, it needs transformers' ALL_ATTENTION_FUNCTIONS
-    "bert-layer": (_bert_layer, _hidden_states),
     # dropout_p follows the mode, which op.scaled_dot_product_attention cannot say, so the
-    # attention class is kept, and as source it needs ALL_ATTENTION_FUNCTIONS too
+    # attention class is kept, and as source it needs transformers' ALL_ATTENTION_FUNCTIONS
     "vit-layer-attention-dropout": (_vit_layer_with_attention_dropout, _hidden_states),
-    # the root classes cannot be kept as source, so each blocks on one thing the op table
-    # lacks: BertModel indexes its encoder's output object with 'last_hidden_state'; GPT2Model
-    # casts its mask with .to() (and uses cumsum)
-    "bert": (_bert_model, _token_ids),
-    "gpt2": (_gpt2_model, _token_ids),
 }
 
 

@@ -25,6 +25,13 @@ def torch_value(value):
     return value
 
 
+def op_param(spec: LayerSpec, name: str, value):
+    """A parameter as torch takes it: a dtype's name as the dtype (``torch.bool``)."""
+    if spec.param_map[name].kind == "dtype" and isinstance(value, str):
+        return getattr(torch, value)
+    return torch_value(value)
+
+
 def build_module(spec: LayerSpec, params: dict) -> nn.Module:
     kwargs = {
         p.name: torch_value(params[p.name])
@@ -91,10 +98,12 @@ def call_op(spec: LayerSpec, params: dict, tensors: list):
     if call.kind == "getitem":
         index = tuple(parse_slice_item(item) for item in params["index"])
         return tensors[0][index]
+    if call.kind == "index":
+        return tensors[0][tuple(tensors[1:])]
     args, named = op_arguments(spec, tensors, [torch_value(params[n]) for n in call.leading])
-    positional = [torch_value(params[name]) for name in call.positional]
+    positional = [op_param(spec, name, params[name]) for name in call.positional]
     star = list(params[call.star]) if call.star else []
-    kwargs = {**named, **{name: torch_value(params[name]) for name in call.keyword}}
+    kwargs = {**named, **{name: op_param(spec, name, params[name]) for name in call.keyword}}
     if call.kind == "method":
         target, *rest = args
         return getattr(target, call.name)(*rest, *positional, *star, **kwargs)

@@ -19,7 +19,7 @@ from codegen.importer.holders import HolderCalls, holder_calls, in_order
 from codegen.importer.inplace import InPlace, changed_inputs, read_after
 from codegen.importer.leaves import catalog_spec
 from codegen.importer.op_table import PASS, translate
-from codegen.importer.values import Batch, TensorInfo, tensors_in
+from codegen.importer.values import Batch, Fields, TensorInfo, tensors_in
 from codegen.importer.walk import Visit
 
 _VALUE_ATTRIBUTES = {"values": 0, "indices": 1}  # torch.max(x, dim) returns a named pair
@@ -113,7 +113,7 @@ def _holder(builder: GraphBuilder, ctx: Context, in_place: InPlace, sources: dic
             local[node.name] = _call_module(inner, ctx, local, node, target)
             _refuse_reading_changed(ctx, in_place, node)
         else:
-            local[node.name] = _pick(local, node)
+            local[node.name] = _pick(ctx, local, node)
         _follow_in_place(in_place, local, node)
     leaving: dict[Port, int] = {}
     for node in group.nodes:
@@ -161,13 +161,24 @@ def _enter(inner: GraphBuilder, ctx: Context, sources: dict, arg: fx.Node,
     return enter(sources[arg.name])
 
 
-def _pick(local: dict, node: fx.Node) -> Any:
+def _pick(ctx: Context, local: dict, node: fx.Node) -> Any:
     base, key = node.args
-    index = _VALUE_ATTRIBUTES.get(key, key) if isinstance(key, str) else key
+    index = _place(ctx.value(base), key)
     found = local.get(base.name)
-    if not isinstance(found, tuple) or not isinstance(index, int):
+    if not isinstance(found, tuple) or index is None:
         raise Untraceable(f"it picks {key!r} out of what a module inside a child returns")
     return found[index]
+
+
+def _place(value: Any, key: Any) -> int | None:
+    """Where ``value[key]`` or ``value.key`` sits among the results of a call: a number as
+    it is, a name by the result's own field names (``out["last_hidden_state"]``,
+    ``torch.max(x, 1).indices``)."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key
+    if isinstance(value, Fields):
+        return value.place(key)
+    return _VALUE_ATTRIBUTES.get(key) if isinstance(key, str) else None
 
 
 def _renumbered(structure: Any, node_id: str, leaving: dict[Port, int]) -> Any:
@@ -271,8 +282,8 @@ def _call_op(builder: GraphBuilder, ctx: Context, sources: dict, node: fx.Node) 
         base, key = node.args
         structure = sources.get(base.name) if isinstance(base, fx.Node) else None
         if isinstance(structure, tuple):  # picking one result of a call that returns several
-            index = _VALUE_ATTRIBUTES.get(key, key) if isinstance(key, str) else key
-            if isinstance(index, int) and not isinstance(index, bool):
+            index = _place(ctx.value(base), key)
+            if index is not None:
                 return structure[index]
             raise Untraceable(f"it picks {key!r} out of several results")
         if node.target.__name__ == "getattr":

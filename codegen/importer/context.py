@@ -8,7 +8,7 @@ from typing import Any
 from torch import fx
 
 from codegen.importer.errors import Untraceable
-from codegen.importer.values import Batch, TensorInfo, Unknown
+from codegen.importer.values import Batch, Fields, TensorInfo, Unknown
 from codegen.importer.walk import Visit
 
 
@@ -55,7 +55,7 @@ class Context:
     def constant(self, arg: Any, where: str) -> Any:
         """A plain value for a param (numbers, strings, None, and lists of them)."""
         value = self.value(arg)
-        if _contains(value, (TensorInfo, Unknown)):
+        if _contains(value, (TensorInfo, Unknown, Fields)):
             raise Untraceable(f"{where} takes {value!r}, which a parameter cannot hold")
         if isinstance(arg, fx.Node) and self.batch.follows_batch(value, self.second(arg)):
             self.warnings.append(f"{self.where()}: {where} is {value!r}, computed from the "

@@ -71,7 +71,7 @@ def _drawn_differently(first: Visit | None, again: Visit | None) -> bool:
 
 
 def _check_attribute(module: nn.Module, name: str) -> None:
-    problem = name_problem(name)
+    problem = name_problem(name, forward_parameter=False)
     if problem:
         raise Untraceable(f"its attribute {name!r} cannot be a name in generated code "
                           f"({problem})")
@@ -163,10 +163,14 @@ class GraphBuilder:
 
 # -- tensors inside tuples ---------------------------------------------------------------------
 def flat_ports(ctx: Context, sources: dict, arg: Any) -> list[Port]:
-    """The tensors in an argument, in order: ``(h, c)`` is two ports."""
+    """The tensors in an argument, in order: ``(h, c)`` is two ports, and so is
+    ``{"mask": m, "position_ids": p}`` (what a ``**kwargs`` parameter was given, in the order
+    it was given, as a traced child's placeholders take them)."""
     if isinstance(arg, fx.Node):
         found = sources.get(arg.name)
         return [p for p in leaves(found) if p is not None] if found is not None else []
+    if isinstance(arg, dict):
+        arg = list(arg.values())
     if isinstance(arg, (tuple, list)):
         return [p for item in arg for p in flat_ports(ctx, sources, item)]
     return []

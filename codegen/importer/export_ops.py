@@ -43,6 +43,8 @@ HANDLERS: dict[str, Handler] = {
     "div_": h.in_place("div_"),
     # layers as functions
     "linear": h.function(F.linear, "input", "weight", "bias"),
+    "addmm": h.function(torch.addmm, "self", "mat1", "mat2", beta=1, alpha=1),
+    "baddbmm": h.function(torch.baddbmm, "self", "batch1", "batch2", beta=1, alpha=1),
     "conv1d": h.conv(F.conv1d, 1), "conv2d": h.conv(F.conv2d, 2),
     "conv3d": h.conv(F.conv3d, 3), "conv1d.padding": h.conv(F.conv1d, 1),
     "conv2d.padding": h.conv(F.conv2d, 2),

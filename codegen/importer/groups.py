@@ -119,6 +119,10 @@ def finish(group: Group, child_arguments) -> None:
     group.done = True
 
 
+# parameter names that say too little on their own: Conv1D(shape=(192,)) is its bias's shape
+VAGUE = frozenset({"shape", "value", "index", "size", "data"})
+
+
 def _argument_name(paths: list[tuple[str, str]], taken: set[str], verbatim: bool) -> str:
     """A name for values that vary together: the parameter's own name when they share one
     (``stride``), ``channels`` or ``features`` for a family of sizes, else one of their own
@@ -127,7 +131,7 @@ def _argument_name(paths: list[tuple[str, str]], taken: set[str], verbatim: bool
     if verbatim:
         taken.add(params[0])
         return params[0]
-    candidates = list(params) if len(params) == 1 else []
+    candidates = list(params) if len(params) == 1 and params[0] not in VAGUE else []
     if len(params) > 1 and set(params) <= CHANNELS:
         candidates = ["channels", *_by_preference(params)]
     elif len(params) > 1 and set(params) <= FEATURES:

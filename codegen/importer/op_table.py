@@ -18,7 +18,6 @@ from codegen.importer.ops import (
     binary_op,
     dropout_op,
     expand_op,
-    getitem_op,
     interpolate_op,
     label,
     max_op,
@@ -35,13 +34,26 @@ from codegen.importer.ops import (
     twin_op,
     unsqueeze_op,
 )
-from codegen.importer.ops_attention import gather_op, scaled_dot_product_attention_op
+from codegen.importer.ops_attention import (
+    added_product_op,
+    gather_op,
+    scaled_dot_product_attention_op,
+)
 from codegen.importer.ops_compare import (
     arange_op,
     compare_op,
     logic_op,
     masked_fill_op,
     where_op,
+)
+from codegen.importer.ops_mask import (
+    CAST_METHODS,
+    cast_method_op,
+    cumsum_op,
+    diff_op,
+    index_op,
+    new_ones_op,
+    to_op,
 )
 from codegen.importer.ops_similarity import cosine_similarity_op
 
@@ -61,8 +73,10 @@ FUNCTIONS: dict[Callable, Callable[[Context, fx.Node], OpDraft]] = {
     operator.pow: pow_op, torch.pow: pow_op,
     torch.matmul: lambda c, n: OpDraft("op.matmul", {}, list(n.args[:2])),
     torch.bmm: lambda c, n: OpDraft("op.matmul", {}, list(n.args[:2])),
+    torch.addmm: added_product_op("op.addmm", ("input", "mat1", "mat2")),
+    torch.baddbmm: added_product_op("op.baddbmm", ("input", "batch1", "batch2")),
     torch.mm: lambda c, n: OpDraft("op.matmul", {}, list(n.args[:2])),
-    operator.getitem: getitem_op,
+    operator.getitem: index_op,
     torch.cat: tensors_with_dim_op("op.cat"), torch.concat: tensors_with_dim_op("op.cat"),
     torch.stack: tensors_with_dim_op("op.stack"),
     torch.flatten: simple_op("op.flatten", [("start_dim", 0), ("end_dim", -1)],
@@ -125,6 +139,8 @@ FUNCTIONS: dict[Callable, Callable[[Context, fx.Node], OpDraft]] = {
     torch.logical_and: logic_op("and"), torch.logical_or: logic_op("or"),
     torch.logical_not: logic_op("not"),
     torch.arange: arange_op, torch.where: where_op,
+    # and the mask GPT-2 builds: casts, running counts, differences, picks by index tensors
+    torch.cumsum: cumsum_op, torch.diff: diff_op,
 }
 
 METHODS: dict[str, Callable[[Context, fx.Node], OpDraft]] = {
@@ -149,6 +165,8 @@ METHODS: dict[str, Callable[[Context, fx.Node], OpDraft]] = {
     **{kind: compare_op(kind) for kind in _COMPARISONS},
     "logical_and": logic_op("and"), "logical_or": logic_op("or"), "logical_not": logic_op("not"),
     "masked_fill": masked_fill_op,
+    "to": to_op, "cumsum": cumsum_op, "diff": diff_op, "new_ones": new_ones_op,
+    **{method: cast_method_op(method) for method in CAST_METHODS},
 }
 
 

@@ -16,6 +16,7 @@ from torch import fx
 from codegen.importer.context import Context
 from codegen.importer.errors import Untraceable
 from codegen.importer.tracer import TRAINING
+from codegen.importer.values import BATCH, TensorInfo
 
 PASS = "pass"  # an op that returns its input unchanged: drawn as nothing
 
@@ -50,11 +51,13 @@ def label(node: fx.Node) -> str:
     return f"{target}()"
 
 
-def _scalar(ctx: Context, arg: Any, node: fx.Node) -> float:
+def _scalar(ctx: Context, arg: Any, node: fx.Node) -> int | float:
+    """A number combined with a tensor, whole or decimal as written: ``ids + 1`` stays int64,
+    ``ids + 1.0`` is float32."""
     value = ctx.constant(arg, label(node))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Untraceable(f"{label(node)} combines a tensor with {value!r}")
-    return float(value)
+    return value
 
 
 # -- arithmetic ------------------------------------------------------------------------------
@@ -88,7 +91,7 @@ def pow_op(ctx: Context, node: fx.Node) -> OpDraft:
     base, exponent = node.args[:2]
     if not ctx.is_tensor(base) or ctx.is_tensor(exponent):
         raise Untraceable("pow() other than tensor ** number")
-    return OpDraft("op.pow", {"exponent": _scalar(ctx, exponent, node)}, [base])
+    return OpDraft("op.pow", {"exponent": float(_scalar(ctx, exponent, node))}, [base])
 
 
 def simple_op(type_name: str, names: list[tuple[str, Any]] = (), keep: tuple[str, ...] = (),
@@ -150,8 +153,21 @@ def _size_item(ctx: Context, item: Any, node: fx.Node) -> int | str:
 def reshape_op(kind: str):
     def handle(ctx: Context, node: fx.Node) -> OpDraft:
         shape = [_size_item(ctx, i, node) for i in _sizes(ctx, node)]
-        return OpDraft(f"op.{kind}", {"shape": _one_free(shape)}, [node.args[0]])
+        shape = _batch_from_count(ctx, node.args[0], _one_free(shape))
+        return OpDraft(f"op.{kind}", {"shape": shape}, [node.args[0]])
     return handle
+
+
+def _batch_from_count(ctx: Context, source: Any, shape: list) -> list:
+    """``x.view(size_out)`` back to (N, L, E) from a flattened (N*L, E), as GPT-2's Conv1D
+    does: the reshaped tensor has no dimension that is the batch to read N from, so N is
+    written -1, which the element count gives back."""
+    if shape.count(BATCH) != 1 or -1 in shape:
+        return shape
+    value = ctx.value(source)
+    if not isinstance(value, TensorInfo) or BATCH in ctx.batch.shape(value, ctx.second(source)):
+        return shape
+    return [-1 if size == BATCH else size for size in shape]
 
 
 def _one_free(shape: list) -> list:

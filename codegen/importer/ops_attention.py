@@ -1,5 +1,6 @@
 """The import handlers for attention and index ops a transformer's graph uses:
-``F.scaled_dot_product_attention`` and ``torch.gather``.
+``F.scaled_dot_product_attention``, ``torch.gather``, and the matrix products with a bias
+added, ``torch.addmm`` (GPT-2's Conv1D) and ``torch.baddbmm``.
 
 scaled_dot_product_attention does not know the mode: a class that passes
 ``dropout_p=self.dropout if self.training else 0.0`` is traced (by torch.export) with the
@@ -61,3 +62,20 @@ def gather_op(ctx: Context, node: fx.Node) -> OpDraft:
         raise Untraceable(f"{label(node)} with sparse_grad=True")
     return OpDraft("op.gather", {"dim": ctx.constant(bound["dim"], label(node))},
                    [bound["input"], bound["index"]])
+
+
+def added_product_op(type_name: str, inputs: tuple[str, str, str]):
+    """``torch.addmm(bias, a, b, beta=1, alpha=1)`` and ``torch.baddbmm`` alike."""
+    names = tuple((name, None) for name in inputs) + (("beta", 1), ("alpha", 1))
+
+    def handle(ctx: Context, node: fx.Node) -> OpDraft:
+        bound = _bound(node, names)
+        params = {}
+        for name in ("beta", "alpha"):
+            value = ctx.constant(bound[name], label(node))
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise Untraceable(f"{label(node)} with {name}={value!r}")
+            if value != 1:
+                params[name] = float(value)
+        return OpDraft(type_name, params, [bound[name] for name in inputs])
+    return handle

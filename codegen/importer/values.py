@@ -8,6 +8,7 @@ symbolic ``N`` in the diagram, as they would be written by hand (``x.view(x.size
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,23 @@ BATCH = "N"
 class TensorInfo:
     shape: tuple[int, ...]
     dtype: str  # "float32", "int64", ...
+
+
+class Fields(tuple):
+    """A dict or a dict-like result (a Hugging Face ``ModelOutput``), its values in order
+    (the order pytree flattens them in, which is the order of a drawn class's outputs), and
+    ``names``, so that a caller's ``out["last_hidden_state"]`` or ``out.logits`` can be
+    read as a pick by place."""
+
+    names: tuple[str, ...]
+
+    def __new__(cls, items: dict):
+        made = super().__new__(cls, items.values())
+        made.names = tuple(items)
+        return made
+
+    def place(self, name: Any) -> int | None:
+        return self.names.index(name) if name in self.names else None
 
 
 class Unknown:
@@ -37,8 +55,9 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 def describe(value: Any) -> Any:
-    """TensorInfo for a tensor, tuples and lists kept (namedtuples as tuples), sizes as
-    tuples of ints, plain constants as they are, anything else Unknown."""
+    """TensorInfo for a tensor, tuples and lists kept (namedtuples as tuples), dicts and
+    dict-like results with string keys as Fields, sizes as tuples of ints, plain constants
+    as they are, anything else Unknown."""
     if isinstance(value, torch.Tensor):
         return TensorInfo(tuple(value.shape), dtype_name(value.dtype))
     if isinstance(value, torch.Size):
@@ -46,6 +65,8 @@ def describe(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
         items = [describe(v) for v in value]
         return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
+        return Fields({key: describe(item) for key, item in value.items()})
     if value is None or isinstance(value, (bool, int, float, str)) or value is Ellipsis:
         return value
     if isinstance(value, slice):

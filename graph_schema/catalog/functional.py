@@ -13,7 +13,7 @@ from __future__ import annotations
 # The layers and ops mirrored here must be registered first.
 from graph_schema.catalog import activation, ops_shape, pool  # noqa: F401
 from graph_schema.catalog.helpers import first, norm_axis
-from graph_schema.catalog.ops_common import function
+from graph_schema.catalog.ops_common import Number, function
 from graph_schema.catalog.params import ParamError, ParamSpec
 from graph_schema.catalog.registry import get_spec, register
 from graph_schema.catalog.spec import LayerSpec, OpCall, PortSpec, ShapeError
@@ -136,7 +136,7 @@ register(
         type="op.rsub",
         family="op",
         rule=_same_shape,
-        params=(ParamSpec("value", "float", required=True),),
+        params=(Number("value", "float", required=True),),
         call=function("torch.rsub", positional=("value",)),
         summary_params=("value",),
         description="Subtracts from a constant (torch.rsub(x, value), i.e. value - x).",

@@ -19,6 +19,7 @@ registrations:
 * ops_like: arange, expand_as
 * ops_compare: eq, ne, lt, le, gt, ge (tensors or a number), logical_and, logical_or,
   logical_not
+* ops_mask: to (a cast), cumsum, diff, index (by index tensors), new_ones
 """
 
 from graph_schema.catalog import (  # noqa: F401  (imported for their registrations)
@@ -28,6 +29,7 @@ from graph_schema.catalog import (  # noqa: F401  (imported for their registrati
     ops_elementwise,
     ops_index,
     ops_like,
+    ops_mask,
     ops_merge,
     ops_pointwise,
     ops_reduce,

@@ -1,5 +1,6 @@
 """Attention written as tensor ops: ``F.scaled_dot_product_attention`` and the batched matrix
-products older attention code spells it with, ``torch.bmm`` and ``torch.baddbmm``.
+products older attention code spells it with, ``torch.bmm`` and ``torch.baddbmm`` (and
+``torch.addmm``, the unbatched one, which GPT-2's projections are written with).
 
 scaled_dot_product_attention takes query (N, ..., L, E), key (N, ..., S, E) and value
 (N, ..., S, Ev) and gives (N, ..., L, Ev). Its batch dimensions broadcast as matmul's do; an
@@ -75,6 +76,28 @@ def _baddbmm_rule(_p, inputs):
 
 def _baddbmm_macs(_p, inputs, outputs):
     return product(outputs[0]) * merge(inputs[1][2], inputs[2][1])
+
+
+# -- addmm -------------------------------------------------------------------------------------
+def _addmm_rule(_p, inputs):
+    """beta * input + alpha * (mat1 @ mat2): (n, m) @ (m, p), input broadcast to (n, p)."""
+    mat1, mat2 = inputs[1], inputs[2]
+    for port, name, shape, layout in ((1, "mat1", mat1, "(n, m)"), (2, "mat2", mat2, "(m, p)")):
+        if len(shape) != 2:
+            raise ShapeError(f"expected a 2-D {name} {layout}, received {format_shape(shape)}",
+                             port=port, code="rank-mismatch")
+    if conflict(mat1[1], mat2[0]):
+        raise ShapeError(
+            f"expected dimension 0 of mat2 {format_shape(mat2)} to be {format_dim(mat1[1])}, "
+            f"the last dimension of mat1 {format_shape(mat1)}, received "
+            f"{format_dim(mat2[0])}: the inner dimensions must agree", port=2)
+    product_shape = (mat1[0], mat2[1])
+    fits_into(inputs[0], product_shape, "input", 0, "the product mat1 @ mat2")
+    return [product_shape]
+
+
+def _addmm_macs(_p, inputs, outputs):
+    return product(outputs[0]) * merge(inputs[1][1], inputs[2][0])
 
 
 # -- scaled_dot_product_attention --------------------------------------------------------------
@@ -203,5 +226,19 @@ register(
         summary_params=("beta", "alpha"),
         description="beta * input + alpha * (batch1 @ batch2) (torch.baddbmm): the batched "
                     "product (b, n, p) of (b, n, m) and (b, m, p), input broadcast to it.",
+    ),
+    LayerSpec(
+        type="op.addmm",
+        family="op",
+        rule=_addmm_rule,
+        params=(float_param("beta", 1.0, doc="the factor on input"),
+                float_param("alpha", 1.0, doc="the factor on mat1 @ mat2")),
+        inputs=(PortSpec("input"), PortSpec("mat1"), PortSpec("mat2")),
+        call=function("torch.addmm", keyword=("beta", "alpha")),
+        macs=_addmm_macs,
+        summary_params=("beta", "alpha"),
+        description="beta * input + alpha * (mat1 @ mat2) (torch.addmm): the product (n, p) "
+                    "of (n, m) and (m, p), input (a bias) broadcast to it; GPT-2's Conv1D is "
+                    "a linear layer written so.",
     ),
 )

@@ -38,6 +38,20 @@ class ScalarOrList(ParamSpec):
         return item.check_value(value)
 
 
+class Number(ParamSpec):
+    """A whole or a decimal number, kept as written: torch.arange(5) counts in int64,
+    torch.arange(5.0) in float32, and an int64 tensor plus 1 stays int64 (position ids that
+    index an embedding) while plus 1.0 is float32, so 5 and 5.0 are different values here."""
+
+    def check_value(self, value):
+        if value is None:
+            return super().check_value(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamError(f"{self.name} must be a number, got {str(value)[:40]!r}")
+        kind = "int" if isinstance(value, int) else "float"
+        return ParamSpec(self.name, kind).check_value(value)
+
+
 class DimsOrAll(ParamSpec):
     """Dimensions passed as ``*dims`` (``x.squeeze(1, 3)``); empty or None means all of them,
     normalised to ``()`` so that ``x.squeeze(*())`` is torch's plain ``x.squeeze()``."""

@@ -8,8 +8,7 @@ shape); the logical ops take any tensors and read nonzero as true, as torch does
 from __future__ import annotations
 
 from graph_schema.catalog.helpers import first
-from graph_schema.catalog.ops_common import broadcast, function
-from graph_schema.catalog.ops_like import Number
+from graph_schema.catalog.ops_common import Number, broadcast, function
 from graph_schema.catalog.registry import register
 from graph_schema.catalog.spec import LayerSpec, PortSpec
 

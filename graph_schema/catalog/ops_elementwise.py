@@ -5,8 +5,7 @@ tensors, and ``torch.erf``, the heart of the exact GELU ``x * 0.5 * (1 + erf(x /
 from __future__ import annotations
 
 from graph_schema.catalog.helpers import first
-from graph_schema.catalog.ops_common import bad_param, broadcast, function
-from graph_schema.catalog.ops_like import Number
+from graph_schema.catalog.ops_common import Number, bad_param, broadcast, function
 from graph_schema.catalog.registry import register
 from graph_schema.catalog.spec import LayerSpec, PortSpec, ShapeError
 

@@ -11,24 +11,11 @@ from __future__ import annotations
 import math
 
 from graph_schema.catalog.helpers import first
-from graph_schema.catalog.ops_common import bad_param, conflict, function, merge, method
-from graph_schema.catalog.params import ParamError, ParamSpec
+from graph_schema.catalog.ops_common import Number, bad_param, conflict, function, merge, method
+from graph_schema.catalog.params import ParamError
 from graph_schema.catalog.registry import register
 from graph_schema.catalog.spec import LayerSpec, PortSpec, ShapeError
 from graph_schema.dims import Dim, Sym, ceil_div, format_dim, format_shape
-
-
-class Number(ParamSpec):
-    """A whole or a decimal number, kept as written: torch.arange(5) counts in int64,
-    torch.arange(5.0) in float32, so 5 and 5.0 are different values here."""
-
-    def check_value(self, value):
-        if value is None:
-            return super().check_value(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParamError(f"{self.name} must be a number, got {str(value)[:40]!r}")
-        kind = "int" if isinstance(value, int) else "float"
-        return ParamSpec(self.name, kind).check_value(value)
 
 
 class SizeOrName(Number):

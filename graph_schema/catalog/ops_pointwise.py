@@ -4,7 +4,7 @@ torch.sigmoid, x.pow(2), x * 0.5 ... The shape never changes."""
 from __future__ import annotations
 
 from graph_schema.catalog.helpers import choice_param, first
-from graph_schema.catalog.ops_common import function
+from graph_schema.catalog.ops_common import Number, function
 from graph_schema.catalog.params import ParamSpec
 from graph_schema.catalog.registry import register
 from graph_schema.catalog.spec import LayerSpec, OpCall
@@ -38,10 +38,11 @@ register(
     _pointwise("pow", function("torch.pow", positional=("exponent",)),
                "Raises every element to a fixed power (torch.pow(x, exponent)).",
                (ParamSpec("exponent", "float", default=2.0),), ("exponent",)),
+    # whole numbers stay whole: an int64 tensor times 2 is int64, times 2.0 float32
     _pointwise("scale", function("torch.mul", positional=("factor",)),
                "Multiplies by a constant (torch.mul(x, factor), i.e. x * factor).",
-               (ParamSpec("factor", "float", required=True),), ("factor",)),
+               (Number("factor", "float", required=True),), ("factor",)),
     _pointwise("add_scalar", function("torch.add", positional=("value",)),
                "Adds a constant (torch.add(x, value), i.e. x + value).",
-               (ParamSpec("value", "float", required=True),), ("value",)),
+               (Number("value", "float", required=True),), ("value",)),
 )

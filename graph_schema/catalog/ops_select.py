@@ -10,8 +10,7 @@ broadcast all their tensors as ``a + b`` does, so a (N, 1, 1, S) padding mask fi
 from __future__ import annotations
 
 from graph_schema.catalog.helpers import norm_axis
-from graph_schema.catalog.ops_common import broadcast, function, method
-from graph_schema.catalog.ops_like import Number
+from graph_schema.catalog.ops_common import Number, broadcast, function, method
 from graph_schema.catalog.params import ParamSpec
 from graph_schema.catalog.registry import register
 from graph_schema.catalog.spec import LayerSpec, PortSpec, ShapeError

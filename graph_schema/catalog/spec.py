@@ -73,7 +73,8 @@ class OpCall:
     """How a tensor op is written in PyTorch, for code generation and for the catalog tests.
 
     kind: "operator" (``a + b``), "function" (``torch.cat([a, b], dim=1)``),
-    "method" (``x.permute(0, 2, 1)``) or "getitem" (``x[:, 0]``).
+    "method" (``x.permute(0, 2, 1)``), "getitem" (``x[:, 0]``) or "index" (``x[i, j]``, the
+    other inputs the index).
     """
 
     kind: str
