@@ -4,7 +4,10 @@
    ``codegen.import_model`` against ``torchview.draw_graph`` on the same model in the same
    run. Both are warmed up once, then run alternately; the best of the repeats is compared.
    Target: import / torchview <= 0.5.
-2. A stack of 2,500 residual blocks (about 10,000 layers and ops): it must import and open.
+2. A 2-layer BERT (Hugging Face ``transformers``, a tiny config built from config, input
+   1x8 token ids): the same comparison; its classes are traced by recording one run
+   (record_trace.py), torch.fx being unable to. Target: import / torchview <= 0.5.
+3. A stack of 2,500 residual blocks (about 10,000 layers and ops): it must import and open.
    Reported: import time, project size, and opening it (parse the file and validate it,
    which infers every shape), against torchview on the same model.
 
@@ -34,31 +37,61 @@ TARGET_RATIO = 0.5
 
 
 
-def torchview_graph(model, input_size):
+def torchview_graph(model, x):
     import torchview
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return torchview.draw_graph(model, input_size=input_size, device="cpu")
+        return torchview.draw_graph(model, input_data=x, device="cpu")
 
 
-def bench_resnet(repeats: int) -> dict:
-    torch.manual_seed(0)
-    model = ResNet152().eval()
-    x = torch.randn(1, 3, 224, 224)
+def _against_torchview(name: str, model, x, repeats: int) -> dict:
+    """Import and torchview on one model, warmed up once, then alternately; best of each."""
     first_import = timed(lambda: import_model_with_report(model, x))
-    first_view = timed(lambda: torchview_graph(model, tuple(x.shape)))
+    first_view = timed(lambda: torchview_graph(model, x))
     imports, views = [], []
     for _ in range(repeats):
         imports.append(timed(lambda: import_model_with_report(model, x)))
-        views.append(timed(lambda: torchview_graph(model, tuple(x.shape))))
+        views.append(timed(lambda: torchview_graph(model, x)))
     result = import_model_with_report(model, x).project
     nodes = sum(len(g.nodes) for g in [*result.networks, *result.blocks])
-    return {"model": "ResNet-152", "weights": sum(p.numel() for p in model.parameters()),
+    return {"model": name, "weights": sum(p.numel() for p in model.parameters()),
             "project_nodes": nodes, "blocks": len(result.blocks),
             "import_s": min(imports), "torchview_s": min(views),
             "first_import_s": first_import, "first_torchview_s": first_view,
             "ratio": min(imports) / min(views)}
+
+
+def bench_resnet(repeats: int) -> dict:
+    torch.manual_seed(0)
+    return _against_torchview("ResNet-152", ResNet152().eval(), torch.randn(1, 3, 224, 224),
+                              repeats)
+
+
+def bench_bert(repeats: int) -> dict | None:
+    try:
+        import transformers
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    transformers.logging.set_verbosity_error()
+    config = transformers.BertConfig(hidden_size=64, num_hidden_layers=2,
+                                     num_attention_heads=2, intermediate_size=128,
+                                     vocab_size=100, max_position_embeddings=64)
+    model = transformers.BertModel(config).eval()
+    return _against_torchview("BERT (2 layers)", model, torch.randint(0, 100, (1, 8)),
+                              repeats)
+
+
+def _print_comparison(row: dict) -> None:
+    verdict = "PASS" if row["ratio"] <= TARGET_RATIO else "MISS"
+    print(f"{row['model']} ({row['weights'] / 1e6:.1f}M weights -> {row['blocks']} blocks, "
+          f"{row['project_nodes']} nodes)")
+    print(f"  import      {row['import_s'] * 1000:8.1f} ms   (first run "
+          f"{row['first_import_s'] * 1000:.0f} ms)")
+    print(f"  torchview   {row['torchview_s'] * 1000:8.1f} ms   (first run "
+          f"{row['first_torchview_s'] * 1000:.0f} ms)")
+    print(f"  ratio       {row['ratio']:8.2f}      target <= {TARGET_RATIO}  {verdict}")
 
 
 def bench_deep(with_torchview: bool) -> dict:
@@ -77,7 +110,7 @@ def bench_deep(with_torchview: bool) -> dict:
            "import_s": seconds, "open_s": open_s, "project_mb": len(text) / 2**20,
            "errors": len(errors)}
     if with_torchview:
-        row["torchview_s"] = timed(lambda: torchview_graph(model, (2, 8)))
+        row["torchview_s"] = timed(lambda: torchview_graph(model, x))
     return row
 
 
@@ -88,14 +121,12 @@ def main() -> int:
                                                               "on the deep stack")
     args = parser.parse_args()
     resnet = bench_resnet(2 if args.quick else 4)
-    verdict = "PASS" if resnet["ratio"] <= TARGET_RATIO else "MISS"
-    print(f"ResNet-152 ({resnet['weights'] / 1e6:.1f}M weights -> {resnet['blocks']} blocks, "
-          f"{resnet['project_nodes']} nodes)")
-    print(f"  import      {resnet['import_s'] * 1000:8.1f} ms   (first run "
-          f"{resnet['first_import_s'] * 1000:.0f} ms)")
-    print(f"  torchview   {resnet['torchview_s'] * 1000:8.1f} ms   (first run "
-          f"{resnet['first_torchview_s'] * 1000:.0f} ms)")
-    print(f"  ratio       {resnet['ratio']:8.2f}      target <= {TARGET_RATIO}  {verdict}")
+    _print_comparison(resnet)
+    bert = bench_bert(3 if args.quick else 6)
+    if bert is None:
+        print("BERT: transformers is not installed (pip install -e '.[test]')")
+    else:
+        _print_comparison(bert)
     deep = bench_deep(not args.quick)
     opened = "PASS" if deep["errors"] == 0 else "MISS"
     print(f"DeepStack ({deep['modules']:,} modules, {deep['ops']:,} layers and ops)")
@@ -106,7 +137,8 @@ def main() -> int:
         print(f"  torchview   {deep['torchview_s']:8.2f} s    ratio "
               f"{deep['import_s'] / deep['torchview_s']:.2f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"resnet152": resnet, "deep": deep}, indent=2))
+        Path(args.json).write_text(json.dumps({"resnet152": resnet, "bert": bert, "deep": deep},
+                                              indent=2))
     return 0
 
 

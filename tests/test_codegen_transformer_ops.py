@@ -122,6 +122,20 @@ GENERATED = {
        for name in ("and", "or")},
     "not": ("op.logical_not", {}, [("mask", ("N", 5), BOOL, 0)], "torch.logical_not(mask)",
             torch.logical_not),
+    # GPT-2's projections and mask (ops_attention, ops_mask)
+    "addmm": (
+        "op.addmm", {}, [("bias", (5,), F32, 0), ("a", ("N", 3), F32, 1), ("w", (3, 5), F32, 2)],
+        "torch.addmm(bias, a, w)", torch.addmm),
+    "index": (
+        "op.index", {}, [("x", ("N", 2, 6), F32, 0), ("rows", (3, 1), I64, 1),
+                         ("cols", (4,), I64, 2)],
+        "x[rows, cols]", lambda x, rows, cols: x[rows, cols]),
+    "to": ("op.to", {"dtype": "float64"}, [("x", ("N", 4), F32, 0)], "x.to(torch.float64)",
+           lambda x: x.to(torch.float64)),
+    "new_ones": (
+        "op.new_ones", {"size": [2, 3], "dtype": "bool"}, [("x", ("N", 4), F32, 0)],
+        "x.new_ones((2, 3), dtype=torch.bool)",
+        lambda x: x.new_ones((2, 3), dtype=torch.bool)),
 }
 
 

@@ -113,16 +113,17 @@ def module_calls(graph: fx.Graph) -> list[str]:
 
 
 def check_class(root: nn.Module, inputs: tuple, path: str = "", batch: int | None = None,
-                meta: bool = False, again: tuple | None = None):
+                meta: bool = False, again: tuple | None = None, tracer=trace_class_by_export):
     """Trace the module at ``path`` with the call the root's forward made (on meta copies
     of its tensors, as the walker makes it, if ``meta``), check the graph against that
-    module, on that call and on the call the root makes with ``again``; give the Traced."""
+    module, on that call and on the call the root makes with ``again``; give the Traced.
+    ``tracer``: this file's, or the recorder's (tests/test_import_record_trace.py)."""
     calls = Calls(root, inputs)
     module = root.get_submodule(path)
     args, kwargs = calls.first[module]
     traced_args, traced_kwargs = pytree.tree_map_only(
         torch.Tensor, lambda t: t.to("meta") if meta else t, (args, kwargs))
-    traced = trace_class_by_export(module, traced_args, traced_kwargs, batch=batch)
+    traced = tracer(module, traced_args, traced_kwargs, batch=batch)
     torch_vocabulary(traced.graph)
     assert module_calls(traced.graph) == calls.callees.get(module, [])
     for call_args, call_kwargs in [(args, kwargs)] + (

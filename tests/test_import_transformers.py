@@ -105,15 +105,17 @@ def _images(batch: int) -> tuple:
     return (torch.randn(batch, 3, 32, 32),)
 
 
-# family -> (build, inputs, calls the generated code must make: the drawn mask and attention)
+# family -> (build, inputs, calls the generated code must make)
 MODELS = {
-    # an all-true padding mask, arange(n) >= 0; the encoder's ModelOutput read by name
-    "bert": (_bert_model, _token_ids, ("torch.arange(", "torch.ge(", "self.self = ")),
-    # the causal mask of packed sequences: diff, cumsum, picks by index tensors, casts; and
-    # Conv1D's torch.addmm
+    # BertAttention's child named self; the encoder's ModelOutput read by name (recorded:
+    # run for real, transformers leaves the mask out when there is no padding)
+    "bert": (_bert_model, _token_ids, ("self.self = ",)),
+    # GPT-2's root reads a tensor's values (whether sequences are packed), which a run on
+    # meta tensors cannot: torch.export traces it, and the causal mask of packed sequences
+    # is drawn (diff, cumsum, picks by index tensors, casts); Conv1D is torch.addmm
     "gpt2": (_gpt2_model, _token_ids, ("torch.diff(", "torch.cumsum(", ".to(torch.bool)",
                                        "torch.addmm(")),
-    "vit": (_vit_model, _images, ("torch.arange(", "torch.ge(")),
+    "vit": (_vit_model, _images, ("self.patch_embeddings",)),
 }
 
 

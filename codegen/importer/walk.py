@@ -28,6 +28,7 @@ from torch.func import functional_call
 from codegen.importer.errors import Untraceable
 from codegen.importer.export_trace import export_key, trace_class_by_export
 from codegen.importer.leaves import catalog_spec, is_sequential, is_torch_module, is_user_class
+from codegen.importer.record_trace import trace_class_by_recording
 from codegen.importer.shortcuts import module_result, op_result
 from codegen.importer.tracer import (
     Traced,
@@ -157,7 +158,9 @@ class Walker:
             record.bound = described
 
     def _trace(self, record: Visit, args: tuple, kwargs: dict) -> None:
-        """torch.fx first; where it cannot, torch.export; where neither can, keep it."""
+        """torch.fx first; where it cannot, a recording of one run (record_trace.py), then
+        torch.export (slow, but it traces what a run on meta tensors cannot: code that
+        reads a tensor's values where it is not exported); where none can, keep it."""
         try:
             bound = bind_arguments(record.module, args, kwargs)
             concrete = concrete_arguments(bound)
@@ -176,15 +179,12 @@ class Walker:
 
     def _traced_by_export(self, module: nn.Module, args: tuple, kwargs: dict,
                           by_fx: str) -> Traced | Untraceable:
-        """Export's graph for this call, or why it has none (both cached: exporting is slow,
-        and it specialises on shapes, so the key is export_key, not the fixed arguments)."""
+        """The recorded or exported graph for this call, or why there is none (cached: both
+        specialise on shapes, so the key is export_key, not the fixed arguments)."""
         key = ("export", export_key(module, args, kwargs))
         found = self._traces.get(key)
         if found is None:
-            try:
-                found = trace_class_by_export(module, args, kwargs, batch=self.batch_size)
-            except Untraceable as err:
-                found = Untraceable(f"{by_fx}; {err.reason}")
+            found = _recorded_or_exported(module, args, kwargs, self.batch_size, by_fx)
             self._traces[key] = found
         return found
 
@@ -278,6 +278,18 @@ class Walker:
 
     def _last_visit_of(self, module: nn.Module) -> Visit:
         return self.visits[(id(module), self._counts[id(module)] - 1)]
+
+
+def _recorded_or_exported(module: nn.Module, args: tuple, kwargs: dict, batch: int | None,
+                          by_fx: str) -> Traced | Untraceable:
+    try:
+        return trace_class_by_recording(module, args, kwargs, batch=batch)
+    except Untraceable as err:
+        by_run = err.reason
+    try:
+        return trace_class_by_export(module, args, kwargs, batch=batch)
+    except Untraceable as err:
+        return Untraceable(f"{by_fx}; {by_run}; {err.reason}")
 
 
 def _shared_batch(inputs: tuple) -> int | None:
