@@ -149,7 +149,11 @@ def op_expression(spec: LayerSpec, params: dict, inputs: list[str],
     # x.sum(dim=None, keepdim=True).
     last = max((call.keyword.index(name) for name in written), default=-1)
     for name in call.keyword[:last + 1]:
-        args.append(f"{name}={_op_value(param_map[name], params[name], inputs, input_shapes)}")
+        text = _op_value(param_map[name], params[name], inputs, input_shapes)
+        switch = param_map[name].extra.get("training_only")
+        if switch and params.get(switch):  # the value of training; none in evaluation
+            text = f"{text} if self.training else 0.0"
+        args.append(f"{name}={text}")
     if call.inputs == "like":
         # A tensor made in forward() must live where the model's tensors are.
         args.append(f"device={inputs[0]}.device")

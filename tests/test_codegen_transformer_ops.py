@@ -153,6 +153,23 @@ def test_generated_call_runs_and_computes_what_torch_computes(name, tmp_path):
         torch.testing.assert_close(model(*tensors), reference(*tensors))
 
 
+def test_attention_dropout_in_training_only_follows_the_mode(tmp_path):
+    """``dropout_p=0.5 if self.training else 0.0``, as attention modules write it."""
+    drawn = one_op(SDPA, {"dropout_p": 0.5, "training_only": True},
+                   [("q", ("N", 4, 8), F32, 0), ("k", ("N", 4, 8), F32, 1),
+                    ("v", ("N", 4, 8), F32, 2)])
+    source, module, _ = generate_and_import(drawn, tmp_path)
+    assert "dropout_p=0.5 if self.training else 0.0" in source
+    model = module.Main()
+    q, k, v = (torch.randn(3, 4, 8) for _ in range(3))
+    with torch.no_grad():
+        assert torch.equal(model.eval()(q, k, v), F.scaled_dot_product_attention(q, k, v))
+        torch.manual_seed(0)
+        trained = model.train()(q, k, v)
+        torch.manual_seed(0)
+        assert torch.equal(trained, F.scaled_dot_product_attention(q, k, v, dropout_p=0.5))
+
+
 def test_every_op_random_graphs_leave_out_is_generated_here():
     generated = {type_name for type_name, *_ in GENERATED.values()}
     assert set(NOT_SWEPT) <= generated, sorted(set(NOT_SWEPT) - generated)

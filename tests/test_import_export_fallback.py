@@ -60,11 +60,12 @@ def test_classes_fx_cannot_trace_are_drawn(tmp_path):
     assert "0.5" in verdict.source  # the scale given through **kwargs, not the config's 2.0
 
 
-def test_attention_dropout_that_follows_the_mode_keeps_the_class(tmp_path):
-    # the catalog's attention op has one dropout_p for both modes: the class is kept as
-    # source, and the round trip still holds in train mode (same seed, same masks)
+def test_attention_dropout_that_follows_the_mode_is_drawn(tmp_path):
+    # dropout_p=p if self.training else 0.0 is the catalog op's training_only: the class
+    # is drawn, and the round trip holds in train mode (same seed, same masks)
     verdict = acid(lambda: Stack(dropout=0.25), _inputs, tmp_path)
-    assert verdict.kept == ("KwargsAttention",)
+    assert verdict.kept == ()
+    assert "dropout_p=0.25 if self.training else 0.0" in verdict.source
 
 
 @pytest.mark.parametrize("size", [2, 3])

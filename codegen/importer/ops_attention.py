@@ -3,9 +3,9 @@
 added, ``torch.addmm`` (GPT-2's Conv1D) and ``torch.baddbmm``.
 
 scaled_dot_product_attention does not know the mode: a class that passes
-``dropout_p=self.dropout if self.training else 0.0`` is traced (by torch.export) with the
-evaluation value, and ``follows_training`` marks it. The catalog op has one fixed dropout_p,
-so it can say that only where both modes use the same value; otherwise the class is kept.
+``dropout_p=self.dropout if self.training else 0.0`` is traced (recorded or exported) with
+the evaluation value, and ``follows_training`` marks it, with its value in training. The
+catalog op says the same with ``training_only``; any other pair of values keeps the class.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from codegen.importer.ops import OpDraft, label
 _SDPA = (("query", None), ("key", None), ("value", None), ("attn_mask", None),
          ("dropout_p", 0.0), ("is_causal", False), ("scale", None), ("enable_gqa", False))
 _SDPA_PARAMS = ("dropout_p", "is_causal", "scale", "enable_gqa")
+_SDPA_DEFAULTS = {**dict(_SDPA), "training_only": False}
 
 
 def _bound(node: fx.Node, names: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
@@ -37,22 +38,30 @@ def scaled_dot_product_attention_op(ctx: Context, node: fx.Node) -> OpDraft:
     """query, key and value are ports 0-2; attn_mask is port 3 only where there is one."""
     bound = _bound(node, _SDPA)
     params = {name: ctx.constant(bound[name], label(node)) for name in _SDPA_PARAMS}
-    _refuse_mode_dependent_dropout(ctx, node, params["dropout_p"])
-    params = {name: value for name, value in params.items() if value != dict(_SDPA)[name]}
+    training = _dropout_in_training(ctx, node, params["dropout_p"])
+    if training is not None:  # dropout_p=self.p if self.training else 0.0
+        params["dropout_p"], params["training_only"] = training, True
+    params = {name: value for name, value in params.items() if value != _SDPA_DEFAULTS[name]}
     inputs = [bound["query"], bound["key"], bound["value"]]
     if ctx.value(bound["attn_mask"]) is not None:
         inputs.append(bound["attn_mask"])
     return OpDraft("op.scaled_dot_product_attention", params, inputs)
 
 
-def _refuse_mode_dependent_dropout(ctx: Context, node: fx.Node, evaluation: float) -> None:
+def _dropout_in_training(ctx: Context, node: fx.Node, evaluation: float) -> float | None:
+    """The dropout_p of training where the graph's follows the mode and is 0 in evaluation
+    (as attention code writes it; the op's ``training_only`` says so), else None."""
     traced = ctx.visit.traced
     if "dropout_p" not in traced.follows_training.get(node.name, set()):
-        return
+        return None
     training = getattr(traced, "training_values", {}).get(node.name, {}).get("dropout_p")
-    if training != evaluation:
+    if training == evaluation:
+        return None
+    if evaluation != 0.0 or not isinstance(training, (int, float)):
         raise Untraceable(f"{label(node)} uses dropout_p={training} in training and "
-                          f"{evaluation} in evaluation, and the catalog's op has one dropout_p")
+                          f"{evaluation} in evaluation, and the catalog's op drops out either "
+                          f"in both modes or in training alone")
+    return float(training)
 
 
 def gather_op(ctx: Context, node: fx.Node) -> OpDraft:

@@ -186,7 +186,11 @@ register(
         rule=_sdpa_rule,
         params=(float_param("dropout_p", 0.0, minimum=0.0, maximum=1.0,
                             doc="dropout on the attention weights, in eval mode too (the "
-                                "function does not know the mode): 0 for none"),
+                                "function does not know the mode) unless training_only: 0 "
+                                "for none", extra={"training_only": "training_only"}),
+                ParamSpec("training_only", "bool", default=False,
+                          doc="drop out while training only (dropout_p if self.training "
+                              "else 0.0), as attention modules write it"),
                 ParamSpec("is_causal", "bool", default=False,
                           doc="each position attends only to itself and earlier ones"),
                 ParamSpec("scale", "float", default=None, optional=True,
