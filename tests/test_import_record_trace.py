@@ -1,5 +1,5 @@
 """The recorder (codegen/importer/record_trace.py): classes torch.fx cannot trace, traced by
-running them once on meta tensors and writing down what their own code calls.
+running them once and writing down what their own code calls, every class in one run.
 
 The checks are test_import_export_trace.py's (check_class): each graph at the class's own
 level, every call of a child one ``call_module`` node, in the order and number the forward
@@ -145,7 +145,8 @@ def test_a_forward_that_branches_on_the_mode_is_refused():
 def test_a_branch_on_a_tensors_values_is_refused_in_one_line():
     with pytest.raises(Untraceable) as caught:
         trace_class_by_recording(cases.DataDependent(), (torch.randn(2, 8),), {})
-    assert caught.value.reason.startswith("running it on meta tensors to record it failed")
+    assert caught.value.reason == ("its forward reads the values of a tensor (__bool__()), "
+                                   "which a graph cannot decide on")
     assert "\n" not in caught.value.reason
 
 
@@ -212,9 +213,45 @@ def test_gpt2s_root_reads_values_so_it_is_left_to_export(transformers_models):
     """GPT2Model asks whether its position ids are packed sequences (a tensor's values):
     the walker then falls back to torch.export, which traces that check symbolically."""
     model, inputs_of = transformers_models["gpt2"]
-    with pytest.raises(Untraceable, match="meta tensors"):
+    with pytest.raises(Untraceable, match=r"reads the values of a tensor \(__bool__\(\)\)"):
         trace_class_by_recording(model, tuple(t.to("meta") for t in inputs_of(2)), {},
                                  batch=2)
+
+
+def test_one_run_records_every_class_below():
+    from codegen.importer.record_trace import record_all
+    from tests.test_import_export_trace import Calls
+
+    model = cases.CallsInside().eval()
+    x = torch.randn(2, 8)
+    found = record_all(model, (x,), {})
+    calls = Calls(model, (x,))
+    from codegen.importer.export_trace import export_key
+    from codegen.importer.leaves import is_user_class
+    for module, (args, kwargs) in calls.first.items():
+        if is_user_class(module):
+            assert not isinstance(found[export_key(module, args, kwargs)], Untraceable)
+
+
+def test_the_model_is_left_as_it_was():
+    """A training run would update batch-norm statistics and draw random numbers."""
+    class Normed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.BatchNorm1d(4)
+
+        def forward(self, x, **kwargs):
+            return F.dropout(self.norm(x), 0.5, training=self.training)
+
+    model, x = Normed().eval(), torch.randn(3, 4)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    trace_class_by_recording(model, (x,), {})
+    assert torch.equal(torch.rand(3), expected)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())
+    assert not model.training and not model.norm.training
 
 
 def test_recording_is_much_faster_than_exporting(transformers_models):

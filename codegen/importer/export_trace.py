@@ -79,8 +79,13 @@ def trace_class_by_export(module: nn.Module, args: tuple, kwargs: dict,
 def export_key(module: nn.Module, args: tuple, kwargs: dict) -> tuple:
     """What an export trace depends on, for the walker's cache: the instance (as
     tracer.instance_key), the shape and dtype of every tensor of the call (export may
-    specialise on any of them) and the other values of the call."""
-    leaves, spec = pytree.tree_flatten((args, kwargs))
+    specialise on any of them) and the other values of the call, bound to the forward's
+    parameters (``f(x, mask=m)`` and ``f(x, m)`` are one call)."""
+    try:
+        bound: Any = dict(inspect.signature(module.forward).bind(*args, **kwargs).arguments)
+    except TypeError:
+        bound = (args, kwargs)
+    leaves, spec = pytree.tree_flatten(bound)
     described = tuple((tuple(v.shape), v.dtype) if isinstance(v, torch.Tensor) else repr(v)
                       for v in leaves)
     return (instance_key(module), described, repr(spec))
@@ -124,15 +129,20 @@ class Call:
                 if t.device.type == "meta" else t for t in map(self.leaves.__getitem__,
                                                                  self.tensor_at)]
 
+    def bound_with(self, tensors: list[torch.Tensor]) -> tuple[tuple, dict]:
+        """The call's positional and keyword arguments, its tensors replaced by
+        ``tensors``."""
+        leaves = list(self.leaves)
+        for index, tensor in zip(self.tensor_at, tensors):
+            leaves[index] = tensor
+        bound = inspect.BoundArguments(self.signature, pytree.tree_unflatten(leaves, self.spec))
+        return bound.args, bound.kwargs
+
     def stand_in(self, forward: Callable) -> Callable:
         """A forward that takes the tensors alone and calls ``forward`` as the call did."""
         def call_with(*tensors: torch.Tensor) -> Any:
-            leaves = list(self.leaves)
-            for index, tensor in zip(self.tensor_at, tensors):
-                leaves[index] = tensor
-            bound = inspect.BoundArguments(self.signature,
-                                           pytree.tree_unflatten(leaves, self.spec))
-            return boxed(forward(*bound.args, **bound.kwargs))
+            args, kwargs = self.bound_with(list(tensors))
+            return boxed(forward(*args, **kwargs))
         return call_with
 
     def dynamic_shapes(self, tensors: tuple) -> tuple | None:

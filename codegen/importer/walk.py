@@ -28,7 +28,7 @@ from torch.func import functional_call
 from codegen.importer.errors import Untraceable
 from codegen.importer.export_trace import export_key, trace_class_by_export
 from codegen.importer.leaves import catalog_spec, is_sequential, is_torch_module, is_user_class
-from codegen.importer.record_trace import trace_class_by_recording
+from codegen.importer.record_trace import record_all
 from codegen.importer.shortcuts import module_result, op_result
 from codegen.importer.tracer import (
     Traced,
@@ -179,14 +179,20 @@ class Walker:
 
     def _traced_by_export(self, module: nn.Module, args: tuple, kwargs: dict,
                           by_fx: str) -> Traced | Untraceable:
-        """The recorded or exported graph for this call, or why there is none (cached: both
+        """The recorded graph for this call, else the exported one, else why there is none.
+        One recorded run draws every class called below too (all cached: both tracers
         specialise on shapes, so the key is export_key, not the fixed arguments)."""
-        key = ("export", export_key(module, args, kwargs))
-        found = self._traces.get(key)
-        if found is None:
-            found = _recorded_or_exported(module, args, kwargs, self.batch_size, by_fx)
-            self._traces[key] = found
-        return found
+        key = export_key(module, args, kwargs)
+        if ("recorded", key) not in self._traces:
+            for found_key, found in record_all(module, args, kwargs, self.batch_size).items():
+                self._traces.setdefault(("recorded", found_key), found)
+        recorded = self._traces.get(("recorded", key))
+        if isinstance(recorded, Traced):
+            return recorded
+        if ("export", key) not in self._traces:
+            self._traces[("export", key)] = _exported(module, args, kwargs, self.batch_size,
+                                                      by_fx, recorded)
+        return self._traces[("export", key)]
 
     def _run_sequential(self, record: Visit, args: tuple, kwargs: dict):
         if kwargs or len(args) != 1:
@@ -280,16 +286,13 @@ class Walker:
         return self.visits[(id(module), self._counts[id(module)] - 1)]
 
 
-def _recorded_or_exported(module: nn.Module, args: tuple, kwargs: dict, batch: int | None,
-                          by_fx: str) -> Traced | Untraceable:
-    try:
-        return trace_class_by_recording(module, args, kwargs, batch=batch)
-    except Untraceable as err:
-        by_run = err.reason
+def _exported(module: nn.Module, args: tuple, kwargs: dict, batch: int | None, by_fx: str,
+              recorded: Untraceable | None) -> Traced | Untraceable:
     try:
         return trace_class_by_export(module, args, kwargs, batch=batch)
     except Untraceable as err:
-        return Untraceable(f"{by_fx}; {by_run}; {err.reason}")
+        by_run = f"{recorded.reason}; " if recorded is not None else ""
+        return Untraceable(f"{by_fx}; {by_run}{err.reason}")
 
 
 def _shared_batch(inputs: tuple) -> int | None:
