@@ -186,7 +186,10 @@ class ClassBuilder:
         values_of = {node.id: self.resolved_values(node) for node in layers}
         constructors = {node.id: self._constructor(node, values_of[node.id]) for node in layers}
         model = ClassModel(name=class_name, doc="")
-        if self.graph.kind == "sequential":
+        whole = self._the_kept_class(layers)
+        if whole is not None:
+            self._build_kept_subclass(model, constructors[whole.id])
+        elif self.graph.kind == "sequential":
             self._build_sequential(model, constructors)
         else:
             self._build_module(model, layers, values_of, constructors)
@@ -195,6 +198,16 @@ class ClassBuilder:
         model.signature = [f"{k}: {_annotation(v)} = {_literal_default(v)}"
                            for k, v in self.arguments.items()]
         return model
+
+    def _the_kept_class(self, layers: list[Node]) -> Node | None:
+        """The one kept block a network of kind "kept" is (validate checked its shape)."""
+        return layers[0] if self.graph.kind == "kept" else None
+
+    def _build_kept_subclass(self, model: ClassModel, constructor: Call) -> None:
+        """``class Net(KeptClass)``: the kept class itself, built with the arguments it was
+        seen with, so that its state_dict keys are the class's own (no ``node.`` prefix)."""
+        model.base = constructor.func
+        model.init_lines = layout(Call("super().__init__", constructor.args), "        ")
 
     def _build_module(self, model: ClassModel, layers: list[Node], values_of: dict,
                       constructors: dict) -> None:

@@ -161,11 +161,13 @@ class Network(_Strict):
 
     ``kind``: "class" is an ``nn.Module`` with a ``forward``; "sequential" is an
     ``nn.Sequential`` of a plain chain of layers, whose weights are saved by position
-    (``0.weight``, ``1.weight``) rather than by node name.
+    (``0.weight``, ``1.weight``) rather than by node name; "kept" is a network that *is* its
+    one block kept as source (an imported model whose own class could not be drawn): its
+    class subclasses that one, so the weights keep the class's own names.
     """
 
     name: Name
-    kind: Literal["class", "sequential"] = "class"
+    kind: Literal["class", "sequential", "kept"] = "class"
     nodes: list[Node] = Field(default_factory=list, max_length=200_000)
     edges: list[Edge] = Field(default_factory=list, max_length=400_000)
     arguments: dict[str, JsonValue] = Field(default_factory=dict)

@@ -76,6 +76,34 @@ def check_ties(network: Network) -> list[Diagnostic]:
     return found
 
 
+def check_kept(network: Network, project: Project) -> list[Diagnostic]:
+    """A network of kind "kept" is its inputs, in order, into one block kept as source, and
+    that block's results, in order, out."""
+    if network.kind != "kept":
+        return []
+    if isinstance(network, Block):
+        return [graph_diagnostic(network, "bad-kept-network",
+                                 "a block cannot be of kind 'kept': only a network is its one "
+                                 "kept block")]
+    layers = [node for node in network.nodes if node.type not in IO_TYPES]
+    block = project.block(layers[0].type[6:]) if len(layers) == 1 and \
+        layers[0].type.startswith("block:") else None
+    if block is None or block.opaque is None:
+        return [graph_diagnostic(network, "bad-kept-network",
+                                 "a network of kind 'kept' holds exactly one node besides its "
+                                 "inputs and outputs, a block kept as source")]
+    node = layers[0]
+    entering = sorted((e.target_port, e.source) for e in network.edges if e.target == node.id)
+    leaving = [(e.source, e.source_port) for out in network.outputs() for e in network.edges
+               if e.target == out.id]
+    if entering != [(port, i.id) for port, i in enumerate(network.inputs())] or \
+            leaving != [(node.id, port) for port in range(len(network.outputs()))]:
+        return [graph_diagnostic(network, "bad-kept-network",
+                                 f"a network of kind 'kept' passes its inputs, in order, to "
+                                 f"'{node.name}' and gives back its results, in order")]
+    return []
+
+
 def check_opaque(block: Block) -> list[Diagnostic]:
     opaque = block.opaque
     if opaque is None:

@@ -10,7 +10,7 @@ from graph_schema.diagnostics import Diagnostic, graph_diagnostic, node_diagnost
 from graph_schema.document import Block, Network, Node, Project, name_problem
 from graph_schema.inference import Inference
 from graph_schema.lints import lint_network
-from graph_schema.structure import check_opaque, check_reuse_and_calls, check_ties
+from graph_schema.structure import check_kept, check_opaque, check_reuse_and_calls, check_ties
 
 # Problems a block body shows on its own, before any instance gives its inputs a shape.
 _STRUCTURAL = {"unknown-type", "unknown-param", "bad-param", "cycle", "port-taken",
@@ -63,6 +63,7 @@ def _structure_problems(network: Network, inference: Inference) -> list[Diagnost
                if state.outputs is not None}
     found = check_module_lists(network) + check_sequential(network, outputs)
     found += check_reuse_and_calls(network) + check_ties(network)
+    found += check_kept(network, inference.project)
     if isinstance(network, Block):
         found += check_opaque(network)
     return found

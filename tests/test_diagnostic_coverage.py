@@ -90,6 +90,8 @@ CODE_TESTS: dict[str, list[str]] = {
         "test_diagnostics_import.py::test_an_uncalled_layer_that_is_connected",
         "test_diagnostics_import.py::test_only_a_layer_can_be_kept_uncalled"],
     "bad-tie": ["test_diagnostics_import.py::test_bad_tie"],
+    "bad-kept-network": [
+        "test_diagnostics_import.py::test_a_kept_network_must_be_its_one_kept_block"],
     "bad-module-list": ["test_diagnostics_import.py::test_bad_module_list_on_the_graph",
                         "test_diagnostics_import.py::test_a_module_in_two_lists_is_pinned_to_the_node",
                         "test_diagnostics_import.py::test_a_tensor_op_cannot_be_in_a_module_list"],

@@ -184,3 +184,12 @@ def test_a_sequential_graph_with_two_inputs_or_a_module_list():
     listed = graph(kind="sequential", module_lists=[ModuleList(name="layers", nodes=["fc"])])
     assert the(listed, "sequential-not-chain").message == ("a sequential network cannot hold "
                                                            "module lists")
+
+
+# -- a network that is its one kept block ----------------------------------------------------
+def test_a_kept_network_must_be_its_one_kept_block():
+    """kind "kept" (an imported model whose own class could not be drawn) on a network
+    that draws layers of its own is refused: generated code would subclass nothing."""
+    d = the(graph(kind="kept"), "bad-kept-network")
+    assert (d.node_id, d.network, d.severity) == (None, "main", "error")
+    assert "exactly one node besides its inputs and outputs" in d.message

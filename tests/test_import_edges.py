@@ -3,6 +3,8 @@ batch size, and models import must refuse with one clear sentence."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -11,6 +13,7 @@ from codegen import ModelImportError, import_model
 from codegen.importer import import_model_with_report, recording
 from graph_schema.document import Node
 from tests.import_models import edge_cases
+from tests.import_models.acid import acid
 from tests.import_models.round_trip import round_trip
 
 
@@ -98,9 +101,21 @@ def test_import_leaves_the_model_as_it_was():
     assert all(p.device.type == "cpu" for p in model.parameters())
 
 
+def test_a_model_whose_own_class_cannot_be_drawn_is_that_class_kept(tmp_path):
+    """Its forward loops as often as a tensor's values say: the diagram is one block, the
+    class kept as source (with what one run did inside), and the generated model subclasses
+    it, so the original state_dict loads with strict=True and the outputs are the same."""
+    verdict = acid(edge_cases.Untraceable, lambda n: (torch.randn(n, 4),), tmp_path)
+    assert verdict.kept == ("Untraceable",)
+    network = verdict.project.networks[0]
+    assert [n.type for n in network.nodes if not n.type.startswith("io.")] == \
+        ["block:Untraceable"]
+    assert verdict.project.block("Untraceable").opaque.view is not None
+    assert re.search(r"^class \w+\(Untraceable\):$", verdict.source, re.MULTILINE)
+    assert any("own class Untraceable cannot be drawn" in w for w in verdict.warnings)
+
+
 @pytest.mark.parametrize("model, inputs, message", [
-    (edge_cases.Untraceable(), (torch.randn(2, 4),), "the model's own class Untraceable "
-                                                      "cannot be drawn"),
     (edge_cases.SharedActivation(), (torch.randn(2, 5),), "forward failed on inputs "
                                                            r"\(2, 5\) in 'fc1' \(Linear\)"),
     (edge_cases.SharedActivation(), ([1, 2],), "a tensor or a tuple of tensors"),
@@ -133,3 +148,32 @@ def test_import_is_deterministic():
     model = resnet.ResNet(num_blocks=(1, 1, 1))
     x = torch.randn(2, 3, 8, 8)
     assert project_to_json(import_model(model, x)) == project_to_json(import_model(model, x))
+
+
+class _Deep(nn.Module):
+    """Weights tied far down two stages, as pytorchcv's DIA-ResNets share one attention's
+    LSTM between every unit of a stage: paths longer than a line."""
+
+    def __init__(self):
+        super().__init__()
+        self.features_of_the_first_stage = nn.ModuleList(
+            [nn.Sequential(nn.Linear(4, 4), nn.ReLU()) for _ in range(2)])
+        self.features_of_the_second_stage_with_a_name_this_long = nn.Sequential(
+            nn.Linear(4, 4))
+        self.features_of_the_first_stage[1][0].weight = \
+            self.features_of_the_first_stage[0][0].weight
+        self.features_of_the_second_stage_with_a_name_this_long[0].weight = \
+            self.features_of_the_first_stage[0][0].weight
+
+    def forward(self, x):
+        for stage in self.features_of_the_first_stage:
+            x = stage(x)
+        return self.features_of_the_second_stage_with_a_name_this_long(x)
+
+
+def test_long_tied_weight_paths_are_laid_out_as_ruff_formats_them(tmp_path):
+    verdict = acid(_Deep, lambda n: (torch.randn(n, 4),), tmp_path)  # ruff-checked too
+    assert len(verdict.project.networks[0].tied) == 2
+    generated = verdict.generated
+    assert generated.features_of_the_second_stage_with_a_name_this_long[0].weight is \
+        generated.features_of_the_first_stage[0][0].weight

@@ -61,6 +61,8 @@ def import_model_with_report(model: nn.Module, example_inputs, *, name: str | No
             documents = Documents(instances.groups, instances.kept, instances.required)
             documents.name_blocks()
             network = documents.network(top, type(model).__name__)
+            if top.extra.get("kept"):  # the model's own class, kept as source (instances.py)
+                network.kind = "kept"
             documents.required_blocks()
     finally:
         for module, training in modes.items():

@@ -23,7 +23,9 @@ while export runs; everything export adds to the module tree is taken away again
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import itertools
 import logging
 import warnings
@@ -239,10 +241,12 @@ _EXPORT_LOGGERS = ("torch._export", "torch.export", "torch._dynamo", "torch.fx.e
 
 @contextmanager
 def _quiet() -> Iterator[None]:
-    """Export's warnings and log lines are about export, not about the user's model."""
+    """Export's warnings, log lines and printouts (the graph of a trace that failed) are
+    about export, not about the user's model."""
     loggers = [logging.getLogger(name) for name in _EXPORT_LOGGERS]
     levels = [logger.level for logger in loggers]
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         for logger in loggers:
             logger.setLevel(logging.ERROR)

@@ -43,7 +43,7 @@ class Instances:
              view: GraphDraft | None = None, label: str = "") -> Instance:
         """``view``: the graph of a holder, drawn by its caller (whose node is ``label``)."""
         if root and visit.kind == "kept":
-            raise ModelImportError(_root_kept(module, visit))
+            return self._kept_root(module, visit, visit.reason)
         if view is None and (visit is not None and visit.kind == "kept" or
                              visit is None and is_user_class(module) and
                              type(module) in self.kept):
@@ -55,8 +55,7 @@ class Instances:
             if not is_user_class(module):
                 raise  # a sequential cannot be kept as source: its holder will be
             if root:
-                raise ModelImportError(f"the model's own class {type(module).__name__} cannot "
-                                       f"be drawn: {err.reason}") from None
+                return self._kept_root(module, visit, err.reason)
             return self._kept(module, visit, err.reason)
         if root and draft.nested_output:
             self.warnings.append("the model returns tuples inside its tuple; the generated "
@@ -103,6 +102,23 @@ class Instances:
         group.instances.append(instance)
         instance.group = group
         return instance
+
+    def _kept_root(self, module: nn.Module, visit: Visit, reason: str) -> Instance:
+        """The model's own class cannot be drawn: the diagram is its inputs, the class kept
+        as source (with what one run of it did inside, recorded), and its outputs; the
+        generated model is that class (codegen subclasses it), so its weights keep their
+        names."""
+        if not is_user_class(module):
+            raise ModelImportError(_root_kept(module, visit))
+        visit.kind, visit.reason = "kept", reason
+        draft = layer_body(visit, self.batch, self.warnings)
+        self.warnings.append(f"the model's own class {type(module).__name__} cannot be drawn "
+                             f"({reason}): the diagram is that class, kept as source")
+        children = self._children(draft)
+        keys = {node_id: child.key for node_id, child in children.items()}
+        key = (class_key(module), structure_key(draft, keys))
+        instance = Instance(draft, key, own_values(draft), children, extra={"kept": True})
+        return self._join(instance, "class", type(module).__name__)
 
     # -- kept as source ------------------------------------------------------------------------
     def _kept(self, module: nn.Module, visit: Visit | None, reason: str) -> Instance:
