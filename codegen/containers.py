@@ -215,6 +215,8 @@ def list_constructor(plan: ListPlan, constructors: dict, indent: str) -> list[st
         exploded = _one_per_line(indent, prefix, items)
     if len(f"{indent}{prefix}nn.ModuleList({flat})") <= LINE_LENGTH:
         return [f"{indent}{prefix}nn.ModuleList({flat})"]
+    if len(f"{inner}{flat}") <= LINE_LENGTH:
+        return [f"{indent}{prefix}nn.ModuleList(", f"{inner}{flat}", f"{indent})"]
     return exploded
 
 

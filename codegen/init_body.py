@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from codegen.containers import InlineSequential, ListPlan, constructor_lines, list_constructor
-from codegen.pyformat import Call, layout, statement
+from codegen.pyformat import LINE_LENGTH, Call, layout, statement
 from codegen.tensors import Registered
 from graph_schema.document import Network, Node
 
@@ -50,9 +50,21 @@ def attribute_expression(path: str) -> str:
 
 
 def tie_lines(graph: Network, indent: str) -> list[str]:
-    """Tied weights, after every module exists: ``self.head.weight = self.embed.weight``."""
-    return [f"{indent}{attribute_expression(tie.target)} = {attribute_expression(tie.source)}"
-            for tie in graph.tied]
+    """Tied weights, after every module exists: ``self.head.weight = self.embed.weight``.
+    One too long for a line has its right side in brackets, as ruff format puts it; where
+    the left side indexes a list (``self.layers[3].fc.weight``), ruff would split that index
+    over three lines, and the line is kept whole instead."""
+    lines = []
+    for tie in graph.tied:
+        target, source = attribute_expression(tie.target), attribute_expression(tie.source)
+        line = f"{indent}{target} = {source}"
+        if len(line) <= LINE_LENGTH:
+            lines.append(line)
+        elif "[" in target:
+            lines.append(f"{line}  # fmt: skip")
+        else:
+            lines += [f"{indent}{target} = (", f"{indent}    {source}", f"{indent})"]
+    return lines
 
 
 def _list_lines(plan: ListPlan, constructors: dict, indent: str) -> list[str]:
