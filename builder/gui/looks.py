@@ -26,6 +26,7 @@ ABBREVIATIONS = {
     "dilation": "d",
     "padding": "p",
     "num_heads": "heads ",
+    "dropout_p": "dropout=",
     "hidden_size": "",
     "p": "p=",
     "chunks": "chunks ",

@@ -84,7 +84,9 @@ def _node(builder: GraphBuilder, ctx: Context, in_place: InPlace, sources: dict,
         if tensors_in(value):
             sources[node.name] = _call_op(builder, ctx, sources, node)
     elif node.op == "output":
-        builder.output_nodes(_output_ports(builder, ctx, sources, node.args[0]))
+        named = visit.output if isinstance(visit.output, Fields) else None
+        builder.output_nodes(_output_ports(builder, ctx, sources, node.args[0]),
+                             named.names if named is not None else None)
     _follow_in_place(in_place, sources, node)
 
 

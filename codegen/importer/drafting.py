@@ -136,9 +136,14 @@ class GraphBuilder:
                         input_shape=self.batch.shape(value, second), input_dtype=value.dtype)
         return Port(node.id, 0)
 
-    def output_nodes(self, ports: list[Port]) -> None:
+    def output_nodes(self, ports: list[Port], names: tuple[str, ...] | None = None) -> None:
+        """One io.Output per port; named as the forward's result names them, where it is a
+        dict or a ModelOutput (``last_hidden_state``, ``pooler_output``)."""
         for index, port in enumerate(ports):
-            name = "output" if len(ports) == 1 else f"output{index}"
+            if names is not None and len(names) == len(ports):
+                name = names[index]
+            else:
+                name = "output" if len(ports) == 1 else f"output{index}"
             node = self.add("io.Output", self.names.fresh(name))
             self.link(port, node.id, 0)
 

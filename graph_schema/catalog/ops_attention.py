@@ -203,7 +203,7 @@ register(
         call=function("F.scaled_dot_product_attention", named_inputs=("attn_mask",),
                       keyword=("dropout_p", "is_causal", "scale", "enable_gqa")),
         macs=_sdpa_macs,
-        summary_params=("is_causal",),
+        summary_params=("is_causal", "dropout_p"),
         description="softmax(query · keyᵀ · scale + mask) · value "
                     "(F.scaled_dot_product_attention): query (N, ..., L, E), key (N, ..., S, "
                     "E) and value (N, ..., S, Ev) give (N, ..., L, Ev).",
