@@ -24,7 +24,12 @@ Structure = str | tuple
 
 def call_target(project: Project, block_type: str, targets: list[str]) -> str | None:
     """The assignment target for a call of the kept block ``block_type`` whose tensor outputs
-    go to ``targets`` (``_`` where unused), or None where one value per output is right."""
+    go to ``targets`` (``_`` where unused), or None where one value per output is right.
+    What the call was seen to return at import (``x, ([h], [c])``: lists of tensors too)
+    comes first; else what the source's ``return`` statements say."""
+    recorded = _recorded_pattern(project, block_type, targets)
+    if recorded is not None:
+        return recorded
     structure = returned_structure(project, block_type)
     if not isinstance(structure, tuple) or not structure or \
             _values(structure) != len(targets):
@@ -35,7 +40,28 @@ def call_target(project: Project, block_type: str, targets: list[str]) -> str | 
 def returns_plainly(project: Project, block_type: str) -> bool:
     """Whether a call's result is its output itself, not a tuple around it: only then is
     ``x = layer(x)`` in a loop right."""
+    recorded = _recorded(project, block_type)
+    if recorded:
+        return recorded == "x"
     return not isinstance(returned_structure(project, block_type), tuple)
+
+
+def _recorded(project: Project, block_type: str) -> str:
+    if not block_type.startswith("block:"):
+        return ""
+    block = project.block(block_type[len("block:"):])
+    if block is None or block.opaque is None or not block.opaque.calls:
+        return ""
+    return block.opaque.calls[0].returns
+
+
+def _recorded_pattern(project: Project, block_type: str, targets: list[str]) -> str | None:
+    """The recorded pattern with each ``x`` a target in turn (``_`` for the rest)."""
+    pattern = _recorded(project, block_type)
+    if not pattern or pattern == "x" or pattern.count("x") != len(targets):
+        return None
+    names = iter(targets)
+    return "".join(next(names) if char == "x" else char for char in pattern)
 
 
 def returned_structure(project: Project, block_type: str) -> Structure | None:

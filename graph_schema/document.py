@@ -253,6 +253,10 @@ class OpaqueCall(_Strict):
     inputs: list[list[int | str]] = Field(default_factory=list, max_length=64)
     outputs: list[list[int | str]] = Field(default_factory=list, max_length=64)
     parameters: int = Field(default=0, ge=0)
+    # What the call returned, as an assignment pattern: x a tensor, _ anything else, tuples
+    # and lists as written ("x, ([x], [x])": a tensor and a pair of one-tensor lists); the
+    # outputs are its x's in order. Empty: not recorded (codegen reads the source).
+    returns: Annotated[str, Field(max_length=4000, pattern=r"^[x_()\[\], ]*$")] = ""
 
 
 class ViewNode(_Strict):

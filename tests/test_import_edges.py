@@ -177,3 +177,45 @@ def test_long_tied_weight_paths_are_laid_out_as_ruff_formats_them(tmp_path):
     generated = verdict.generated
     assert generated.features_of_the_second_stage_with_a_name_this_long[0].weight is \
         generated.features_of_the_first_stage[0][0].weight
+
+
+class _StartsState(nn.Module):
+    """Kept as source (torch.zeros_like has no node); returns its state as lists of tensors
+    inside a tuple, as pytorchcv's DIA attention does."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        h = torch.zeros_like(x) + x
+        return self.fc(x), ([h], [x * 2])
+
+
+class _CarriesState(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x, hc):
+        h, c = hc
+        return self.fc(x) + h[0] * c[0]
+
+
+class _State(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.start = _StartsState()
+        self.carry = _CarriesState()
+
+    def forward(self, x):
+        x, hc = self.start(x)
+        return self.carry(x, hc)
+
+
+def test_a_kept_class_that_returns_lists_in_a_tuple_is_taken_apart_as_it_returned(tmp_path):
+    """The recorded result ``x, ([x], [x])`` is the call's pattern in generated code."""
+    verdict = acid(_State, lambda n: (torch.randn(n, 4),), tmp_path)
+    assert verdict.kept == ("_StartsState",)
+    assert verdict.project.block("_StartsState").opaque.calls[0].returns == "x, ([x], [x])"
+    assert re.search(r"\w+, \(\[\w+\], \[\w+\]\) = self\.start\(", verdict.source)

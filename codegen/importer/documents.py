@@ -185,7 +185,8 @@ class Documents:
 def _opaque_call(instance: Instance) -> OpaqueCall:
     call = instance.extra["call"]
     return OpaqueCall(arguments=dict(instance.args), inputs=call["inputs"],
-                      outputs=call["outputs"], parameters=call["parameters"])
+                      outputs=call["outputs"], parameters=call["parameters"],
+                      returns=call.get("returns", ""))
 
 
 def _port_name(name: str, index: int) -> str:

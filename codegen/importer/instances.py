@@ -21,7 +21,7 @@ from codegen.importer.errors import ModelImportError, Untraceable
 from codegen.importer.groups import Group, Instance, own_values, structure_key
 from codegen.importer.keep import class_source, constructor_arguments, kind_of, needed_names
 from codegen.importer.leaves import catalog_spec, is_sequential, is_user_class
-from codegen.importer.values import Batch, TensorInfo, describe, tensors_in
+from codegen.importer.values import Batch, Fields, TensorInfo, describe, tensors_in
 from codegen.importer.walk import Visit
 
 
@@ -163,9 +163,30 @@ class Instances:
                            tensors_in(visit.output_b) or [None] * len(tensors_in(visit.output))))
         return {"inputs": [self.batch.shape(a, b) for a, b in inputs],
                 "outputs": [self.batch.shape(a, b) for a, b in outputs],
+                "returns": returned_pattern(visit.output, outer=True),
                 "parameters": count,
                 "dtypes": [a.dtype for a, _ in inputs],
                 "names": [k for k, v in visit.bound.items() if isinstance(v, TensorInfo)]}
+
+
+def returned_pattern(value: Any, outer: bool = False) -> str:
+    """What a kept class returned, as OpaqueCall.returns writes it; "" where a pattern
+    cannot take it apart (a dict, a ModelOutput)."""
+    if isinstance(value, TensorInfo):
+        return "x"
+    if isinstance(value, Fields):
+        return ""
+    if isinstance(value, (tuple, list)):
+        items = [returned_pattern(item) for item in value]
+        if "" in items or not items:
+            return ""
+        text = ", ".join(items)
+        if isinstance(value, list):
+            return f"[{text}]"
+        if len(items) == 1:
+            return f"({text},)"
+        return text if outer else f"({text})"
+    return "_"
 
 
 def _refuse_what_a_diagram_cannot_pass(module: nn.Module, visit: Visit | None) -> None:
