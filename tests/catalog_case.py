@@ -11,7 +11,9 @@ sides.
 from __future__ import annotations
 
 import re
+import warnings
 
+import pytest
 import torch
 from torch import nn
 
@@ -181,3 +183,20 @@ def single_error(type_name: str, params: dict, input_shapes: list):
     assert len(errors) == 1, [d.message for d in state.diagnostics]
     assert state.outputs is None
     return errors[0]
+
+
+def assert_refused_like_torch(type_name: str, params: dict, shapes: list, dtypes, port, code,
+                              words) -> None:
+    """The one error inference reports is on ``port`` with ``code`` and says ``words``, and
+    torch refuses the same call on CPU."""
+    state = infer_single(type_name, params, shapes)
+    errors = [d for d in state.diagnostics if d.is_error]
+    assert len(errors) == 1, [d.message for d in errors]
+    (error,) = errors
+    assert (error.port, error.code) == (port, code), error
+    for word in words:
+        assert word in error.message, (word, error.message)
+    assert state.outputs is None
+    with pytest.raises((RuntimeError, ValueError, IndexError)), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch_outputs(type_name, params, shapes, dtypes, device="cpu")

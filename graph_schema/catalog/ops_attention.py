@@ -179,6 +179,19 @@ def _sdpa_macs(p, inputs, _outputs):
     return product(out_batch) * length * source * (embed + value_size)
 
 
+def _added_product(type_name: str, rule, macs, inputs: tuple[str, str, str],
+                   description: str) -> LayerSpec:
+    """beta * input + alpha * (a @ b): torch.addmm and torch.baddbmm."""
+    product = f"{inputs[1]} @ {inputs[2]}"
+    return LayerSpec(
+        type=type_name, family="op", rule=rule,
+        params=(float_param("beta", 1.0, doc="the factor on input"),
+                float_param("alpha", 1.0, doc=f"the factor on {product}")),
+        inputs=tuple(PortSpec(name) for name in inputs),
+        call=function(f"torch.{type_name[3:]}", keyword=("beta", "alpha")),
+        macs=macs, summary_params=("beta", "alpha"), description=description)
+
+
 register(
     LayerSpec(
         type="op.scaled_dot_product_attention",
@@ -218,31 +231,11 @@ register(
         description="Batched matrix product (torch.bmm): (b, n, m) and (b, m, p) give "
                     "(b, n, p); both 3-D with one batch size, nothing broadcasts.",
     ),
-    LayerSpec(
-        type="op.baddbmm",
-        family="op",
-        rule=_baddbmm_rule,
-        params=(float_param("beta", 1.0, doc="the factor on input"),
-                float_param("alpha", 1.0, doc="the factor on batch1 @ batch2")),
-        inputs=(PortSpec("input"), PortSpec("batch1"), PortSpec("batch2")),
-        call=function("torch.baddbmm", keyword=("beta", "alpha")),
-        macs=_baddbmm_macs,
-        summary_params=("beta", "alpha"),
-        description="beta * input + alpha * (batch1 @ batch2) (torch.baddbmm): the batched "
-                    "product (b, n, p) of (b, n, m) and (b, m, p), input broadcast to it.",
-    ),
-    LayerSpec(
-        type="op.addmm",
-        family="op",
-        rule=_addmm_rule,
-        params=(float_param("beta", 1.0, doc="the factor on input"),
-                float_param("alpha", 1.0, doc="the factor on mat1 @ mat2")),
-        inputs=(PortSpec("input"), PortSpec("mat1"), PortSpec("mat2")),
-        call=function("torch.addmm", keyword=("beta", "alpha")),
-        macs=_addmm_macs,
-        summary_params=("beta", "alpha"),
-        description="beta * input + alpha * (mat1 @ mat2) (torch.addmm): the product (n, p) "
-                    "of (n, m) and (m, p), input (a bias) broadcast to it; GPT-2's Conv1D is "
-                    "a linear layer written so.",
-    ),
+    _added_product("op.baddbmm", _baddbmm_rule, _baddbmm_macs, ("input", "batch1", "batch2"),
+                   "beta * input + alpha * (batch1 @ batch2) (torch.baddbmm): the batched "
+                   "product (b, n, p) of (b, n, m) and (b, m, p), input broadcast to it."),
+    _added_product("op.addmm", _addmm_rule, _addmm_macs, ("input", "mat1", "mat2"),
+                   "beta * input + alpha * (mat1 @ mat2) (torch.addmm): the product (n, p) "
+                   "of (n, m) and (m, p), input (a bias) broadcast to it; GPT-2's Conv1D is "
+                   "a linear layer written so."),
 )
