@@ -1,16 +1,15 @@
 """`torchcanvas import SPEC --input SHAPE[:DTYPE]... [--kwargs JSON] -o OUT.json [--force]`.
 
-The model is built and run in a separate worker process (``python -m
-builder.import_command --worker REQUEST``), so a model that hangs, crashes or eats memory
-never takes the caller down: after ``--timeout`` seconds the worker is killed, and its
-memory is capped at ``--max-memory`` GiB. The worker leads a process group of its own; when
-the import ends (written, failed, timed out, cancelled, or this process killed) the whole
-group is killed, so nothing the model started outlives it. The worker reports progress on
-stderr as lines ``torchcanvas-progress: <stage>``, which this process prints as
-``torchcanvas import: <stage>`` (the app shows them while it waits). To cancel, send this
-process SIGTERM (exit 143): the worker goes too, and nothing is written. The output is
-checked first (builder.outputs): never the model's own file, an existing file only with
-``--force``.
+The model is built and run in a separate worker process (``python -m builder.import_worker
+REQUEST``; what the two say to each other is builder/import_protocol.py), so a model that
+hangs, crashes or eats memory never takes the caller down: after ``--timeout`` seconds the
+worker is killed, and its memory is capped at ``--max-memory`` GiB. The worker leads a process
+group of its own; when the import ends (written, failed, timed out, cancelled, or this process
+killed) the whole group is killed, so nothing the model started outlives it. The worker
+reports progress on stderr, which this process relays as ``torchcanvas import: <stage>`` (the
+app shows them while it waits). To cancel, send this process SIGTERM (exit 143): the worker
+goes too, and nothing is written. The output is checked first (builder.outputs): never the
+model's own file, an existing file only with ``--force``.
 
 Exit codes: 0 written; 1 the model could not be imported (one line says why: it raised,
 it needed more memory than ``--max-memory``, it called ``sys.exit``, it hung, the worker
@@ -32,13 +31,21 @@ import time
 from collections import deque
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
-PROGRESS = "torchcanvas-progress: "
+from builder.import_protocol import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    GIB,
+    memory_message,
+    relayed,
+    spec_file,
+    worker_command,
+)
+
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
           "uint8", "bool")
 MAX_ELEMENTS = 2**28
 DEFAULT_TIMEOUT = 120.0
-GIB = 1024**3
 MAX_MEMORY_GIB = 1e6  # larger than any machine: a typo, not a limit
 NEAR_THE_CAP = 0.8  # a worker killed with this share of its cap resident likely hit it
 
@@ -131,13 +138,6 @@ def _request(args) -> dict:
             "max_memory": int(args.max_memory * GIB)}
 
 
-def spec_file(spec: str) -> str | None:
-    """The .py file a SPEC names (``path/to/file.py:Name``), or None for a module name."""
-    location = spec.rpartition(":")[0]
-    return location if location.endswith(".py") or os.sep in location or "/" in location \
-        else None
-
-
 def _spec_files(spec: str) -> list[str]:
     path = spec_file(spec)
     return [path] if path else []
@@ -165,7 +165,7 @@ def cmd_import(args) -> int:
 
 
 def _run_worker(request_path: Path, timeout: float) -> tuple[int | str, list[str]]:
-    command = [sys.executable, "-m", "builder.import_command", "--worker", str(request_path)]
+    command = worker_command(str(request_path))
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True, errors="replace",
                                start_new_session=True)
@@ -208,8 +208,9 @@ def _terminated(_signum, _frame) -> None:
 def _relay(stream, tail: deque) -> None:
     for line in stream:
         line = line.rstrip("\n")
-        if line.startswith(PROGRESS):
-            print(f"torchcanvas import: {line[len(PROGRESS):]}", file=sys.stderr, flush=True)
+        stage = relayed(line)
+        if stage is not None:
+            print(stage, file=sys.stderr, flush=True)
         elif line.strip():
             tail.append(line)
 
@@ -223,12 +224,6 @@ def _end_group(process: subprocess.Popen) -> None:
         if process.poll() is None:
             process.kill()
     process.wait()
-
-
-def memory_message(max_memory: int) -> str:
-    gib = f"{max_memory / GIB:.2f}".rstrip("0").rstrip(".")
-    return f"the model needed more than {gib} GiB of memory (the import's limit; raise it " \
-           f"with --max-memory)"
 
 
 def _near_the_cap(max_memory: int) -> bool:
@@ -289,21 +284,3 @@ def _drawn_line(path) -> str:
     from graph_schema.drawn import drawn
 
     return drawn(load_project(path)).line()
-
-
-# -- the worker ---------------------------------------------------------------------------
-def _worker(request_path: str) -> int:
-    from builder.import_worker import run_request
-
-    return run_request(json.loads(Path(request_path).read_text(encoding="utf-8")))
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-        code = _worker(sys.argv[2])
-        sys.stderr.flush()
-        # The result is written: threads or exit handlers the model left must not hold the
-        # worker (the parent would wait for them until --timeout).
-        os._exit(code)
-    print("usage: torchcanvas import SPEC --input SHAPE ... -o OUT.json", file=sys.stderr)
-    sys.exit(EXIT_UNUSABLE)

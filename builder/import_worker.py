@@ -1,5 +1,7 @@
 """The worker process of `torchcanvas import`: load the SPEC, build the model, import it.
 
+Started as ``python -m builder.import_worker REQUEST`` (builder/import_protocol.py).
+
 It writes its outcome to the request's ``result`` file as JSON (``{"ok": true, ...}`` or
 ``{"ok": false, "message": ...}``) and the project to the ``project`` file, so a crash or a
 kill leaves no half-written project behind. Progress goes to stderr, one stage per line.
@@ -19,7 +21,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from builder.import_command import EXIT_FAILED, EXIT_OK, PROGRESS, memory_message, spec_file
+from builder.import_protocol import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    memory_message,
+    progress_line,
+    spec_file,
+)
 
 # Words of torch's CPU allocator when an allocation is refused (the GPU's say CUDA or MPS:
 # not this import's limit).
@@ -31,7 +40,7 @@ class Failure(Exception):
 
 
 def progress(stage: str) -> None:
-    print(f"{PROGRESS}{stage}", file=sys.stderr, flush=True)
+    print(progress_line(stage), file=sys.stderr, flush=True)
 
 
 def _exit_with_parent() -> None:
@@ -226,3 +235,19 @@ def _where(err: BaseException) -> str:
     if frames and Path(frames[-1].filename) != Path(__file__):
         return f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})"
     return ""
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 2:
+        print("usage: python -m builder.import_worker REQUEST.json (started by torchcanvas "
+              "import)", file=sys.stderr)
+        sys.exit(EXIT_UNUSABLE)
+    code = run_request(json.loads(Path(argv[1]).read_text(encoding="utf-8")))
+    sys.stderr.flush()
+    # The result is written: threads or exit handlers the model left must not hold the
+    # worker (the parent would wait for them until --timeout).
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from builder.import_protocol import plain
 from graph_schema import ProjectError, load_project
 from graph_schema.document import Project
 
@@ -69,14 +70,6 @@ def import_arguments(spec: str, inputs: list[str], kwargs: str, output: Path,
     if kwargs.strip() and kwargs.strip() != "{}":
         args += ["--kwargs", kwargs.strip()]
     return args + ["-o", str(output), "--timeout", str(timeout)]
-
-
-def _plain(line: str) -> str:
-    """A line of the import command's output without its ``torchcanvas import:`` prefix."""
-    for prefix in ("torchcanvas import: ", "torchcanvas: "):
-        if line.startswith(prefix):
-            return line[len(prefix):].strip()
-    return line.strip()
 
 
 class ImportRunner(QWidget):
@@ -134,7 +127,7 @@ class ImportRunner(QWidget):
     def _on_process_ready_read_standard_error(self) -> None:
         text = bytes(self.process.readAllStandardError()).decode("utf-8", "replace")
         self._stderr += text
-        lines = [_plain(line) for line in text.splitlines() if line.strip()]
+        lines = [plain(line) for line in text.splitlines() if line.strip()]
         if lines:
             self.step = lines[-1]
             self._on_ticker_timeout()
@@ -166,7 +159,7 @@ class ImportRunner(QWidget):
                              "Python); your project is untouched.")
         elif code != 0:
             # The last line says what went wrong; the lines before it are progress.
-            lines = [_plain(line) for line in stderr.splitlines() if line.strip()]
+            lines = [plain(line) for line in stderr.splitlines() if line.strip()]
             self.failed.emit(lines[-1] if lines else f"The import failed (exit {code}).")
         else:
             self._load()
