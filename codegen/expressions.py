@@ -10,9 +10,6 @@ from graph_schema.catalog import LayerSpec, ParamSpec
 from graph_schema.catalog.ops_like import SizeOrName
 from graph_schema.dims import Shape, Sym
 
-# Kinds whose normalised value is a tuple that torch equally accepts as one number.
-_SQUEEZABLE = {"ints", "floats", "padding", "dims"}
-
 
 @dataclass(frozen=True)
 class Bound:
@@ -42,7 +39,7 @@ def render_value(param: ParamSpec, value) -> str:
         return value.text
     if param.kind == "dtype" and isinstance(value, str):
         return f"torch.{value}"
-    if param.kind in _SQUEEZABLE and isinstance(value, tuple) and value and \
+    if param.one_or_each and isinstance(value, tuple) and value and \
             all(v == value[0] for v in value):
         return py_literal(value[0])
     if param.kind in ("int_list", "shape") and isinstance(value, (tuple, list)):

@@ -21,7 +21,6 @@ from torch import nn
 from graph_schema.catalog import LayerSpec, ParamError, all_specs
 
 _SIMPLE = (bool, int, float, str, type(None))
-_SQUEEZABLE = {"ints", "floats", "padding", "dims"}
 _ACTIVATIONS = {F.relu: "relu", F.gelu: "gelu"}
 
 
@@ -138,7 +137,7 @@ def _read_params(module: nn.Module, spec: LayerSpec) -> dict[str, Any]:
         if param.name == "stride" and param.default is None and \
                 value == _plain(getattr(module, "kernel_size", None)):
             continue  # pools store stride=kernel_size for the default None
-        if param.kind in _SQUEEZABLE and isinstance(value, list) and value and \
+        if param.one_or_each and isinstance(value, list) and value and \
                 all(v == value[0] for v in value):
             value = value[0]  # stride (2, 2) reads better as 2
         try:

@@ -33,6 +33,12 @@ KINDS = (
     "literal",  # any value generated code can write: a number, text, a bool, None, a list
 )
 
+# What the kinds have in common, for every reader of a parameter (the inspector, codegen, the
+# importer): read these, not the kind names.
+ONE_OR_EACH = frozenset({"ints", "floats", "padding", "dims"})  # 3 or (3, 3): one stands for all
+ALWAYS_A_LIST = frozenset({"int_list", "shape", "index"})  # a list, even of one item
+PICKED = frozenset({"bool", "choice", "dtype"})  # one of a fixed set of values
+
 DTYPES = (
     "float32",
     "float64",
@@ -72,6 +78,25 @@ class ParamSpec:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"unknown parameter kind {self.kind!r} for {self.name!r}")
+
+    @property
+    def one_or_each(self) -> bool:
+        """One value may stand for one per dimension (``kernel_size=3`` is ``(3, 3)``)."""
+        return self.kind in ONE_OR_EACH
+
+    @property
+    def always_a_list(self) -> bool:
+        return self.kind in ALWAYS_A_LIST
+
+    @property
+    def options(self) -> list[Any] | None:
+        """The values to pick from, where the kind is a fixed set (None first where the
+        parameter may be None); None for a value that is typed."""
+        if self.kind not in PICKED:
+            return None
+        values: list[Any] = list(self.choices) if self.kind == "choice" else \
+            list(DTYPES) if self.kind == "dtype" else [True, False]
+        return [None, *values] if self.optional else values
 
     def check_value(self, value: Any) -> Any:
         """Return the normalised value, or raise ParamError saying why it is unusable."""

@@ -27,7 +27,7 @@ from builder.gui.controller import REMOVE
 from builder.gui.panels.fields import DERIVED_COLOR, CheckedField
 from builder.gui.panels.inspector_data import ParamValue
 from builder.gui.panels.param_text import format_param, parse_param
-from graph_schema.catalog.params import DTYPES, ParamSpec
+from graph_schema.catalog.params import ParamSpec
 
 
 class ParamRow(QWidget):
@@ -79,7 +79,7 @@ class ParamRow(QWidget):
 def _make_editor(spec: ParamSpec) -> QWidget:
     if spec.kind == "bool" and not spec.optional:
         return BoolEditor(spec)
-    if spec.kind in ("bool", "choice", "dtype"):
+    if spec.options is not None:
         return ChoiceEditor(spec)
     return TextEditor(spec)
 
@@ -140,10 +140,7 @@ class ChoiceEditor(_NotedEditor):
 
     def __init__(self, spec: ParamSpec):
         super().__init__(QComboBox())
-        options: list[Any] = list(spec.choices) if spec.kind == "choice" else \
-            list(DTYPES) if spec.kind == "dtype" else [True, False]
-        if spec.optional:
-            options.insert(0, None)
+        options = spec.options
         self.spec = spec
         self.options = options
         for option in options:

@@ -16,8 +16,6 @@ from graph_schema.catalog.params import ParamError, ParamSpec
 _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$", re.IGNORECASE)
 _MAX_DIGITS = 40  # longer numbers are typos; Python would refuse to read some of them anyway
-_LIST_KINDS = ("int_list", "shape", "index")  # always a list, even of one item
-_SOME_KINDS = ("ints", "dims", "floats", "padding")  # one value or one per dimension
 
 
 def parse_param(spec: ParamSpec, text: str) -> Any:
@@ -50,7 +48,7 @@ def _read(spec: ParamSpec, text: str) -> Any:
     if spec.kind == "index":
         return [_unquote(item.replace(" ", "")) for item in _items(text, separators=",")]
     items = [_scalar(spec, item) for item in _items(text)]
-    if spec.kind in _LIST_KINDS or len(items) != 1:
+    if spec.always_a_list or len(items) != 1:
         return items
     return items[0]
 
@@ -96,9 +94,9 @@ def format_param(spec: ParamSpec, value: Any) -> str:
     if isinstance(value, (list, tuple)):
         items = [format_param(spec, item) for item in value]
         same = len(set(items)) == 1
-        if spec.kind in _SOME_KINDS and same and spec.arity > 1 and len(items) == spec.arity:
+        if spec.one_or_each and same and spec.arity > 1 and len(items) == spec.arity:
             return items[0]  # kernel_size (3, 3) reads as 3
-        if spec.kind in _LIST_KINDS and len(items) == 1:
+        if spec.always_a_list and len(items) == 1:
             return f"[{items[0]}]"  # a list of one stays a list when read back
         return ", ".join(items)
     return str(value)
