@@ -16,6 +16,7 @@ from tests.catalog_case import (
     assert_refused_like_torch,
     check_against_torch,
     infer_single,
+    torch_outputs,
 )
 from tests.codegen_support import generate_and_import
 
@@ -29,7 +30,6 @@ MASK_OP_CASES = [
     ("op.cumsum", {"dim": 0}, [(4,)]),
     ("op.diff", {}, [(2, 6)]),
     ("op.diff", {"n": 2, "dim": 0}, [(5, 3)]),
-    ("op.diff", {"n": 4}, [(2, 3)]),  # more differences than values: empty, as in torch
     ("op.diff", {"dim": -1}, [(2, 8), (2, 1)], [I64, I64]),  # GPT-2's prepend
     ("op.diff", {"dim": 1}, [(2, 3, 4), (2, 2, 4), (2, 5, 4)]),  # prepend and append
     ("op.index", {}, [(5, 6, 7), (2, 1), (4,)], [F32, I64, I64]),  # broadcast indices
@@ -67,6 +67,15 @@ REFUSED = [
 def test_refuses_what_torch_refuses_on_the_right_port(type_name, params, shapes, dtypes, port,
                                                       code, words):
     assert_refused_like_torch(type_name, params, shapes, dtypes, port, code, words)
+
+
+def test_more_differences_than_values_is_refused_where_it_empties_the_dimension():
+    """torch gives (2, 0), which only a later layer would refuse (the catalog's rule for
+    every op that empties a dimension, test_catalog_ops.EMPTY_CASES)."""
+    state = infer_single("op.diff", {"n": 3}, [(2, 3)])
+    (error,) = [d for d in state.diagnostics if d.is_error]
+    assert (error.port, error.code) == (0, "empty") and "n=3 differences" in error.message
+    assert torch_outputs("op.diff", {"n": 3}, [(2, 3)], device="cpu") == [(2, 0)]
 
 
 def test_a_negative_size_for_new_ones_is_a_bad_parameter():

@@ -12,7 +12,7 @@ gives a size no design-time shape knows, so it is not this op.
 
 from __future__ import annotations
 
-from graph_schema.catalog.helpers import first, norm_axis
+from graph_schema.catalog.helpers import empty_result, first, norm_axis
 from graph_schema.catalog.ops_common import bad_param, broadcast, conflict, function, method
 from graph_schema.catalog.params import ParamSpec
 from graph_schema.catalog.registry import register
@@ -46,8 +46,9 @@ def _diff_rule(p, inputs):
             _fits_beside(added, shape, axis, name, port)
             length = length + added[axis]
     length = length - p["n"]
-    if isinstance(length, int):
-        length = max(length, 0)  # torch gives an empty dimension when n is too large
+    if isinstance(length, int) and length <= 0:
+        # torch gives an empty dimension, which some later layer refuses far from here
+        raise empty_result(f"n={p['n']} differences", axis, shape)
     return [(*shape[:axis], length, *shape[axis + 1:])]
 
 
