@@ -23,7 +23,8 @@ from torch import fx, nn
 from torch.fx.graph import _PyTreeCodeGen, _PyTreeInfo
 
 from codegen.importer.errors import Untraceable
-from codegen.importer.export_graph import _identifier, _plain_spec, boxed, key_paths
+from codegen.importer.export_graph import _identifier, _pick, _plain_spec, boxed, key_paths
+from codegen.importer.export_handlers import Emit
 from codegen.importer.export_trace import Call
 
 # Tensor operators as the operator module's functions (as torch.fx records them); a
@@ -209,9 +210,13 @@ class Frame:
         if spec.is_leaf():
             self.result(output, node)
             return
+        emit = Emit(self.graph)
         for leaf, keys in zip(flat, key_paths(spec)):
             if isinstance(leaf, torch.Tensor):
-                self.remember(leaf, _picked(self.graph, node, keys))
+                picked = node
+                for key in keys:  # out.first[0]: one node a step, as export_graph picks
+                    picked = _pick(emit, picked, key)
+                self.remember(leaf, picked)
 
     def output(self, value: Any) -> None:
         names = [n.name for n in self.graph.nodes if n.op == "placeholder"]
@@ -251,14 +256,3 @@ def _is_method(func: Callable) -> bool:
     return getattr(torch.Tensor, name, None) is func or \
         getattr(func, "__module__", None) == "torch._tensor" or \
         qualname.startswith(("Tensor.", "TensorBase.", "_TensorBase."))
-
-
-def _picked(graph: fx.Graph, node: fx.Node, keys: tuple) -> fx.Node:
-    for key in keys:
-        if isinstance(key, pytree.SequenceKey):
-            node = graph.call_function(operator.getitem, (node, key.idx))
-        elif isinstance(key, pytree.MappingKey):
-            node = graph.call_function(operator.getitem, (node, key.key))
-        else:
-            node = graph.call_function(getattr, (node, key.name))
-    return node

@@ -117,7 +117,7 @@ def _calls_marked(recording: Recording, module: nn.Module) -> Iterator[None]:
 
 
 @contextmanager
-def _left_as_it_was(module: nn.Module, training: bool) -> Iterator[None]:
+def _state_put_back(module: nn.Module, training: bool) -> Iterator[None]:
     """The mode, the buffers (a training run updates batch-norm statistics) and the random
     number generator, as they were."""
     modes = {m: m.training for m in module.modules()}
@@ -140,7 +140,7 @@ def _run(module: nn.Module, call: Call, training: bool) -> dict[tuple, fx.Graph 
     # change its inputs in place)
     args, kwargs = call.bound_with([t.clone() for t in call.tensors()])
     try:
-        with _left_as_it_was(module, training), _calls_marked(recording, module), recording:
+        with _state_put_back(module, training), _calls_marked(recording, module), recording:
             module(*args, **kwargs)
     except Exception as err:  # noqa: BLE001 - the model's own code: any error, one line
         first = (str(err).strip().splitlines() or [""])[0][:160]
