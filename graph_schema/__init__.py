@@ -3,6 +3,8 @@
 Pure Python: this package never imports torch or Qt, so validating a project is instant.
 """
 
+# blocks registers how a block:<name> type becomes a spec (graph_schema.specs).
+from graph_schema import blocks  # noqa: F401
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.document import Block, Edge, Network, Node, Position, Project, Training
 from graph_schema.files import ProjectError, load_project, project_from_json, save_project

@@ -9,7 +9,10 @@ from typing import Any
 
 from graph_schema.catalog.params import MAX_SIZE, ParamSpec
 from graph_schema.catalog.spec import LayerSpec, PortSpec, ShapeError
-from graph_schema.document import Block, Project
+from graph_schema.document import Block, Project, block_type
+from graph_schema.inference import Inference
+from graph_schema.opaque import opaque_rule
+from graph_schema.specs import register_block_specs
 
 # Blocks being inferred right now, innermost last: a block that (indirectly) contains itself
 # would otherwise recurse forever.
@@ -36,13 +39,11 @@ def block_spec(project: Project | None, name: str) -> LayerSpec | None:
     if block is None:
         return None
     if block.opaque is not None:
-        from graph_schema.opaque import opaque_rule
-
         rule = opaque_rule(block)
     else:
         rule = _block_rule(project, block)
     return LayerSpec(
-        type=f"block:{name}",
+        type=block_type(name),
         family="block",
         rule=rule,
         params=tuple(_argument_param(k, v) for k, v in block.arguments.items()),
@@ -51,6 +52,8 @@ def block_spec(project: Project | None, name: str) -> LayerSpec | None:
         description=block.notes or f"Reusable block {name}",
     )
 
+
+register_block_specs(block_spec)
 
 # Inside ``same_blocks_once()`` (one validation pass, when nothing can change the project),
 # placements with the same block, input shapes and arguments share one inference.
@@ -78,8 +81,6 @@ def infer_block(project: Project, block: Block, inputs, arguments: dict):
 
 
 def _infer_block(project: Project, block: Block, inputs, arguments: dict):
-    from graph_schema.inference import Inference
-
     if block.name in _ACTIVE:
         chain = " -> ".join([*_ACTIVE[_ACTIVE.index(block.name):], block.name])
         raise ShapeError(f"block '{block.name}' contains itself ({chain})", port=None,
@@ -121,7 +122,7 @@ def blocks_outer_first(project: Project) -> list[Block]:
     places it: a block's shapes come from its first placement, so the graphs that place it are
     analysed first. Blocks that place each other (which validate reports) keep their order."""
     placers = {b.name: {outer.name for outer in project.blocks if outer.name != b.name
-                        and any(n.type == f"block:{b.name}" for n in outer.nodes)}
+                        and any(n.block_name == b.name for n in outer.nodes)}
                for b in project.blocks}
     ordered: list[Block] = []
     waiting = list(project.blocks)

@@ -106,6 +106,19 @@ class Position(_Strict):
         return value
 
 
+BLOCK_PREFIX = "block:"
+
+
+def block_type(block_name: str) -> str:
+    """The node type that places a block: ``block:SE``."""
+    return f"{BLOCK_PREFIX}{block_name}"
+
+
+def block_name_of(type_name: str) -> str | None:
+    """The block a node type places, or None when it is not a block placement."""
+    return type_name[len(BLOCK_PREFIX):] if type_name.startswith(BLOCK_PREFIX) else None
+
+
 class Node(_Strict):
     id: NodeId
     type: Name  # namespaced: "nn.Conv2d", "op.add", "io.Input", "block:SE"
@@ -120,6 +133,11 @@ class Node(_Strict):
     # False: the module is built (its weights are in the state_dict) but forward never calls
     # it, like a submodule a model keeps for later; such a node has no connections.
     called: bool = True
+
+    @property
+    def block_name(self) -> str | None:
+        """The block this node places, or None for a layer, an op or an input/output."""
+        return block_name_of(self.type)
 
 
 class Edge(_Strict):

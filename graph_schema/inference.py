@@ -15,11 +15,12 @@ from typing import Any
 
 import networkx as nx
 
-from graph_schema.catalog import ParamError, ShapeError, get_spec
+from graph_schema.catalog import ParamError, ShapeError
 from graph_schema.catalog.spec import LayerSpec
 from graph_schema.diagnostics import Diagnostic, scope_of
 from graph_schema.dims import Shape, format_shape
 from graph_schema.document import Block, Network, Node, Project
+from graph_schema.specs import spec_for
 
 
 @dataclass
@@ -290,12 +291,7 @@ class Inference:
         return port_spec is not None and not port_spec.optional
 
     def _spec_for(self, node: Node) -> LayerSpec | Diagnostic:
-        if node.type.startswith("block:"):
-            from graph_schema.blocks import block_spec
-
-            spec = block_spec(self.project, node.type[len("block:"):])
-        else:
-            spec = get_spec(node.type)
+        spec = spec_for(node.type, self.project)
         if spec is None:
             return self._diag(node, None, "error", "unknown-type",
                               f"unknown layer type {node.type!r}")
