@@ -22,6 +22,7 @@ from codegen.init_body import init_lines, module_access, reset_lines, tie_lines
 from codegen.literals import docstring_body, py_literal
 from codegen.pyformat import LINE_LENGTH, Call, layout
 from codegen.tensors import Registered, buffer_constructor, parameter_constructor, uses_helper
+from graph_schema.blocks import infer_block
 from graph_schema.catalog import get_spec
 from graph_schema.containers import holds_module
 from graph_schema.dims import format_shape
@@ -120,8 +121,8 @@ class ClassBuilder:
     def node_values(self, node: Node, inference: Inference) -> dict[str, Any]:
         state = inference.states[node.id]
         values = dict(state.params)
-        if node.type.startswith("block:"):
-            values = self.built[node.type[6:]].instance_values(inference.project, state)
+        if node.block_name:
+            values = self.built[node.block_name].instance_values(inference.project, state)
         for key, raw in node.params.items():
             if isinstance(raw, dict) and set(raw) == {"arg"}:
                 values[key] = Bound(raw["arg"])
@@ -157,8 +158,6 @@ class ClassBuilder:
 
     def instance_values(self, project: Project, state) -> dict[str, Any]:
         """The constructor arguments of one placement of this block."""
-        from graph_schema.blocks import infer_block
-
         values = {**self.graph.arguments, **{k: v for k, v in state.params.items()
                                              if k in self.graph.arguments}}
         if self.auto_arguments:
@@ -307,8 +306,8 @@ class ClassBuilder:
     def _constructor(self, node: Node, values: dict) -> Call | InlineSequential | None:
         if node.reuses:
             return None  # the module is built once, by the node it reuses
-        if node.type.startswith("block:"):
-            block = node.type[6:]
+        if node.block_name:
+            block = node.block_name
             if block in self.inline:
                 child = self.built[block]
                 return InlineSequential(child.sequential_items, child.reset_entries)
@@ -344,7 +343,7 @@ class ClassBuilder:
 def _forward_params(node: Node) -> tuple[str, ...]:
     """The params of ``node`` that forward writes: all of an op's, a module's call
     arguments (``need_weights``); a block's go to its constructor."""
-    if node.type.startswith("block:") or node.type in IO_TYPES:
+    if node.block_name or node.type in IO_TYPES:
         return ()
     spec = get_spec(node.type)
     if spec is None:

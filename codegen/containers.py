@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from codegen.kept_results import returns_plainly
 from codegen.pyformat import LINE_LENGTH, Call, comment_lines, layout, statement
-from graph_schema.document import Network, Node, Project
+from graph_schema.document import Network, Node, Project, block_name_of
 from graph_schema.inference import Inference
 
 MIN_IMPLICIT_RUN = 3
@@ -147,7 +147,7 @@ def _implicit_runs(graph: Network, inference: Inference, constructors: dict,
     for node_id in emitted:
         node = nodes[node_id]
         built = constructors.get(node_id)
-        candidate = node.type.startswith("block:") and isinstance(built, Call) \
+        candidate = node.block_name is not None and isinstance(built, Call) \
             and node_id not in listed and drawn_block(inference.project, node.type)
         if candidate and current and _flat(built) == _flat(constructors[current[-1]]) \
                 and node.init == nodes[current[-1]].init \
@@ -168,7 +168,8 @@ def drawn_block(project: Project | None, block_type: str) -> bool:
     as the class was called (a drawn block takes its input shapes from where it is placed).
     A drawn block whose inputs were given shapes by hand keeps its names too, which is
     never wrong, only longer."""
-    block = project.block(block_type[len("block:"):]) if project is not None else None
+    name = block_name_of(block_type)
+    block = project.block(name) if project is not None and name else None
     return block is not None and block.opaque is None and \
         not any("shape" in node.params for node in block.inputs())
 
@@ -179,7 +180,7 @@ def _list_name(graph: Network, run: list[str], taken: set[str]) -> str:
     stems = {re.sub(r"_?\d+$", "", nodes[n].name) for n in run}
     stem = stems.pop() if len(stems) == 1 else ""
     if not stem or stem == nodes[run[0]].name:
-        block = nodes[run[0]].type[len("block:"):]
+        block = nodes[run[0]].block_name
         stem = "_".join(w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", block))
         stem = stem or "block"
     name = stem if stem.endswith("s") else stem + "s"

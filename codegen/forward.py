@@ -16,6 +16,7 @@ from codegen.pyformat import LINE_LENGTH, statement
 from graph_schema.dims import format_shape
 from graph_schema.document import Network
 from graph_schema.inference import Inference
+from graph_schema.specs import spec_for
 
 RUNNING_CANDIDATES = ("x", "h", "out", "y", "z", "hidden", "features")
 INDENT = "        "
@@ -136,20 +137,11 @@ def build_forward(network: Network, inference: Inference, values_of: dict[str, d
     return body
 
 
-def _spec(inference: Inference, node):
-    from graph_schema.blocks import block_spec
-    from graph_schema.catalog import get_spec
-
-    if node.type.startswith("block:"):
-        return block_spec(inference.project, node.type[len("block:"):])
-    return get_spec(node.type)
-
-
 def _node_lines(inference: Inference, namer: _Namer, node_id: str, values_of: dict,
                 access: dict[str, str], body: ForwardBody) -> list[str]:
     node = inference.nodes[node_id]
     state = inference.states[node_id]
-    spec = _spec(inference, node)
+    spec = spec_for(node.type, inference.project)
     inputs = _input_names(inference, namer, node_id)
     port_names = _port_names(spec, state.outputs)
     targets = namer.name_outputs(node, port_names)

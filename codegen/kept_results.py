@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 from functools import lru_cache
 
-from graph_schema.document import Project
+from graph_schema.document import Project, block_name_of
 
 # Slots of a returned structure: a value that may be a tensor, or something that is not one
 # (None, a number, a string): a tuple of slots is a tuple in the source.
@@ -47,9 +47,8 @@ def returns_plainly(project: Project, block_type: str) -> bool:
 
 
 def _recorded(project: Project, block_type: str) -> str:
-    if not block_type.startswith("block:"):
-        return ""
-    block = project.block(block_type[len("block:"):])
+    name = block_name_of(block_type)
+    block = project.block(name) if name else None
     if block is None or block.opaque is None or not block.opaque.calls:
         return ""
     return block.opaque.calls[0].returns
@@ -67,9 +66,8 @@ def _recorded_pattern(project: Project, block_type: str, targets: list[str]) -> 
 def returned_structure(project: Project, block_type: str) -> Structure | None:
     """The structure every ``return`` of the kept class's forward has, or None (not a kept
     block, or the source does not say)."""
-    if not block_type.startswith("block:"):
-        return None
-    block = project.block(block_type[len("block:"):])
+    name = block_name_of(block_type)
+    block = project.block(name) if name else None
     if block is None or block.opaque is None:
         return None
     return _structure_of_source(block.opaque.source, block.opaque.class_name)

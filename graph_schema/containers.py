@@ -14,7 +14,7 @@ IO_TYPES = ("io.Input", "io.Output")
 def holds_module(node: Node) -> bool:
     """Whether the node is built in ``__init__`` as a module of its own (a layer or a block)
     rather than written inline in ``forward`` (a tensor op)."""
-    if node.type.startswith("block:"):
+    if node.block_name:
         return True
     spec = get_spec(node.type)
     return spec is not None and spec.torch_class is not None
@@ -92,7 +92,7 @@ def check_sequential(network: Network, counts: dict | None = None) -> list[Diagn
 
 
 def _single_in_out(node: Node, count: int | None) -> bool:
-    if node.type.startswith("block:"):
+    if node.block_name:
         return True  # the block's own ports are checked with its placement's edges
     spec = get_spec(node.type)
     if count is None:  # not inferred: only layers whose extra outputs are opt-in pass

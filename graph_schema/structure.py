@@ -86,8 +86,8 @@ def check_kept(network: Network, project: Project) -> list[Diagnostic]:
                                  "a block cannot be of kind 'kept': only a network is its one "
                                  "kept block")]
     layers = [node for node in network.nodes if node.type not in IO_TYPES]
-    block = project.block(layers[0].type[6:]) if len(layers) == 1 and \
-        layers[0].type.startswith("block:") else None
+    block = project.block(layers[0].block_name) if len(layers) == 1 and \
+        layers[0].block_name else None
     if block is None or block.opaque is None:
         return [graph_diagnostic(network, "bad-kept-network",
                                  "a network of kind 'kept' holds exactly one node besides its "
@@ -153,8 +153,8 @@ def static_parameter_count(project: Project, block: Block, arguments: dict[str, 
             continue
         params = {k: arguments.get(v["arg"]) if isinstance(v, dict) and set(v) == {"arg"}
                   else v for k, v in node.params.items()}
-        if node.type.startswith("block:"):
-            inner = project.block(node.type[len("block:"):])
+        if node.block_name:
+            inner = project.block(node.block_name)
             count = None if inner is None else static_parameter_count(
                 project, inner, {**inner.arguments, **params})
         else:

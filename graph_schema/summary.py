@@ -16,6 +16,8 @@ from graph_schema.diagnostics import one_line
 from graph_schema.dims import Dim, Sym, format_shape
 from graph_schema.document import Network, Project
 from graph_schema.inference import Inference
+from graph_schema.opaque import opaque_parameters
+from graph_schema.structure import static_parameter_count
 
 BATCH_NAMES = {"N", "B", "batch", "batch_size"}
 
@@ -89,7 +91,7 @@ def _add_rows(project: Project, inference: Inference, summary: Summary, depth: i
         if state.outputs is None:
             continue
         first_inner = len(summary.rows)
-        if node.type.startswith("block:"):
+        if node.block_name:
             _add_block(project, node, state, summary, row, depth)
         else:
             _add_layer(node, state, row)
@@ -111,18 +113,14 @@ def _add_layer(node, state, row) -> None:
 
 
 def _add_block(project, node, state, summary, row, depth) -> None:
-    block = project.block(node.type[len("block:"):])
+    block = project.block(node.block_name)
     spec = block_spec(project, block.name)
     arguments = {**spec.defaults, **state.params}
     if not node.called:
-        from graph_schema.structure import static_parameter_count
-
         row.params = static_parameter_count(project, block, arguments)
         row.macs = 0
         return
     if block.opaque is not None:
-        from graph_schema.opaque import opaque_parameters
-
         row.params = opaque_parameters(block, arguments, state.inputs)
         row.macs = None  # what the kept source computes is not known here
         return

@@ -13,8 +13,8 @@ from builder.gui.blocks import IO_TYPES, ROOM_GAP, Port, snap
 from builder.gui.commands import AddEdge, AddNode, MoveNodes, Step, removal_steps
 from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, block_key
-from builder.gui.fragments import block_name_of, carry_fields, fresh_name, remap_reuses
-from graph_schema.document import Block, Edge, Network, Node, Position
+from builder.gui.fragments import carry_fields, fresh_name, remap_reuses
+from graph_schema.document import Block, Edge, Network, Node, Position, block_name_of
 
 
 def expand_block(controller: EditController, key: GraphKey, node_id: str) -> list[str] | None:

@@ -24,7 +24,15 @@ from builder.gui.commands import (
 from builder.gui.controller import EditController, new_node_id, unique_name
 from builder.gui.document import GraphKey, block_key
 from builder.gui.graph_edits import graph_name_problem, rename_graph
-from graph_schema.document import Block, Edge, Network, Node, Position, name_problem
+from graph_schema.document import (
+    Block,
+    Edge,
+    Network,
+    Node,
+    Position,
+    block_type,
+    name_problem,
+)
 
 IO_TYPES = ("io.Input", "io.Output")
 IO_GAP = 112.0  # room above a block's body for its input nodes (and below it for outputs)
@@ -133,7 +141,7 @@ def group_into_block(controller: EditController, key: GraphKey, chosen: set[str]
     left = min(n.position.x for n in members)
     top = min(n.position.y for n in members)
     params = {a: {"arg": a} for a in block.arguments}
-    instance = controller.make_node(key, f"block:{name}", Position(x=left, y=top), params)
+    instance = controller.make_node(key, block_type(name), Position(x=left, y=top), params)
     place = AddNode(doc, key, instance)
     first = next(i for i, n in enumerate(graph.nodes) if n.id in chosen)
     place.index = sum(1 for n in graph.nodes[:first] if n.id not in chosen)

@@ -19,7 +19,17 @@ from builder.gui.commands import AddEdge, AddGraph, AddNode, Step
 from builder.gui.controller import EditController, base_name, unique_name
 from builder.gui.document import GraphKey
 from graph_schema.catalog import current_type, get_spec
-from graph_schema.document import Block, Edge, Network, Node, Position, Project, name_problem
+from graph_schema.document import (
+    Block,
+    Edge,
+    Network,
+    Node,
+    Position,
+    Project,
+    block_name_of,
+    block_type,
+    name_problem,
+)
 
 KIND = "torchcanvas-fragment"
 VERSION = 1
@@ -100,10 +110,6 @@ def _collect_blocks(project: Project, nodes: list[Node], found: list[Block],
         _collect_blocks(project, block.nodes, found, visiting)  # what it places goes first
         visiting.discard(name)
         found.append(block)
-
-
-def block_name_of(type_name: str) -> str | None:
-    return type_name[len("block:"):] if type_name.startswith("block:") else None
 
 
 def _argument_refs(params: dict[str, Any]) -> list[str]:
@@ -252,7 +258,7 @@ def _copy_node(controller, key, node, graph, fragment, renamed, offset, taken_id
     type_name = node.type
     inner = block_name_of(type_name)
     if inner is not None and inner in renamed:
-        type_name = f"block:{renamed[inner]}"
+        type_name = block_type(renamed[inner])
     name = fresh_name(node.name, taken_names, type_name)
     position = Position(x=node.position.x + offset[0], y=node.position.y + offset[1])
     new = controller.make_node(key, type_name, position,
@@ -320,7 +326,7 @@ def _plan_blocks(project: Project, fragment: Fragment) -> tuple[dict[str, str], 
         for node in candidate.nodes:
             inner = block_name_of(node.type)
             if inner in renamed:
-                node.type = f"block:{renamed[inner]}"
+                node.type = block_type(renamed[inner])
         content = candidate.model_dump(mode="json", exclude={"name"})
         planned = {b.name: b for b in adding}
         for name in _name_candidates(block.name):

@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from builder.gui.glyphs import OPERATORS, NodeLook
-from graph_schema.blocks import block_spec
-from graph_schema.catalog import get_spec
+from graph_schema import specs
 from graph_schema.catalog.spec import LayerSpec
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.dims import format_dim
@@ -68,14 +67,12 @@ def detail_text(spec: LayerSpec, params: dict) -> str:
 
 
 def spec_for(project: Project, node: Node) -> LayerSpec | None:
-    if node.type.startswith("block:"):
-        return block_spec(project, node.type[len("block:"):])
-    return get_spec(node.type)
+    return specs.spec_for(node.type, project)
 
 
 def type_label(node: Node) -> str:
-    if node.type.startswith("block:"):
-        return f"block {node.type[len('block:'):]}"
+    if node.block_name:
+        return f"block {node.block_name}"
     return node.type.split(".", 1)[-1]
 
 

@@ -23,6 +23,7 @@ from builder.gui.document import ProjectDocument
 from builder.gui.icons import family_icon
 from builder.gui.view import layer_mime
 from graph_schema.catalog import FAMILIES, all_specs
+from graph_schema.document import block_name_of, block_type
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
 
@@ -30,7 +31,7 @@ TYPE_ROLE = Qt.ItemDataRole.UserRole
 def catalog_entries(doc: ProjectDocument) -> list[tuple[str, str, str]]:
     """(family, type, description) of every layer a user can place, blocks included."""
     entries = [(s.family, s.type, s.description) for s in all_specs()]
-    entries += [("block", f"block:{b.name}", b.notes or f"Reusable block {b.name}")
+    entries += [("block", block_type(b.name), b.notes or f"Reusable block {b.name}")
                 for b in doc.project.blocks]
     return entries
 
@@ -73,8 +74,7 @@ def ranked_entries(doc: ProjectDocument, query: str) -> list[tuple[str, str, str
 
 
 def short_label(type_name: str) -> str:
-    return type_name.split(":", 1)[-1] if type_name.startswith("block:") else \
-        type_name.split(".", 1)[-1]
+    return block_name_of(type_name) or type_name.split(".", 1)[-1]
 
 
 class LayerTree(QTreeWidget):

@@ -21,6 +21,7 @@ from graph_schema.document import (
     OpaqueCall,
     OpaqueClass,
     Tie,
+    block_type,
 )
 from graph_schema.layout import layout_network
 from graph_schema.trust import signed
@@ -166,7 +167,7 @@ class Documents:
 
     def _type_of(self, instance: Instance, node: DraftNode) -> str:
         if node.id in instance.children:
-            return f"block:{instance.children[node.id].group.name}"
+            return block_type(instance.children[node.id].group.name)
         return node.type
 
     def _placement(self, group: Group, instance: Instance, node: DraftNode) -> dict:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codegen.importer.draft import GraphDraft
-from graph_schema.document import name_problem
+from graph_schema.document import block_name_of, name_problem
 
 CHANNELS = {"in_channels", "out_channels", "num_features", "num_channels", "channels",
             "planes", "embed_dim", "d_model", "normalized_shape", "hidden_size"}
@@ -77,7 +77,7 @@ def _fixed(type_name: str, key: str, value: Any) -> bool:
 def own_values(draft: GraphDraft) -> dict[tuple[str, str], Any]:
     values = {}
     for node in draft.nodes:
-        if node.type.startswith("block:") or not node.type or node.reuses:
+        if block_name_of(node.type) or not node.type or node.reuses:
             continue
         for key, value in node.params.items():
             if (node.type, key) not in FIRST_ONLY and not _fixed(node.type, key, value):

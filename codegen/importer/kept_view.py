@@ -101,7 +101,7 @@ def _left_as_it_was(module: nn.Module) -> Iterator[None]:
 
 
 def _placed(project: Project, name: str) -> bool:
-    return any(node.type == f"block:{name}"
+    return any(node.block_name == name
                for graph in [*project.networks, *project.blocks] for node in graph.nodes)
 
 
