@@ -21,6 +21,7 @@ from builder.train_command import add_train_parser
 from builder.trust_command import add_trust_parser
 from graph_schema import ProjectError, load_project, validate
 from graph_schema.catalog import FAMILIES, all_specs
+from graph_schema.catalog.registry import defined_in
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.files import atomic_write_text
 from graph_schema.summary import render_table, summarize
@@ -92,6 +93,7 @@ def _layer_json(spec) -> dict:
         "family": spec.family,
         "description": spec.description,
         "torch_class": spec.torch_class,
+        "defined_in": defined_in(spec.type),
         "inputs": [{"name": p.name, "optional": p.optional, "variadic": p.variadic}
                    for p in spec.inputs],
         "outputs": list(spec.outputs),

@@ -9,6 +9,8 @@ import pytest
 
 from builder.cli import main
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 BROKEN = sorted((ROOT / "examples" / "broken").glob("*.json"))
@@ -182,6 +184,17 @@ def test_layers_lists_at_least_100_types(capsys):
     in_channels = next(p for p in conv["params"] if p["name"] == "in_channels")
     assert in_channels["inferable"] is True
 
+
+
+def test_layers_json_says_which_file_defines_each_type(capsys):
+    code, out, _ = run(capsys, "layers", "--json")
+    layers = {layer["type"]: layer for layer in json.loads(out)}
+    assert code == 0
+    assert layers["nn.Conv2d"]["defined_in"] == "graph_schema/catalog/conv.py"
+    assert layers["op.cumsum"]["defined_in"] == "graph_schema/catalog/ops_mask.py"
+    for layer in layers.values():  # every type names a catalog file that exists
+        source = REPO_ROOT / layer["defined_in"]
+        assert source.is_file() and source.parent.name == "catalog", layer
 
 def test_python_dash_m_builder_is_the_same_command():
     result = subprocess.run([sys.executable, "-m", "builder", "validate",
