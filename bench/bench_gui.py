@@ -7,6 +7,9 @@ op.add), laid out by graph_schema.layout and saved to a temporary file.
   and its canvas, show it, fit the view and paint the canvas once (a synchronous grab of the
   viewport, so the paint is really done). Baseline in the same run: ``load_project`` alone,
   the cost of reading and validating the file. Target: under 1 s.
+- start: a fresh ``torchcanvas app`` process on a small example, to its first paint, against
+  a process that only imports Qt (``bench/startup.py``). Target: the app's import, excluding
+  Qt's own, under 1 s, and no torch.
 - frames: render the canvas viewport to an image after each pan step (40 px) and each zoom
   step (x1.1 in, then out), at "fit" (the whole network visible) and at 100 %. Baseline in
   the same run: the same frames of an empty canvas (background and grid only). Target: every
@@ -32,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from bench import startup  # noqa: E402
 from bench.bench_inference import residual  # noqa: E402
 from bench.timing import timed  # noqa: E402
 from builder.gui.document import ProjectDocument  # noqa: E402
@@ -113,6 +117,9 @@ def main() -> int:
     parser.add_argument("--shot", metavar="PNG", help="save a screenshot of the opened window")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
+    start = startup.measure()
+    start_verdict = startup.print_report(start)
+    print()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.json"
         engine = laid_out_project(args.nodes, path)
@@ -142,7 +149,7 @@ def main() -> int:
               f"baseline  (target < {TARGET_OPEN_S * 1e3:.0f} ms)  {verdict}")
         _, empty_window = time_open(app, empty_path)
         rows = {"nodes": nodes, "load_ms": load * 1e3, "open_ms": open_s * 1e3,
-                "targets": {"open": verdict}}
+                "start": start, "targets": {"open": verdict, "start": start_verdict}}
         print(f"\n{'frame':<12} {'mean ms':>8} {'p95 ms':>8} {'empty ms':>9} {'ratio':>7}")
         window.current_view().fit()
         fit_zoom = window.current_view().zoom()

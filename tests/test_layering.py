@@ -7,6 +7,7 @@ holds even where import-linter is not installed.
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 import subprocess
 import sys
@@ -105,3 +106,46 @@ def test_validate_and_generate_start_without_torch():
                           cwd=REPO_ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+_OPEN_AND_RENDER = r"""
+import sys
+from builder.cli import main
+if main(["render", sys.argv[1], "-o", sys.argv[2]]) != 0:
+    sys.exit("render failed")
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+from builder.gui import app as gui_app
+
+def painted():
+    windows = [w for w in QApplication.topLevelWidgets()
+               if isinstance(w, QMainWindow) and w.isVisible()]
+    titles = [w.windowTitle() for w in windows]
+    for window in windows:
+        window.grab()
+    print(titles, "torch" in sys.modules)
+    QApplication.quit()
+
+gui_app.application()
+QTimer.singleShot(0, painted)
+sys.exit(gui_app.run_app([sys.argv[1]]))
+"""
+
+
+def test_opening_and_rendering_a_project_does_not_import_torch(tmp_path):
+    """Editing and painting never need torch: the app's start and `render` do not pay the
+    seconds it costs (it is imported where code is exported or models imported)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home),
+           "XDG_DATA_HOME": str(home), "XDG_CACHE_HOME": str(home),
+           "QT_QPA_PLATFORM": "offscreen"}
+    project = REPO_ROOT / "examples" / "digits_cnn.json"
+    done = subprocess.run([sys.executable, "-c", _OPEN_AND_RENDER, str(project),
+                           str(tmp_path / "out.png")], capture_output=True, text=True,
+                          cwd=REPO_ROOT, env=env, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out.png").stat().st_size > 0
+    titles, torch_loaded = done.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert "digits_cnn" in titles  # the file really opened in a window
+    assert torch_loaded == "False"
