@@ -38,6 +38,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from bench import startup  # noqa: E402
 from bench.bench_inference import residual  # noqa: E402
 from bench.timing import timed  # noqa: E402
+from builder.gui.app import Windows  # noqa: E402
 from builder.gui.document import ProjectDocument  # noqa: E402
 from builder.gui.glyphs import node_size  # noqa: E402
 from builder.gui.looks import node_look  # noqa: E402
@@ -74,7 +75,7 @@ def best(times: list[float]) -> float:
 def time_open(app: QApplication, path: Path) -> tuple[float, MainWindow]:
     start = time.perf_counter()
     doc = ProjectDocument(load_project(path), path)
-    window = MainWindow(doc)
+    window = Windows().new_window(doc)
     window.resize(1400, 900)
     window.show()
     view = window.current_view()

@@ -18,8 +18,8 @@ from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from builder.gui.app import Windows  # noqa: E402
 from builder.gui.document import ProjectDocument  # noqa: E402
-from builder.gui.mainwindow import MainWindow  # noqa: E402
 from graph_schema import load_project  # noqa: E402
 
 # (output, example, theme, what to select, which right-hand tab to show)
@@ -40,7 +40,7 @@ def settle(app: QApplication) -> None:
 def shoot(app: QApplication, name: str, example: str, theme: str, select: str,
           tab: str) -> None:
     path = ROOT / "examples" / example
-    window = MainWindow(ProjectDocument(load_project(path), path))
+    window = Windows().new_window(ProjectDocument(load_project(path), path))
     window.set_theme(theme)
     window.resize(1500, 940)
     window.show()

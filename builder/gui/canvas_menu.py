@@ -1,42 +1,129 @@
 """The canvas's context menu: what can be done to the node, connection or empty spot under
-the cursor. Every entry calls the same code as the window's menus (edit_actions.py)."""
+the cursor. Entries that do what a window menu entry does are that entry's own QAction
+(StructureActions owns them, with their shortcuts); the rest act on the very node, connection
+or point the menu was opened on."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import networkx as nx
-from PySide6.QtCore import QPointF
-from PySide6.QtWidgets import QMenu
+from PySide6.QtCore import QObject, QPoint, QPointF
+from PySide6.QtWidgets import QMenu, QWidget
 
 from builder.gui.commands import AddEdge, AddNode, MoveNodes, RemoveEdge
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey
+from builder.gui.document import GraphKey, ProjectDocument
+from builder.gui.edit_actions import StructureActions
 from builder.gui.fixes import apply_fix
-from builder.gui.fragments import block_name_of
+from builder.gui.graph_tabs import GraphTabs
 from builder.gui.items import EdgeItem
+from builder.gui.kept_source import KeptSourceReview
 from builder.gui.looks import spec_for
+from builder.gui.palette import QuickAdd
 from builder.gui.view import CanvasView
 from graph_schema.document import Edge, Position
-
-if TYPE_CHECKING:
-    from builder.gui.edit_actions import StructureActions
 
 RANK_STEP = 112.0  # how far an inserted layer pushes the layers below it
 
 
-def build_canvas_menu(actions: StructureActions, view: CanvasView, scene_pos: QPointF,
-                      node_id: str | None) -> QMenu:
-    menu = QMenu(view)
-    if node_id is not None and node_id in view.canvas.nodes:
-        _node_entries(menu, actions, view, node_id)
+class CanvasMenu(QObject):
+    """Pops up the context menu of every canvas in ``tabs``. ``add_layer_at(point)`` is the
+    window's Add Layer… popup; ``kept_source`` reviews a block's kept source."""
+
+    def __init__(self, host: QWidget, doc: ProjectDocument, controller: EditController,
+                 tabs: GraphTabs, structure: StructureActions, kept_source: KeptSourceReview,
+                 add_layer_at: Callable[[QPointF], None]):
+        super().__init__(host)
+        self.doc = doc
+        self.controller = controller
+        self.tabs = tabs
+        self.structure = structure
+        self.kept_source = kept_source
+        self.add_layer_at = add_layer_at
+        self.edge_quick_add = QuickAdd(doc, host)  # Insert Layer…: what goes into the edge
+        self.edge_quick_add.chosen.connect(self._on_edge_quick_add_chosen)
+        self._edge_to_split: tuple[GraphKey, Edge] | None = None
+        self.shown_menu: QMenu | None = None  # the menu on screen (tests read it)
+        for view in tabs.views():
+            self._on_tabs_view_created(view)
+        tabs.view_created.connect(self._on_tabs_view_created)
+
+    def _on_tabs_view_created(self, view: CanvasView) -> None:
+        view.context_menu_requested.connect(
+            lambda global_pos, scene_pos, node_id, v=view:
+            self.show(v, global_pos, scene_pos, node_id))
+
+    def show(self, view: CanvasView, global_pos: QPoint, scene_pos: QPointF,
+             node_id: str | None) -> None:
+        menu = self.context_menu(view, scene_pos, node_id)
+        menu.aboutToHide.connect(menu.deleteLater)
+        self.shown_menu = menu
+        menu.popup(global_pos)
+
+    def context_menu(self, view: CanvasView, scene_pos: QPointF, node_id: str | None) -> QMenu:
+        menu = QMenu(view)
+        if node_id is not None and node_id in view.canvas.nodes:
+            self._node_entries(menu, view, node_id)
+            return menu
+        edge = edge_at(view, scene_pos)
+        if edge is not None:
+            self._edge_entries(menu, view, edge, scene_pos)
+        else:
+            self._canvas_entries(menu, view, scene_pos)
         return menu
-    edge = edge_at(view, scene_pos)
-    if edge is not None:
-        _edge_entries(menu, actions, view, edge, scene_pos)
-    else:
-        _canvas_entries(menu, actions, view, scene_pos)
-    return menu
+
+    def _node_entries(self, menu: QMenu, view: CanvasView, node_id: str) -> None:
+        scene, key, structure = view.canvas, view.canvas.key, self.structure
+        block = self.doc.node(key, node_id).block_name
+        if block is not None and self.doc.project.block(block) is not None:
+            _add(menu, f"Open Block {block}", lambda: structure.open_block(block))
+            _add(menu, "Expand Block", lambda: structure.expand(node_id))
+            if self.kept_source.is_untrusted(block):
+                _add(menu, "Review Kept Source…", lambda: self.kept_source.review(block))
+            menu.addSeparator()
+        fixes = [d for d in self.doc.analysis(key).by_node.get(node_id, []) if d.fix]
+        for diagnostic in fixes:
+            _add(menu, f"Apply Fix: {diagnostic.fix.label}",
+                 lambda d=diagnostic: apply_fix(scene.controller, key, d))
+        if fixes:
+            menu.addSeparator()
+        # The menu opened on a node selects it first (view.py): these act on the selection.
+        menu.addActions([structure.group_action, structure.duplicate_action,
+                         structure.copy_action, structure.cut_action, structure.delete_action])
+        menu.addSeparator()
+        _add(menu, "Rename…", lambda: structure.rename_node(node_id))
+
+    def _edge_entries(self, menu: QMenu, view: CanvasView, edge: Edge,
+                      scene_pos: QPointF) -> None:
+        scene = view.canvas
+        _add(menu, "Delete Connection", lambda: scene.controller.disconnect(scene.key, [edge]))
+        _add(menu, "Insert Layer…", lambda: self.insert_layer_into(view, edge, scene_pos))
+
+    def _canvas_entries(self, menu: QMenu, view: CanvasView, scene_pos: QPointF) -> None:
+        # Add Layer and Paste put the layer where the menu was opened, not where the window's
+        # entries would (the middle of the view, the mouse pointer).
+        _add(menu, "Add Layer…", lambda: self.add_layer_at(scene_pos))
+        _add(menu, "Paste", lambda: self.structure.paste(scene_pos))
+        menu.addSeparator()
+        menu.addAction(self.structure.layout_action)
+        _add(menu, "Fit to Window", view.fit)
+
+    # -- Insert Layer… ---------------------------------------------------------------------
+    def insert_layer_into(self, view: CanvasView, edge: Edge, scene_pos: QPointF) -> None:
+        self._edge_to_split = (view.canvas.key, edge)
+        local = view.mapFromScene(scene_pos)
+        self.edge_quick_add.popup(view.viewport().mapToGlobal(local))
+
+    def _on_edge_quick_add_chosen(self, type_name: str) -> None:
+        if self._edge_to_split is None:
+            return
+        key, edge = self._edge_to_split
+        self._edge_to_split = None
+        new = insert_layer(self.controller, key, edge, type_name)
+        view = self.tabs.view_for(key)
+        if new is not None and view is not None:
+            view.canvas.select_nodes([new])
 
 
 def _add(menu: QMenu, text: str, slot, enabled: bool = True):
@@ -44,49 +131,6 @@ def _add(menu: QMenu, text: str, slot, enabled: bool = True):
     action.triggered.connect(lambda _checked=False: slot())
     action.setEnabled(enabled)
     return action
-
-
-def _node_entries(menu: QMenu, actions: StructureActions, view: CanvasView,
-                  node_id: str) -> None:
-    scene = view.canvas
-    node = scene.doc.node(scene.key, node_id)
-    block = block_name_of(node.type)
-    if block is not None and scene.doc.project.block(block) is not None:
-        _add(menu, f"Open Block {block}", lambda: actions.open_block(block))
-        _add(menu, "Expand Block", lambda: actions.expand(node_id))
-        kept = actions.window.files.kept_source
-        if kept.is_untrusted(block):
-            _add(menu, "Review Kept Source…", lambda: kept.review(block))
-        menu.addSeparator()
-    fixes = [d for d in scene.doc.analysis(scene.key).by_node.get(node_id, []) if d.fix]
-    for diagnostic in fixes:
-        _add(menu, f"Apply Fix: {diagnostic.fix.label}",
-             lambda d=diagnostic: apply_fix(scene.controller, scene.key, d))
-    if fixes:
-        menu.addSeparator()
-    _add(menu, "Group into Block…", actions.group)
-    _add(menu, "Duplicate", actions.duplicate)
-    _add(menu, "Copy", actions.copy)
-    _add(menu, "Cut", actions.cut)
-    _add(menu, "Delete", lambda: scene.controller.delete(scene.key, scene.selected_node_ids()))
-    menu.addSeparator()
-    _add(menu, "Rename…", lambda: actions.rename_node(node_id))
-
-
-def _edge_entries(menu: QMenu, actions: StructureActions, view: CanvasView, edge: Edge,
-                  scene_pos: QPointF) -> None:
-    scene = view.canvas
-    _add(menu, "Delete Connection", lambda: scene.controller.disconnect(scene.key, [edge]))
-    _add(menu, "Insert Layer…", lambda: actions.insert_layer_into(edge, scene_pos))
-
-
-def _canvas_entries(menu: QMenu, actions: StructureActions, view: CanvasView,
-                    scene_pos: QPointF) -> None:
-    _add(menu, "Add Layer…", lambda: actions.window.show_quick_add(scene_pos))
-    _add(menu, "Paste", lambda: actions.paste(scene_pos))
-    menu.addSeparator()
-    _add(menu, "Auto Layout", actions.auto_layout)
-    _add(menu, "Fit to Window", view.fit)
 
 
 def edge_at(view: CanvasView, scene_pos: QPointF) -> Edge | None:

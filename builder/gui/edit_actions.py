@@ -1,27 +1,25 @@
-"""The window's structural edits: clipboard, blocks and layout, as menu actions with
-shortcuts and as the canvas's context menu. Each acts on the current tab's canvas and goes
-through the controller (fragments.py, blocks.py and arrange.py build the undo steps).
+"""The window's structural edits: clipboard, delete, blocks and layout. StructureActions owns
+these actions (with their shortcuts); the window puts them in its Edit and Network menus and
+the canvas's context menu (canvas_menu.py) reuses the very same ones. Each acts on the
+current tab's canvas and goes through the controller (fragments.py, blocks.py and arrange.py
+build the undo steps).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPoint, QPointF
-from PySide6.QtGui import QCursor, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QInputDialog, QMenu, QWidget
+from PySide6.QtCore import QObject, QPointF
+from PySide6.QtGui import QAction, QCursor, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QInputDialog, QMenu, QStatusBar, QWidget
 
 from builder.gui import arrange, block_expand, blocks, clipboard
-from builder.gui.canvas_menu import build_canvas_menu, insert_layer
-from builder.gui.fragments import block_name_of
-from builder.gui.palette import QuickAdd
+from builder.gui.actions import MenuEntry, make_action
+from builder.gui.controller import EditController
+from builder.gui.document import ProjectDocument
+from builder.gui.graph_tabs import GraphTabs
 from builder.gui.scene import CanvasScene
 from builder.gui.view import CanvasView
-from graph_schema.document import Edge
-
-if TYPE_CHECKING:
-    from builder.gui.mainwindow import MainWindow
 
 
 def ask_text(parent: QWidget, title: str, label: str, text: str = "") -> str | None:
@@ -37,74 +35,73 @@ def ask_text(parent: QWidget, title: str, label: str, text: str = "") -> str | N
 
 
 class StructureActions(QObject):
-    def __init__(self, window: MainWindow):
-        super().__init__(window)
-        self.window = window
-        self.edge_quick_add = QuickAdd(window.doc, window)
-        self._edge_to_split: tuple | None = None
-        self.shown_menu: QMenu | None = None  # the context menu on screen (tests read it)
-        self.edge_quick_add.chosen.connect(self._on_edge_quick_add_chosen)
-        self._build_edit_entries()
-        self._build_block_entries()
+    """The actions act on the current tab of ``tabs``, through its scene's controller (a kept
+    block's read-only tab has one that refuses every edit); the project's blocks change
+    through ``controller``. ``host`` parents the dialogs."""
 
-    # -- menus -----------------------------------------------------------------------------
-    def _build_edit_entries(self) -> None:
-        window, menu = self.window, self.window.edit_menu
-        before = window.delete_action
-        self.cut_action = window.action("Cu&t", self.cut, QKeySequence.StandardKey.Cut)
-        self.copy_action = window.action("&Copy", self.copy, QKeySequence.StandardKey.Copy)
-        self.paste_action = window.action("&Paste", self.paste, QKeySequence.StandardKey.Paste)
-        self.duplicate_action = window.action("D&uplicate", self.duplicate, "Ctrl+D")
-        for action in (self.cut_action, self.copy_action, self.paste_action,
-                       self.duplicate_action):
-            menu.insertAction(before, action)
-        menu.addSeparator()
-        self.group_action = window.action("&Group into Block…", self.group, "Ctrl+G", menu)
-        self.expand_action = window.action("E&xpand Block", self.expand, "Ctrl+Shift+G", menu)
-        menu.addSeparator()
-        self.layout_action = window.action("Auto &Layout", self.auto_layout, "Ctrl+L", menu)
-        self.arrange_action = window.action("Arrange &Selection", self.arrange_selection,
-                                            "Ctrl+Shift+L", menu)
+    def __init__(self, host: QWidget, doc: ProjectDocument, controller: EditController,
+                 tabs: GraphTabs, status_bar: QStatusBar):
+        super().__init__(host)
+        self.host = host
+        self.doc = doc
+        self.controller = controller
+        self.tabs = tabs
+        self.status_bar = status_bar
+        self._build_edit_actions()
+        self._build_block_actions()
 
-    def _build_block_entries(self) -> None:
-        window, menu = self.window, self.window.network_menu
-        menu.addSeparator()
-        window.action("New &Block…", self.new_block, None, menu)
-        self.open_block_menu = menu.addMenu("&Open Block")
+    # -- actions ---------------------------------------------------------------------------
+    def _build_edit_actions(self) -> None:
+        def act(text: str, slot, shortcut=None) -> QAction:
+            return make_action(self, text, slot, shortcut)
+
+        self.cut_action = act("Cu&t", self.cut, QKeySequence.StandardKey.Cut)
+        self.copy_action = act("&Copy", self.copy, QKeySequence.StandardKey.Copy)
+        self.paste_action = act("&Paste", self.paste, QKeySequence.StandardKey.Paste)
+        self.duplicate_action = act("D&uplicate", self.duplicate, "Ctrl+D")
+        self.delete_action = act("&Delete", self.delete, QKeySequence.StandardKey.Delete)
+        self.group_action = act("&Group into Block…", self.group, "Ctrl+G")
+        self.expand_action = act("E&xpand Block", self.expand, "Ctrl+Shift+G")
+        self.layout_action = act("Auto &Layout", self.auto_layout, "Ctrl+L")
+        self.arrange_action = act("Arrange &Selection", self.arrange_selection, "Ctrl+Shift+L")
+
+    def _build_block_actions(self) -> None:
+        self.new_block_action = make_action(self, "New &Block…", self.new_block)
+        self.open_block_menu = QMenu("&Open Block", self.host)
         self.open_block_menu.aboutToShow.connect(self._on_open_block_menu_about_to_show)
-        window.action("Rena&me Block…", self.rename_block, None, menu)
-        window.action("Delete B&lock", self.delete_block, None, menu)
+        self.rename_block_action = make_action(self, "Rena&me Block…", self.rename_block)
+        self.delete_block_action = make_action(self, "Delete B&lock", self.delete_block)
+
+    def clipboard_entries(self) -> list[MenuEntry]:
+        """Cut, Copy, Paste, Duplicate, Delete: the top of the Edit menu."""
+        return [self.cut_action, self.copy_action, self.paste_action, self.duplicate_action,
+                self.delete_action]
+
+    def block_and_layout_entries(self) -> list[MenuEntry]:
+        """Grouping and layout: further down the Edit menu (None: a separator)."""
+        return [self.group_action, self.expand_action, None,
+                self.layout_action, self.arrange_action]
+
+    def network_entries(self) -> list[MenuEntry]:
+        """Blocks in the Network menu."""
+        return [self.new_block_action, self.open_block_menu, self.rename_block_action,
+                self.delete_block_action]
 
     def _on_open_block_menu_about_to_show(self) -> None:
         self.open_block_menu.clear()
-        for block in self.window.doc.project.blocks:
+        for block in self.doc.project.blocks:
             action = self.open_block_menu.addAction(block.name)
             action.triggered.connect(lambda _c=False, n=block.name: self.open_block(n))
-        if not self.window.doc.project.blocks:
+        if not self.doc.project.blocks:
             self.open_block_menu.addAction("(no blocks)").setEnabled(False)
 
     # -- the canvas ------------------------------------------------------------------------
     def scene(self) -> CanvasScene | None:
-        view = self.window.current_view()
+        view = self.tabs.current_view()
         return view.canvas if view is not None else None
 
-    def connect_view(self, view: CanvasView) -> None:
-        view.context_menu_requested.connect(
-            lambda global_pos, scene_pos, node_id, v=view:
-            self.show_context_menu(v, global_pos, scene_pos, node_id))
-
-    def context_menu(self, view: CanvasView, scene_pos: QPointF, node_id: str | None) -> QMenu:
-        return build_canvas_menu(self, view, scene_pos, node_id)
-
-    def show_context_menu(self, view: CanvasView, global_pos: QPoint, scene_pos: QPointF,
-                          node_id: str | None) -> None:
-        menu = self.context_menu(view, scene_pos, node_id)
-        menu.aboutToHide.connect(menu.deleteLater)
-        self.shown_menu = menu
-        menu.popup(global_pos)
-
     def _status(self, message: str) -> None:
-        self.window.statusBar().showMessage(message, 8000)
+        self.status_bar.showMessage(message, 8000)
 
     # -- clipboard -------------------------------------------------------------------------
     def copy(self) -> None:
@@ -117,7 +114,7 @@ class StructureActions(QObject):
             clipboard.cut_selection(self.scene())
 
     def paste(self, at: QPointF | None = None) -> list[str]:
-        view = self.window.current_view()
+        view = self.tabs.current_view()
         if view is None:
             return []
         if at is None:
@@ -126,6 +123,11 @@ class StructureActions(QObject):
 
     def duplicate(self) -> list[str]:
         return clipboard.duplicate_selection(self.scene()) if self.scene() else []
+
+    def delete(self) -> None:
+        view = self.tabs.current_view()
+        if view is not None:
+            view.delete_selection()
 
     @staticmethod
     def _cursor_point(view: CanvasView) -> QPointF | None:
@@ -143,7 +145,7 @@ class StructureActions(QObject):
         if problem:
             scene.controller.refused.emit(f"Cannot group into a block: {problem}")
             return None
-        name = ask_text(self.window, "Group into block",
+        name = ask_text(self.host, "Group into block",
                         "Name of the new block (it becomes a class in generated code):",
                         self._free_block_name())
         if name is None:
@@ -155,7 +157,7 @@ class StructureActions(QObject):
         return instance
 
     def _free_block_name(self) -> str:
-        taken = {b.name for b in self.window.doc.project.blocks}
+        taken = {b.name for b in self.doc.project.blocks}
         number = 1
         while f"Block{number}" in taken:
             number += 1
@@ -167,7 +169,7 @@ class StructureActions(QObject):
             return None
         if node_id is None:
             instances = [n for n in scene.selected_node_ids()
-                         if block_name_of(scene.doc.node(scene.key, n).type) is not None]
+                         if self.doc.node(scene.key, n).block_name is not None]
             if len(instances) != 1:
                 scene.controller.refused.emit("Expand block: select one block instance")
                 return None
@@ -178,74 +180,56 @@ class StructureActions(QObject):
         return made
 
     def open_block(self, name: str) -> None:
-        if self.window.doc.has_graph(("block", name)):
-            self.window.tabs.open_graph(("block", name))
+        if self.doc.has_graph(("block", name)):
+            self.tabs.open_graph(("block", name))
 
     def new_block(self) -> None:
-        name = ask_text(self.window, "New block", "Name of the new block:",
+        name = ask_text(self.host, "New block", "Name of the new block:",
                         self._free_block_name())
-        if name is not None and blocks.new_block(self.window.controller, name):
+        if name is not None and blocks.new_block(self.controller, name):
             self.open_block(name)
 
     def _chosen_block(self) -> str | None:
         """The block in the current tab, or the one the selected instance places."""
-        key = self.window.current_key()
+        key = self.tabs.current_key()
         if key is not None and key[0] == "block":
             return key[1]
         scene = self.scene()
-        names = ({block_name_of(scene.doc.node(scene.key, n).type)
+        names = ({self.doc.node(scene.key, n).block_name
                   for n in scene.selected_node_ids()} - {None}) if scene else set()
         if len(names) == 1:
             return names.pop()
-        self.window.controller.refused.emit("Open a block's tab, or select one of its "
-                                            "instances, first")
+        self.controller.refused.emit("Open a block's tab, or select one of its instances, "
+                                     "first")
         return None
 
     def rename_block(self) -> None:
         name = self._chosen_block()
         if name is None:
             return
-        new = ask_text(self.window, "Rename block", f"New name for block '{name}':", name)
+        new = ask_text(self.host, "Rename block", f"New name for block '{name}':", name)
         if new is not None and new != name:
-            blocks.rename_block(self.window.controller, name, new)
+            blocks.rename_block(self.controller, name, new)
 
     def delete_block(self) -> None:
         name = self._chosen_block()
         if name is not None:
-            blocks.delete_block(self.window.controller, name)
+            blocks.delete_block(self.controller, name)
 
     # -- nodes and connections ---------------------------------------------------------------
     def rename_node(self, node_id: str) -> None:
         scene = self.scene()
         if scene is None or node_id not in scene.nodes:
             return
-        old = scene.doc.node(scene.key, node_id).name
-        name = ask_text(self.window, "Rename layer", "New name (an attribute in generated "
+        old = self.doc.node(scene.key, node_id).name
+        name = ask_text(self.host, "Rename layer", "New name (an attribute in generated "
                         "code):", old)
         if name is not None and name != old:
             scene.controller.rename(scene.key, node_id, name)
 
-    def insert_layer_into(self, edge: Edge, scene_pos: QPointF) -> None:
-        view = self.window.current_view()
-        if view is None:
-            return
-        self._edge_to_split = (view.canvas.key, edge)
-        local = view.mapFromScene(scene_pos)
-        self.edge_quick_add.popup(view.viewport().mapToGlobal(local))
-
-    def _on_edge_quick_add_chosen(self, type_name: str) -> None:
-        if self._edge_to_split is None:
-            return
-        key, edge = self._edge_to_split
-        self._edge_to_split = None
-        new = insert_layer(self.window.controller, key, edge, type_name)
-        view = self.window.tabs.view_for(key)
-        if new is not None and view is not None:
-            view.canvas.select_nodes([new])
-
     # -- layout ----------------------------------------------------------------------------
     def auto_layout(self) -> None:
-        view = self.window.current_view()
+        view = self.tabs.current_view()
         if view is None:
             return
         scene = view.canvas

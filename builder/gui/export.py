@@ -2,17 +2,21 @@
 
 Code comes from codegen, exactly as ``torchcanvas generate`` writes it; a project with errors
 is refused with the first of them. Diagrams are drawn by builder/gui/render.py, which paints a
-scene of the graph with the canvas's own code, in the window's theme.
+scene of the graph with the canvas's own code, in the canvas's theme.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QStatusBar
 
-from builder.gui.file_prompts import train_script_path
+from builder.gui.controller import EditController
+from builder.gui.document import ProjectDocument
+from builder.gui.file_prompts import Prompts, train_script_path
+from builder.gui.graph_tabs import GraphTabs
+from builder.gui.kept_source import KeptSourceReview
 from builder.gui.render import RenderError, render_graph
 from builder.outputs import output_problem
 from codegen import GenerationError, generate_source
@@ -21,29 +25,30 @@ from codegen.train_script import generate_train_script
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.files import atomic_write_text
 
-if TYPE_CHECKING:
-    from builder.gui.files import FileController
-
 SHOWN_ERRORS = 8  # a refusal lists this many problems, then says how many more
 LAST_DIR_KEY = "export/last_dir"
 LAST_FORMAT_KEY = "export/diagram_format"
 
 
 class Exporter:
-    def __init__(self, files: FileController):
-        self.files = files
-        self.window = files.window
+    """Export Code and Export Diagram of ``doc``. ``tabs`` says which graph is on screen
+    (the one a diagram shows, the network a training script trains) and in which theme."""
 
-    @property
-    def prompts(self):
-        return self.files.prompts
+    def __init__(self, doc: ProjectDocument, controller: EditController, tabs: GraphTabs,
+                 prompts: Prompts, kept_source: KeptSourceReview, status_bar: QStatusBar):
+        self.doc = doc
+        self.controller = controller
+        self.tabs = tabs
+        self.prompts = prompts  # the File menu's: FileController swaps both at once
+        self.kept_source = kept_source
+        self.status_bar = status_bar
 
     # -- code ------------------------------------------------------------------------------
     def export_code(self) -> bool:
-        doc = self.window.doc
+        doc = self.doc
         errors = [d for d in doc.diagnostics() if d.is_error]
         if any(d.code == UNTRUSTED for d in errors) and \
-                self.files.kept_source.offer_review("export"):
+                self.kept_source.offer_review("export"):
             errors = [d for d in doc.diagnostics() if d.is_error]
         if errors:
             self.prompts.error("Cannot export code",
@@ -70,18 +75,18 @@ class Exporter:
                 return False
         QSettings().setValue(LAST_DIR_KEY, str(module_path.parent))
         written = " and ".join(p.name for p in texts)
-        self.window.statusBar().showMessage(f"Exported {written} to {module_path.parent}", 8000)
+        self.status_bar.showMessage(f"Exported {written} to {module_path.parent}", 8000)
         return True
 
     def _training_network(self) -> str | None:
         """The training script trains one network: the one on screen, if it is a network."""
-        key = self.window.current_key()
+        key = self.tabs.current_key()
         return key[1] if key is not None and key[0] == "network" else None
 
     def _may_write(self, paths: list[Path], title: str) -> bool:
         """Never over the open project or any other project: the file dialog confirmed
         replacing an ordinary file, not a drawing (builder/outputs.py)."""
-        doc = self.window.doc
+        doc = self.doc
         for path in paths:
             problem = output_problem(path, inputs=[doc.path] if doc.path else [], force=True)
             if problem:
@@ -100,7 +105,7 @@ class Exporter:
 
     # -- diagram ---------------------------------------------------------------------------
     def export_diagram(self) -> bool:
-        key = self.window.current_key()
+        key = self.tabs.current_key()
         if key is None:
             return False
         suffix = QSettings().value(LAST_FORMAT_KEY, ".png")
@@ -109,20 +114,20 @@ class Exporter:
         if path is None or not self._may_write([path], "Cannot export the diagram"):
             return False
         try:
-            render_graph(self.window.doc, key, path, self.window.theme, self.window.controller)
+            render_graph(self.doc, key, path, self.tabs.theme, self.controller)
         except RenderError as err:
             self.prompts.error("Cannot export the diagram", str(err))
             return False
         store = QSettings()
         store.setValue(LAST_DIR_KEY, str(path.parent))
         store.setValue(LAST_FORMAT_KEY, path.suffix.lower())
-        self.window.statusBar().showMessage(f"Exported the diagram of '{key[1]}' to {path}",
+        self.status_bar.showMessage(f"Exported the diagram of '{key[1]}' to {path}",
                                             8000)
         return True
 
     def _suggested(self, suffix: str, name: str | None = None) -> Path:
         """A file name beside the project (or where the last export went)."""
-        doc = self.window.doc
+        doc = self.doc
         last = QSettings().value(LAST_DIR_KEY, "")
         directory = Path(last) if isinstance(last, str) and last else \
             doc.path.parent if doc.path else Path.home()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from builder.gui.autosave import Recovery
+from builder.gui.trust_dialog import KeptSourceDialog
 
 PROJECT_FILTER = "TorchCanvas projects (*.json);;All files (*)"
 DIAGRAM_FILTERS = {
@@ -167,8 +168,6 @@ class Prompts:
         """The names of the blocks the user trusts after reading them, or None."""
         if not self.interactive:
             return self._unattended("which kept source to trust", None)
-        from builder.gui.trust_dialog import KeptSourceDialog
-
         dialog = KeptSourceDialog(blocks, focus, self.parent)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None

@@ -9,69 +9,95 @@ if it was dirty.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QSettings, Qt, QTimer
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtCore import QEvent, QMimeData, QObject, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QMenu, QStatusBar, QWidget
 
 from builder.gui import arrange
+from builder.gui.actions import MenuEntry, make_action
 from builder.gui.autosave import Autosaver, Recovery, stale_recoveries
-from builder.gui.document import new_project
+from builder.gui.controller import EditController
+from builder.gui.document import ProjectDocument, new_project
 from builder.gui.export import Exporter
 from builder.gui.file_prompts import Prompts
+from builder.gui.graph_tabs import GraphTabs
+from builder.gui.import_dialog import ImportDialog
 from builder.gui.kept_source import KeptSourceReview
 from builder.gui.recent import RecentFiles
 from graph_schema.document import Project
 from graph_schema.files import ProjectError, load_project, save_project
 from graph_schema.layout import lacks_positions
 
-if TYPE_CHECKING:
-    from builder.gui.mainwindow import MainWindow
-
 LAST_DIR_KEY = "files/last_dir"
 DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove)
 
-# Windows opened for a second recovered project or a dropped file: kept alive here until closed.
-_extra_windows: set = set()
-
 
 class FileController(QObject):
-    def __init__(self, window: MainWindow):
-        super().__init__(window)
-        self.window = window
-        self.doc = window.doc
-        self.undo_stack = window.controller.undo_stack
-        self.prompts = Prompts(window)
+    """The File menu of one window: its actions (``menu_entries()``; the window places them)
+    act on ``doc``. Work that must not replace this window's project (a second recovered
+    project, an import while this one holds work) goes to ``open_window()``: the application
+    opens a window beside this one and hands back that window's FileController."""
+
+    def __init__(self, host: QWidget, doc: ProjectDocument, controller: EditController,
+                 tabs: GraphTabs, status_bar: QStatusBar,
+                 open_window: Callable[[], FileController]):
+        super().__init__(host)
+        self.host = host  # dialogs' parent; project files dropped on it open
+        self.doc = doc
+        self.controller = controller
+        self.undo_stack = controller.undo_stack
+        self.status_bar = status_bar
+        self.open_window = open_window
         self.recent = RecentFiles()
         self.autosaver = Autosaver(self.doc, self.undo_stack, self)
         self.autosaver.failed.connect(self._show_status)
-        self.exporter = Exporter(self)
-        self.kept_source = KeptSourceReview(self)  # Edit > Review Kept Source…
-        self._build_menu(window.file_menu)
-        window.setAcceptDrops(True)
-        window.installEventFilter(self)
-        for view in window.tabs.views():
+        prompts = Prompts(host)
+        self.kept_source = KeptSourceReview(doc, controller, prompts, status_bar, self)
+        self.exporter = Exporter(doc, controller, tabs, prompts, self.kept_source, status_bar)
+        self.prompts = prompts
+        self._build_actions()
+        host.setAcceptDrops(True)
+        host.installEventFilter(self)
+        for view in tabs.views():
             self._on_tabs_view_created(view)
-        window.tabs.view_created.connect(self._on_tabs_view_created)
+        tabs.view_created.connect(self._on_tabs_view_created)
 
-    def _build_menu(self, menu: QMenu) -> None:
-        act = self.window.action
-        act("&New", self.new, QKeySequence.StandardKey.New, menu)
-        act("&Open…", self.open, QKeySequence.StandardKey.Open, menu)
-        self.recent_menu = menu.addMenu("Open &Recent")
+    @property
+    def prompts(self) -> Prompts:
+        return self._prompts
+
+    @prompts.setter
+    def prompts(self, prompts: Prompts) -> None:
+        """File, Export and the kept-source review ask through the same Prompts (tests swap
+        them for scripted ones)."""
+        self._prompts = self.exporter.prompts = self.kept_source.prompts = prompts
+
+    def _build_actions(self) -> None:
+        def act(text: str, slot, shortcut=None) -> QAction:
+            return make_action(self, text, slot, shortcut)
+
+        self.new_action = act("&New", self.new, QKeySequence.StandardKey.New)
+        self.open_action = act("&Open…", self.open, QKeySequence.StandardKey.Open)
+        self.recent_menu = QMenu("Open &Recent", self.host)
         self.recent_menu.aboutToShow.connect(self.rebuild_recent_menu)
         self.rebuild_recent_menu()
-        menu.addSeparator()
-        act("&Save", self.save, QKeySequence.StandardKey.Save, menu)
-        act("Save &As…", self.save_as, "Ctrl+Shift+S", menu)
-        menu.addSeparator()
-        act("&Import Model…", self.import_model, None, menu)
-        act("Export &Code…", self.exporter.export_code, None, menu)
-        act("Export &Diagram…", self.exporter.export_diagram, None, menu)
-        menu.addSeparator()
-        act("&Quit", QApplication.closeAllWindows, QKeySequence.StandardKey.Quit, menu)
+        self.save_action = act("&Save", self.save, QKeySequence.StandardKey.Save)
+        self.save_as_action = act("Save &As…", self.save_as, "Ctrl+Shift+S")
+        self.import_action = act("&Import Model…", self.import_model)
+        self.export_code_action = act("Export &Code…", self.exporter.export_code)
+        self.export_diagram_action = act("Export &Diagram…", self.exporter.export_diagram)
+        self.quit_action = act("&Quit", QApplication.closeAllWindows,
+                               QKeySequence.StandardKey.Quit)
+
+    def menu_entries(self) -> list[MenuEntry]:
+        """The File menu, in order (None: a separator)."""
+        return [self.new_action, self.open_action, self.recent_menu, None,
+                self.save_action, self.save_as_action, None,
+                self.import_action, self.export_code_action, self.export_diagram_action, None,
+                self.quit_action]
 
     # -- start-up --------------------------------------------------------------------------
     def start(self, path: Path | None = None) -> None:
@@ -79,7 +105,7 @@ class FileController(QObject):
         the project given on the command line."""
         self.offer_recoveries()
         if path is not None:
-            self._untouched_window().files.open_path(path)
+            self._untouched().open_path(path)
 
     def offer_recoveries(self) -> None:
         recoveries, problems = stale_recoveries(self.autosaver.file.parent)
@@ -88,7 +114,7 @@ class FileController(QObject):
         for recovery in recoveries:
             answer = self.prompts.recover(recovery)
             if answer == "recover":
-                self._untouched_window().files.adopt_recovery(recovery)
+                self._untouched().adopt_recovery(recovery)
             elif answer == "discard":
                 recovery.file.unlink(missing_ok=True)
 
@@ -113,17 +139,10 @@ class FileController(QObject):
         return self.doc.path is None and self.undo_stack.isClean() and \
             self.undo_stack.count() == 0
 
-    def _untouched_window(self) -> MainWindow:
-        """This window if it holds nothing yet, else a new one (so nothing is replaced)."""
-        if self.is_untouched():
-            return self.window
-        window = type(self.window)()
-        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        _extra_windows.add(window)
-        window.destroyed.connect(lambda _obj=None, w=window: _extra_windows.discard(w))
-        window.move(self.window.pos() + QPoint(32, 32) * len(_extra_windows))
-        window.show()
-        return window
+    def _untouched(self) -> FileController:
+        """This window's if it holds nothing yet, else a new window's (so nothing is
+        replaced)."""
+        return self if self.is_untouched() else self.open_window()
 
     # -- new and open ----------------------------------------------------------------------
     def new(self) -> bool:
@@ -156,21 +175,20 @@ class FileController(QObject):
     def import_model(self) -> None:
         """File > Import Model…: the model runs in a child process; only its result comes
         back (builder/gui/import_dialog.py)."""
-        from builder.gui.import_dialog import ImportDialog
-
-        dialog = ImportDialog(self.window)
+        dialog = ImportDialog(self.host)
         dialog.imported.connect(self.adopt_imported)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
-    def adopt_imported(self, project: Project) -> MainWindow:
+    def adopt_imported(self, project: Project) -> QWidget:
         """An imported model opens as a new, unsaved project: here if this window holds
-        nothing yet, else in a new window, so the open project is never replaced."""
-        window = self._untouched_window()
-        window.files._replace(project, None)
-        window.files.undo_stack.resetClean()
-        window.files._show_status(f"Imported {project.name}: not saved yet")
-        return window
+        nothing yet, else in a new window, so the open project is never replaced. Returns
+        the window that took it."""
+        files = self._untouched()
+        files._replace(project, None)
+        files.undo_stack.resetClean()
+        files._show_status(f"Imported {project.name}: not saved yet")
+        return files.host
 
     def open_recent(self, path: Path) -> bool:
         if not path.is_file():
@@ -185,7 +203,7 @@ class FileController(QObject):
         graphs out, each as an undo step (so the project shows as changed), not a pile."""
         unplaced = [key for key in self.doc.graph_keys() if lacks_positions(self.doc.graph(key))]
         for key in unplaced:
-            arrange.auto_layout(self.window.controller, key)
+            arrange.auto_layout(self.controller, key)
         if unplaced:
             self._show_status(f"{self.doc.path.name if self.doc.path else 'The project'} has "
                               f"no node positions: laid out automatically (Ctrl+Z undoes it)")
@@ -300,7 +318,7 @@ class FileController(QObject):
             self._show_status(f"Opened {paths[0].name}; drop one project at a time")
 
     def _show_status(self, message: str) -> None:
-        self.window.statusBar().showMessage(message, 10000)
+        self.status_bar.showMessage(message, 10000)
 
 
 def project_files(mime: QMimeData | None) -> list[Path]:

@@ -2,44 +2,42 @@
 
 Offered when a project with untrusted kept source opens, from the "untrusted-source"
 diagnostic, from the context menu of a block placement, and when Export Code meets it. The
-questions go through the window's Prompts (tests script them; offscreen nothing is trusted).
+questions go through the File menu's Prompts (tests script them; offscreen nothing is trusted).
 Trusting is one undoable command that swaps each block's kept source for its signed copy,
 through the document, so diagnostics refresh and undo brings the untrusted error back.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QStatusBar
 
+from builder.gui.actions import make_action
 from builder.gui.commands import SetBlockOpaque
+from builder.gui.controller import EditController
+from builder.gui.document import ProjectDocument
+from builder.gui.file_prompts import Prompts
 from graph_schema.document import Block
 from graph_schema.trust import TrustError, kept_blocks, trust_blocks, untrusted_blocks
 
-if TYPE_CHECKING:
-    from builder.gui.files import FileController
-
 
 class KeptSourceReview(QObject):
-    def __init__(self, files: FileController):
-        super().__init__(files)
-        self.files = files
-        self.window = files.window
-        self.doc = files.doc
-        menu = self.window.edit_menu
-        menu.addSeparator()
-        self.action = self.window.action("Review &Kept Source…", self.review, None, menu)
+    """Owns Edit > Review Kept Source… (``action``); the window puts it in its menu."""
+
+    def __init__(self, doc: ProjectDocument, controller: EditController, prompts: Prompts,
+                 status_bar: QStatusBar, parent: QObject | None = None):
+        super().__init__(parent)
+        self.doc = doc
+        self.controller = controller
+        self.prompts = prompts  # the File menu's: FileController swaps both at once
+        self.status_bar = status_bar
+        self.action = make_action(self, "Review &Kept Source…", self.review)
         self.action.setStatusTip("Read the Python kept from an imported model, then trust it")
         for signal in (self.doc.diagnostics_changed, self.doc.opaque_changed,
                        self.doc.project_replaced, self.doc.graph_added,
                        self.doc.graph_removed, self.doc.graph_renamed):
             signal.connect(self._on_doc_changed)
         self._on_doc_changed()
-
-    @property
-    def prompts(self):
-        return self.files.prompts
 
     def untrusted(self) -> list[Block]:
         """The kept-source blocks this machine has not signed (all of them when the key
@@ -83,7 +81,7 @@ class KeptSourceReview(QObject):
                  if signed.block(name) is not None and signed.block(name).opaque is not None]
         if not steps:
             return False
-        self.window.controller.push(f"Trust Kept Source of {', '.join(names)}", steps)
+        self.controller.push(f"Trust Kept Source of {', '.join(names)}", steps)
         self._status(f"Trusted and signed the kept source of {', '.join(names)}")
         return True
 
@@ -91,4 +89,4 @@ class KeptSourceReview(QObject):
         self.action.setEnabled(bool(self.untrusted()))
 
     def _status(self, message: str) -> None:
-        self.window.statusBar().showMessage(message, 8000)
+        self.status_bar.showMessage(message, 8000)

@@ -6,16 +6,22 @@ every panel listens to the document.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt
+from typing import Protocol
+
+from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QMainWindow, QMenu, QWidget
 
+from builder.gui.actions import fill_menu, make_action
+from builder.gui.canvas_menu import CanvasMenu
 from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.edit_actions import StructureActions
 from builder.gui.files import FileController
+from builder.gui.graph_edits import add_network, remove_network, rename_graph
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.palette import Palette, QuickAdd
+from builder.gui.panels import install as install_panels
 from builder.gui.theme import apply_to_application, system_theme, theme_named
 from builder.gui.view import CanvasView
 
@@ -28,8 +34,20 @@ def settings() -> QSettings:
     return QSettings()
 
 
+class WindowOpener(Protocol):
+    """The application's side of a window: it opens the other windows (builder/gui/app.py)."""
+
+    def open_beside(self, window: MainWindow) -> MainWindow:
+        """A new window on a new project, shown beside ``window``."""
+
+
 class MainWindow(QMainWindow):
-    def __init__(self, doc: ProjectDocument | None = None, parent: QWidget | None = None):
+    """``windows`` is the application, which made this window and opens any other one."""
+
+    closed = Signal(object)  # this window: it accepted closing (nothing unsaved was kept)
+
+    def __init__(self, doc: ProjectDocument | None = None, parent: QWidget | None = None, *,
+                 windows: WindowOpener):
         super().__init__(parent)
         self.doc = doc or ProjectDocument()
         self.controller = EditController(self.doc, self)
@@ -44,18 +62,28 @@ class MainWindow(QMainWindow):
         self.quick_add = QuickAdd(self.doc, self)
         self._quick_add_at = QPointF()
         self.add_dock("palette", "Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._build_parts(windows)
         self._build_menus()
-        self.files = FileController(self)  # File menu, autosave, drops of project files
         self._wire()
         for view in self.tabs.views():
             self._on_tabs_view_created(view)
-        self.statusBar()
         self.resize(1400, 900)
         self._update_title()
-        from builder.gui.panels import install as install_panels
-        install_panels(self)
+        self.panels = install_panels(self, self.files.kept_source.review)
 
     # -- parts ------------------------------------------------------------------------------
+    def _build_parts(self, windows: WindowOpener) -> None:
+        """The parts that own menu actions, each given what it works on."""
+        doc, controller, tabs, status_bar = self.doc, self.controller, self.tabs, \
+            self.statusBar()
+        # File menu, exports, kept source, autosave, drops of project files.
+        self.files = FileController(self, doc, controller, tabs, status_bar,
+                                    open_window=lambda: windows.open_beside(self).files)
+        # Cut/Copy/Paste/Duplicate/Delete, blocks and auto layout (Edit and Network menus).
+        self.structure = StructureActions(self, doc, controller, tabs, status_bar)
+        self.canvas_menu = CanvasMenu(self, doc, controller, tabs, self.structure,
+                                      self.files.kept_source, self.show_quick_add)
+
     def add_dock(self, name: str, title: str, widget: QWidget,
                  area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -86,11 +114,7 @@ class MainWindow(QMainWindow):
 
     # -- menus ------------------------------------------------------------------------------
     def action(self, text: str, slot, shortcut=None, menu: QMenu | None = None) -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        act.triggered.connect(lambda _checked=False: slot())
+        act = make_action(self, text, slot, shortcut)
         if menu is not None:
             menu.addAction(act)
         return act
@@ -101,11 +125,10 @@ class MainWindow(QMainWindow):
         self.edit_menu = bar.addMenu("&Edit")
         self.view_menu = bar.addMenu("&View")
         self.network_menu = bar.addMenu("&Network")
+        fill_menu(self.file_menu, self.files.menu_entries())
         self._build_edit_menu()
         self._build_view_menu()
         self._build_network_menu()
-        # Cut/Copy/Paste/Duplicate, blocks and auto layout (Edit and Network menus).
-        self.structure = StructureActions(self)
 
     def _build_edit_menu(self) -> None:
         menu = self.edit_menu
@@ -113,14 +136,12 @@ class MainWindow(QMainWindow):
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo = self.controller.undo_stack.createRedoAction(self, "&Redo")
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        menu.addAction(undo)
-        menu.addAction(redo)
-        menu.addSeparator()
-        self.delete_action = self.action("&Delete", self.delete_selection,
-                                         QKeySequence.StandardKey.Delete, menu)
+        fill_menu(menu, [undo, redo, None, *self.structure.clipboard_entries()])
         self.action("Select &All", self.select_all, QKeySequence.StandardKey.SelectAll, menu)
         menu.addSeparator()
         self.action("Add Layer…", self.show_quick_add, None, menu)
+        fill_menu(menu, [None, *self.structure.block_and_layout_entries(),
+                         None, self.files.kept_source.action])
 
     def _build_view_menu(self) -> None:
         menu = self.view_menu
@@ -142,13 +163,9 @@ class MainWindow(QMainWindow):
         self.action("&New Network…", self.new_network, None, menu)
         self.action("&Rename…", self.rename_current_graph, None, menu)
         self.action("&Delete Network", self.delete_current_network, None, menu)
+        fill_menu(menu, [None, *self.structure.network_entries()])
 
     # -- edit actions -----------------------------------------------------------------------
-    def delete_selection(self) -> None:
-        view = self.current_view()
-        if view is not None:
-            view.delete_selection()
-
     def select_all(self) -> None:
         view = self.current_view()
         if view is not None:
@@ -178,12 +195,11 @@ class MainWindow(QMainWindow):
 
     def _on_tabs_view_created(self, view: CanvasView) -> None:
         view.quick_add_requested.connect(self.show_quick_add)
-        self.structure.connect_view(view)  # the canvas's context menu
 
     def _on_tabs_node_activated(self, key: GraphKey, node_id: str) -> None:
-        node = self.doc.node(key, node_id)
-        if node.type.startswith("block:") and self.doc.has_graph(("block", node.type[6:])):
-            self.tabs.open_graph(("block", node.type[6:]))
+        block = self.doc.node(key, node_id).block_name
+        if block is not None and self.doc.has_graph(("block", block)):
+            self.tabs.open_graph(("block", block))
 
     def _on_controller_refused(self, message: str) -> None:
         self.statusBar().showMessage(message, 8000)
@@ -212,15 +228,11 @@ class MainWindow(QMainWindow):
 
     # -- networks ---------------------------------------------------------------------------
     def new_network(self) -> None:
-        from builder.gui.graph_edits import add_network
-
         name, ok = QInputDialog.getText(self, "New network", "Name of the new network:")
         if ok and name.strip():
             add_network(self.controller, name.strip())
 
     def rename_current_graph(self) -> None:
-        from builder.gui.graph_edits import rename_graph
-
         key = self.current_key()
         if key is None:
             return
@@ -230,8 +242,6 @@ class MainWindow(QMainWindow):
             rename_graph(self.controller, key, name.strip())
 
     def delete_current_network(self) -> None:
-        from builder.gui.graph_edits import remove_network
-
         key = self.current_key()
         if key is not None and key[0] == "network":
             remove_network(self.controller, key)
@@ -262,6 +272,7 @@ class MainWindow(QMainWindow):
             return
         self.save_layout()
         super().closeEvent(event)
+        self.closed.emit(self)
 
 
 def _free_spot(view: CanvasView, near: QPointF) -> QPointF:

@@ -1,5 +1,6 @@
 """The canvas's context menu: right-click a node, a connection or empty canvas, and every
-entry does what it says (each action is triggered as a click on it would)."""
+entry does what it says (each action is triggered as a click on it would). Entries are read as
+shown, without the "&" of a mnemonic (the shared actions have the window menus' mnemonics)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,19 @@ from tests.gui.windows import open_window
 
 
 def menu_at(window: MainWindow, scene_pos: QPointF, node_id: str | None = None):
-    return window.structure.context_menu(window.current_view(), scene_pos, node_id)
+    return window.canvas_menu.context_menu(window.current_view(), scene_pos, node_id)
 
 
 def entries(menu) -> list[str]:
-    return [a.text() for a in menu.actions() if a.text()]
+    return [shown(a) for a in menu.actions() if a.text()]
+
+
+def shown(action) -> str:
+    return action.text().replace("&", "")
 
 
 def trigger(menu, text: str) -> None:
-    (action,) = [a for a in menu.actions() if a.text() == text]
+    (action,) = [a for a in menu.actions() if shown(a) == text]
     assert action.isEnabled()
     action.trigger()
 
@@ -50,7 +55,7 @@ def test_a_right_click_on_a_node_shows_its_menu(qtbot):
     event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, local,
                               view.viewport().mapToGlobal(local))
     QApplication.sendEvent(view.viewport(), event)
-    menu = window.structure.shown_menu
+    menu = window.canvas_menu.shown_menu
     assert menu is not None and menu.isVisible()
     assert entries(menu)[:2] == ["Open Block BasicBlock", "Expand Block"]
     assert view.canvas.selected_node_ids() == {"l10"}
@@ -122,7 +127,7 @@ def test_connection_entries_delete_and_insert_a_layer(qtbot):
     assert entries(menu) == ["Delete Connection", "Insert Layer…"]
 
     trigger(menu, "Insert Layer…")
-    popup = window.structure.edge_quick_add
+    popup = window.canvas_menu.edge_quick_add
     assert popup.isVisible()
     QTest.keyClicks(popup.edit, "batchnorm2d")
     chosen = popup.list.currentItem().data(TYPE_ROLE)

@@ -12,6 +12,7 @@ import torch
 from PySide6.QtGui import QImage
 from torch import nn
 
+from builder.gui.app import Windows
 from builder.gui.document import ProjectDocument, network_key
 from builder.gui.mainwindow import MainWindow
 from builder.gui.render import MARGIN, PNG_SCALE
@@ -27,7 +28,7 @@ EXAMPLES = ROOT / "examples"
 def window_on(qtbot):
     def make(example: str) -> MainWindow:
         path = EXAMPLES / example
-        window = MainWindow(ProjectDocument(load_project(path), path))
+        window = Windows().new_window(ProjectDocument(load_project(path), path))
         qtbot.addWidget(window)
         script(window)
         return window

@@ -14,7 +14,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from builder.gui import files as files_module
+from builder.gui.app import Windows
 from builder.gui.autosave import read_recovery, recovery_dir, write_recovery
 from builder.gui.document import ProjectDocument, network_key
 from builder.gui.file_prompts import Prompts
@@ -36,7 +36,13 @@ def _discard_on_close(window: MainWindow) -> None:
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path):
+def windows() -> Windows:
+    """The application's windows: the test's windows, and those they open."""
+    return Windows()
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, windows):
     """A window on a copy of a project (tests must never write over the examples)."""
     def make(path: Path | None = None, **answers) -> MainWindow:
         doc = None
@@ -46,7 +52,7 @@ def make_window(qtbot, tmp_path):
                 copy.parent.mkdir(exist_ok=True)
                 copy.write_bytes(path.read_bytes())
             doc = ProjectDocument(load_project(copy), copy)
-        window = MainWindow(doc)
+        window = windows.new_window(doc)
         qtbot.addWidget(window, before_close_func=_discard_on_close)
         script(window, **answers)
         return window
@@ -262,13 +268,13 @@ def test_later_keeps_a_recovery_file_and_discard_deletes_it(make_window):
     assert not stale.exists() and again.files.is_untouched()
 
 
-def test_a_second_recovered_project_opens_in_its_own_window(make_window, tmp_path):
+def test_a_second_recovered_project_opens_in_its_own_window(make_window, windows, tmp_path):
     originals = [copy(LENET, tmp_path), copy(MLP, tmp_path)]
     for name, original in zip(("a.json", "b.json"), originals):
         write_recovery(recovery_dir() / name, load_project(original), original, pid=dead_pid())
     window = make_window(recover=["recover", "recover"])
     window.files.start(None)
-    (extra,) = files_module._extra_windows
+    (extra,) = [w for w in windows.open if w is not window]
     try:
         assert {window.doc.path, extra.doc.path} == set(originals)
         assert window.isWindowModified() and extra.isWindowModified()
@@ -369,7 +375,7 @@ def click_on_show(monkeypatch, label: str) -> None:
                                                ("Cancel", "cancel")])
 def test_the_unsaved_changes_dialog_offers_save_discard_cancel(qtbot, monkeypatch, label,
                                                                answer):
-    window = MainWindow()
+    window = Windows().new_window()
     qtbot.addWidget(window)
     prompts = Prompts(window)
     prompts.interactive = True
@@ -381,7 +387,7 @@ def test_the_unsaved_changes_dialog_offers_save_discard_cancel(qtbot, monkeypatc
 def test_the_recovery_dialog_offers_recover_discard_later(qtbot, monkeypatch, label):
     stale = recovery_dir() / "x.json"
     write_recovery(stale, load_project(MLP), None, pid=dead_pid())
-    window = MainWindow()
+    window = Windows().new_window()
     qtbot.addWidget(window)
     prompts = Prompts(window)
     prompts.interactive = True
@@ -390,7 +396,7 @@ def test_the_recovery_dialog_offers_recover_discard_later(qtbot, monkeypatch, la
 
 
 def test_with_nobody_to_ask_questions_take_the_answer_that_loses_nothing(qtbot, capsys):
-    window = MainWindow()
+    window = Windows().new_window()
     qtbot.addWidget(window)
     prompts = Prompts(window)  # QT_QPA_PLATFORM=offscreen in tests
     assert not prompts.interactive

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from builder.gui.app import Windows
 from builder.gui.import_dialog import ImportDialog, import_arguments, input_problem, module_members
-from builder.gui.mainwindow import MainWindow
 from graph_schema.files import project_to_json
 from tests.gui.windows import open_window
 
@@ -130,7 +130,7 @@ def test_a_successful_import_opens_in_a_new_window_and_keeps_the_project(qtbot, 
 
 
 def test_a_fresh_window_takes_the_import_itself(qtbot, models):
-    window = MainWindow()
+    window = Windows().new_window()
     qtbot.addWidget(window)
     dialog = ImportDialog(window)
     qtbot.addWidget(dialog)

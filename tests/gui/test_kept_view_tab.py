@@ -145,7 +145,7 @@ def test_edits_while_a_kept_tab_is_current_leave_the_project_unchanged(qtbot, im
     before, steps = project_to_json(window.doc.project), window.controller.undo_stack.count()
 
     window.select_all()
-    window.delete_action.trigger()
+    window.structure.delete_action.trigger()
     window.structure.paste_action.trigger()
     window.structure.cut_action.trigger()
     window.palette.layer_chosen.emit("nn.ReLU")  # a double-click in the palette

@@ -13,16 +13,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SESSION = """
 import sys
 from PySide6.QtCore import QTimer
-from builder.gui.app import application
+from builder.gui.app import Windows, application
 from builder.gui.clipboard import FRAGMENT_MIME, copy_selection
 from builder.gui.document import ProjectDocument
-from builder.gui.mainwindow import MainWindow
 from graph_schema import load_project
 
 app = application()
 from pathlib import Path
 path = Path("examples/lenet.json")
-window = MainWindow(ProjectDocument(load_project(path), path))
+window = Windows().new_window(ProjectDocument(load_project(path), path))
 window.show()
 
 def copy_and_quit():

@@ -173,7 +173,7 @@ def test_the_diagnostic_and_the_block_menu_offer_the_review(qtbot):
     with qtbot.waitSignal(panel.review_requested) as blocker:
         qtbot.mouseClick(panel.tree.itemWidget(item, FIX), Qt.MouseButton.LeftButton)
     assert blocker.args == ["Keep"]
-    menu = window.structure.context_menu(window.current_view(), QPointF(), "k")
+    menu = window.canvas_menu.context_menu(window.current_view(), QPointF(), "k")
     (review,) = [a for a in menu.actions() if a.text() == "Review Kept Source…"]
     review.trigger()
     assert [q for q, _ in prompts.asked] == ["review_kept_source", "review_kept_source"]

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections import Counter
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QKeySequence, QPalette
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from builder.gui.app import Windows
 from builder.gui.mainwindow import MainWindow, settings
 from tests.gui.panels_support import select
 from tests.gui.windows import open_window
@@ -24,7 +25,7 @@ SHORTCUTS = {
 
 def shortcut_owners(window: MainWindow) -> dict[str, str]:
     owners = {}
-    for action in window.findChildren(type(window.delete_action)):
+    for action in window.findChildren(QAction):
         for sequence in action.shortcuts():
             text = sequence.toString(QKeySequence.SequenceFormat.PortableText)
             owners[text] = action.text().replace("&", "")
@@ -59,7 +60,7 @@ def test_the_window_layout_is_kept_between_runs(qtbot):
     first.resize(760, 560)  # within the offscreen screen, which restoring clamps to
     size = (first.width(), first.height())
     first.close()
-    second = MainWindow()
+    second = Windows().new_window()
     qtbot.addWidget(second)
     second.restore_layout()
     second.show()

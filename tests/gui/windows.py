@@ -1,9 +1,11 @@
-"""A real main window for a GUI test: on an example, a project, or a new document."""
+"""A real main window for a GUI test: on an example, a project, or a new document, made by
+the application's Windows as the app makes its windows."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from builder.gui.app import Windows
 from builder.gui.document import ProjectDocument
 from builder.gui.mainwindow import MainWindow
 from graph_schema import load_project
@@ -21,7 +23,7 @@ def open_window(qtbot, example: str | None = None, project: Project | None = Non
         doc = ProjectDocument(load_project(path), path)
     elif project is not None:
         doc = ProjectDocument(project)
-    window = MainWindow(doc)
+    window = Windows().new_window(doc)
     # Edits made by a test are not worth a "save changes?" question when it closes the window.
     qtbot.addWidget(window, before_close_func=lambda w: w.controller.undo_stack.setClean())
     window.resize(*size)

@@ -1,12 +1,13 @@
 """The inspector and the information panels around the canvas.
 
-``install(window)`` builds them and docks them: the inspector, the generated code and the
-project notes share the right side (tabbed); diagnostics and the layer summary share the
-bottom. Every panel listens to the document and edits only through the controller.
+``install(window, review_kept_source)`` builds them and docks them: the inspector, the
+generated code and the project notes share the right side (tabbed); diagnostics and the layer
+summary share the bottom. Every panel listens to the document and edits only through the controller.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
@@ -32,8 +33,9 @@ class Panels:
     notes: NotesPanel
 
 
-def install(window: QMainWindow) -> Panels:
-    """Create the panels, dock them, and keep them on ``window.panels``."""
+def install(window: QMainWindow, review_kept_source: Callable[[str], object]) -> Panels:
+    """Create the panels on ``window``'s document and dock them there (``window.add_dock``).
+    A diagnostic's "Review…" button calls ``review_kept_source(block_name)``."""
     doc, controller, tabs = window.doc, window.controller, window.tabs
     panels = Panels(
         inspector=Inspector(doc, controller, tabs),
@@ -56,7 +58,7 @@ def install(window: QMainWindow) -> Panels:
     checks.addTab(panels.summary, "Summary")
     bottom = window.add_dock("checks", "Diagnostics and summary", checks, BOTTOM)
     _title_with_counts(checks, panels.diagnostics)
-    panels.diagnostics.review_requested.connect(window.files.kept_source.review)
+    panels.diagnostics.review_requested.connect(review_kept_source)
     code.visibilityChanged.connect(panels.code.lazy.set_in_front)
 
     def summary_in_front(*_args) -> None:
@@ -68,7 +70,6 @@ def install(window: QMainWindow) -> Panels:
     inspector.raise_()
     window.resizeDocks([inspector], [430], Qt.Orientation.Horizontal)
     window.resizeDocks([bottom], [170], Qt.Orientation.Vertical)
-    window.panels = panels
     return panels
 
 
