@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from builder.train_command import EXIT_OK, EXIT_SIGNAL, UsageProblem, _StopFlag
+from builder.train_stop import EXIT_OK, EXIT_SIGNAL, StopFlag, UsageProblem
 
 NETWORKS = ("generator", "discriminator")
 
@@ -53,7 +53,7 @@ def train_gan(config) -> int:
     log = RunLog(run_dir, json_progress=config.json_progress, columns=COLUMNS,
                  resume_epochs_done=resume["position"]["epoch"] if resume and "position" in
                  resume else None, total_epochs=config.max_epochs)
-    stop = _StopFlag()
+    stop = StopFlag()
     try:
         if resume is None:
             write_json(run_dir / "config.json", _record(config, source, models, device))

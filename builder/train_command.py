@@ -16,10 +16,15 @@ import tempfile
 from pathlib import Path
 
 from builder.train_options import add_train_arguments, flags_of
+from builder.train_stop import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_SIGNAL,
+    EXIT_UNUSABLE,
+    StopFlag,
+    UsageProblem,
+)
 from graph_schema import ProjectError
-
-EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
-EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 def add_train_parser(sub) -> None:
@@ -77,10 +82,6 @@ def _project_data(training) -> str:
                        "csv:PATH, folder:PATH, python:MODULE:FACTORY)")
 
 
-class UsageProblem(Exception):
-    """A problem with the arguments (exit 2)."""
-
-
 # --- one process -------------------------------------------------------------------------------
 
 
@@ -91,7 +92,7 @@ def run_worker(config, argv: list[str]) -> int:
     from builder.training.logs import RunLog
     from builder.training.runner import run
 
-    stop = _StopFlag()
+    stop = StopFlag()
     world = None
     try:
         world = start_world(config.accelerator, config.dist_timeout)
@@ -137,46 +138,7 @@ def _say_weights(world, result) -> None:
           f"{weights_sha256(model)[:16]}", file=sys.stderr)
 
 
-class _StopFlag:
-    """Ctrl+C / SIGTERM ask the loop to stop at the next step boundary and checkpoint; a second
-    Ctrl+C stops at once. Under a user's own torchrun one Ctrl+C arrives twice (from the terminal
-    and from torchrun), so a repeat within a second counts as the same one."""
-
-    REPEAT_S = 1.0
-
-    def __init__(self):
-        self.signum = None
-        self._first = 0.0
-
-    def is_set(self) -> bool:
-        return self.signum is not None
-
-    def _handle(self, signum, _frame):
-        import time
-
-        now = time.monotonic()
-        if self.signum is not None and signum == signal.SIGINT:
-            if now - self._first > self.REPEAT_S:
-                raise KeyboardInterrupt
-            return
-        self.signum, self._first = signum, now
-
-    def installed(self):
-        import contextlib
-
-        @contextlib.contextmanager
-        def scope():
-            previous = {s: signal.signal(s, self._handle) for s in EXIT_SIGNAL}
-            try:
-                yield
-            finally:
-                for signum, handler in previous.items():
-                    signal.signal(signum, handler)
-
-        return scope()
-
-
-def exit_for(err: BaseException, stop: _StopFlag | None = None,
+def exit_for(err: BaseException, stop: StopFlag | None = None,
              batch_size: int | None = None) -> tuple[int | None, str]:
     """The exit status and one-line message for an error a user can cause; (None, "") for a
     bug, which must surface as one."""
