@@ -149,3 +149,18 @@ def test_opening_and_rendering_a_project_does_not_import_torch(tmp_path):
     titles, torch_loaded = done.stdout.strip().splitlines()[-1].rsplit(" ", 1)
     assert "digits_cnn" in titles  # the file really opened in a window
     assert torch_loaded == "False"
+
+
+def test_imports_draw_no_circles():
+    """Imports form a tree-like structure: no module reaches itself through imports, not even
+    through imports inside functions (which would only hide a circle)."""
+    grimp = pytest.importorskip("grimp")
+    import networkx as nx
+
+    graph = grimp.build_graph("graph_schema", "codegen", "builder", cache_dir=None)
+    imports = nx.DiGraph()
+    for module in graph.modules:
+        imports.add_edges_from((module, imported)
+                               for imported in graph.find_modules_directly_imported_by(module))
+    circles = [sorted(c) for c in nx.strongly_connected_components(imports) if len(c) > 1]
+    assert circles == []

@@ -86,7 +86,6 @@ def test_unusable_input_exits_2_with_one_line(capsys, qapp, tmp_path, monkeypatc
 
 
 def test_layout_spreads_a_file_without_positions(qapp, tmp_path):
-    from builder.gui.controller import EditController
     from builder.gui.document import ProjectDocument, network_key
     from builder.gui.render import lay_out
     from builder.gui.scene import CanvasScene
@@ -99,7 +98,7 @@ def test_layout_spreads_a_file_without_positions(qapp, tmp_path):
     doc = ProjectDocument(project)
     key = network_key(project.networks[0].name)
     lay_out(doc, key)
-    scene = CanvasScene(doc, EditController(doc), key, theme_named("light"))
+    scene = CanvasScene(doc, key, theme_named("light"))
     boxes = [item.mapRectToScene(0, 0, *item.size) for item in scene.nodes.values()]
     overlapping = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
                    if a.intersects(b)]

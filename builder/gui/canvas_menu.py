@@ -74,7 +74,7 @@ class CanvasMenu(QObject):
         return menu
 
     def _node_entries(self, menu: QMenu, view: CanvasView, node_id: str) -> None:
-        scene, key, structure = view.canvas, view.canvas.key, self.structure
+        key, structure = view.canvas.key, self.structure
         block = self.doc.node(key, node_id).block_name
         if block is not None and self.doc.project.block(block) is not None:
             _add(menu, f"Open Block {block}", lambda: structure.open_block(block))
@@ -85,7 +85,7 @@ class CanvasMenu(QObject):
         fixes = [d for d in self.doc.analysis(key).by_node.get(node_id, []) if d.fix]
         for diagnostic in fixes:
             _add(menu, f"Apply Fix: {diagnostic.fix.label}",
-                 lambda d=diagnostic: apply_fix(scene.controller, key, d))
+                 lambda d=diagnostic: apply_fix(view.controller, key, d))
         if fixes:
             menu.addSeparator()
         # The menu opened on a node selects it first (view.py): these act on the selection.
@@ -97,7 +97,7 @@ class CanvasMenu(QObject):
     def _edge_entries(self, menu: QMenu, view: CanvasView, edge: Edge,
                       scene_pos: QPointF) -> None:
         scene = view.canvas
-        _add(menu, "Delete Connection", lambda: scene.controller.disconnect(scene.key, [edge]))
+        _add(menu, "Delete Connection", lambda: view.controller.disconnect(scene.key, [edge]))
         _add(menu, "Insert Layer…", lambda: self.insert_layer_into(view, edge, scene_pos))
 
     def _canvas_entries(self, menu: QMenu, view: CanvasView, scene_pos: QPointF) -> None:

@@ -22,6 +22,7 @@ from builder.gui.fragments import (
     place_fragment,
 )
 from builder.gui.scene import CanvasScene
+from builder.gui.view import CanvasView
 from graph_schema.document import Position
 
 FRAGMENT_MIME = "application/x-torchcanvas-fragment"
@@ -50,10 +51,10 @@ def fragment_mime(fragment: Fragment) -> QMimeData:
     return data
 
 
-def copy_selection(scene: CanvasScene) -> bool:
-    fragment = selection_fragment(scene)
+def copy_selection(view: CanvasView) -> bool:
+    fragment = selection_fragment(view.canvas)
     if fragment is None:
-        scene.controller.refused.emit("Nothing to copy: select some layers first")
+        view.controller.refused.emit("Nothing to copy: select some layers first")
         return False
     system_clipboard().setMimeData(fragment_mime(fragment))
     _release_at_exit()
@@ -88,13 +89,14 @@ def release_clipboard() -> None:
         board.clear()
 
 
-def cut_selection(scene: CanvasScene) -> bool:
+def cut_selection(view: CanvasView) -> bool:
     """Copy, then delete the selection (and its connections) as one undo step."""
+    scene = view.canvas
     ids = scene.selected_node_ids()
-    if not copy_selection(scene):
+    if not copy_selection(view):
         return False
-    scene.controller.push(f"Cut {layers_label(len(ids))}",
-                          removal_steps(scene.doc, scene.key, ids))
+    view.controller.push(f"Cut {layers_label(len(ids))}",
+                         removal_steps(scene.doc, scene.key, ids))
     return True
 
 
@@ -111,32 +113,32 @@ def clipboard_text() -> str | None:
     return data.text() if data.hasText() else None
 
 
-def paste(scene: CanvasScene, at: QPointF | None = None) -> list[str]:
+def paste(view: CanvasView, at: QPointF | None = None) -> list[str]:
     """Paste the clipboard into the scene's graph, its top-left corner at ``at`` (or offset
     from where the layers were copied); the new layers become the selection."""
     text = clipboard_text()
     if not text:
-        scene.controller.refused.emit("Cannot paste: the clipboard holds no layers")
+        view.controller.refused.emit("Cannot paste: the clipboard holds no layers")
         return []
     try:
         fragment = fragment_from_json(text)
     except FragmentError as err:
-        scene.controller.refused.emit(f"Cannot paste: {err}")
+        view.controller.refused.emit(f"Cannot paste: {err}")
         return []
-    return place(scene, fragment, at, "Paste")
+    return place(view, fragment, at, "Paste")
 
 
-def duplicate_selection(scene: CanvasScene) -> list[str]:
+def duplicate_selection(view: CanvasView) -> list[str]:
     """Copy and paste beside the originals in one step, leaving the clipboard alone."""
-    fragment = selection_fragment(scene)
+    fragment = selection_fragment(view.canvas)
     if fragment is None:
-        scene.controller.refused.emit("Nothing to duplicate: select some layers first")
+        view.controller.refused.emit("Nothing to duplicate: select some layers first")
         return []
-    return place(scene, fragment, None, "Duplicate")
+    return place(view, fragment, None, "Duplicate")
 
 
-def place(scene: CanvasScene, fragment: Fragment, at: QPointF | None, verb: str) -> list[str]:
-    controller = scene.controller
+def place(view: CanvasView, fragment: Fragment, at: QPointF | None, verb: str) -> list[str]:
+    scene, controller = view.canvas, view.controller
     target = Position(x=at.x(), y=at.y()) if at is not None else None
     try:
         placement = place_fragment(controller, scene.key, fragment, target)

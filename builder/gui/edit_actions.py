@@ -100,18 +100,22 @@ class StructureActions(QObject):
         view = self.tabs.current_view()
         return view.canvas if view is not None else None
 
+    def _controller(self) -> EditController:
+        """The current tab's controller: a kept block's read-only tab has one that refuses."""
+        return self.tabs.current_view().controller
+
     def _status(self, message: str) -> None:
         self.status_bar.showMessage(message, 8000)
 
     # -- clipboard -------------------------------------------------------------------------
     def copy(self) -> None:
         scene = self.scene()
-        if scene is not None and clipboard.copy_selection(scene):
+        if scene is not None and clipboard.copy_selection(self.tabs.current_view()):
             self._status(f"Copied {clipboard.layers_label(len(scene.selected_node_ids()))}")
 
     def cut(self) -> None:
         if self.scene() is not None:
-            clipboard.cut_selection(self.scene())
+            clipboard.cut_selection(self.tabs.current_view())
 
     def paste(self, at: QPointF | None = None) -> list[str]:
         view = self.tabs.current_view()
@@ -119,10 +123,11 @@ class StructureActions(QObject):
             return []
         if at is None:
             at = self._cursor_point(view)
-        return clipboard.paste(view.canvas, at)
+        return clipboard.paste(view, at)
 
     def duplicate(self) -> list[str]:
-        return clipboard.duplicate_selection(self.scene()) if self.scene() else []
+        view = self.tabs.current_view()
+        return clipboard.duplicate_selection(view) if view is not None else []
 
     def delete(self) -> None:
         view = self.tabs.current_view()
@@ -141,9 +146,9 @@ class StructureActions(QObject):
         if scene is None:
             return None
         chosen = scene.selected_node_ids()
-        problem = blocks.group_problem(scene.controller, scene.key, chosen)
+        problem = blocks.group_problem(self._controller(), scene.key, chosen)
         if problem:
-            scene.controller.refused.emit(f"Cannot group into a block: {problem}")
+            self._controller().refused.emit(f"Cannot group into a block: {problem}")
             return None
         name = ask_text(self.host, "Group into block",
                         "Name of the new block (it becomes a class in generated code):",
@@ -151,7 +156,7 @@ class StructureActions(QObject):
         if name is None:
             return None
         sizes = {n: scene.nodes[n].size for n in scene.nodes}
-        instance = blocks.group_into_block(scene.controller, scene.key, chosen, name, sizes)
+        instance = blocks.group_into_block(self._controller(), scene.key, chosen, name, sizes)
         if instance is not None:
             scene.select_nodes([instance])
         return instance
@@ -171,10 +176,10 @@ class StructureActions(QObject):
             instances = [n for n in scene.selected_node_ids()
                          if self.doc.node(scene.key, n).block_name is not None]
             if len(instances) != 1:
-                scene.controller.refused.emit("Expand block: select one block instance")
+                self._controller().refused.emit("Expand block: select one block instance")
                 return None
             node_id = instances[0]
-        made = block_expand.expand_block(scene.controller, scene.key, node_id)
+        made = block_expand.expand_block(self._controller(), scene.key, node_id)
         if made is not None:
             scene.select_nodes(made)
         return made
@@ -225,7 +230,7 @@ class StructureActions(QObject):
         name = ask_text(self.host, "Rename layer", "New name (an attribute in generated "
                         "code):", old)
         if name is not None and name != old:
-            scene.controller.rename(scene.key, node_id, name)
+            self._controller().rename(scene.key, node_id, name)
 
     # -- layout ----------------------------------------------------------------------------
     def auto_layout(self) -> None:
@@ -234,7 +239,7 @@ class StructureActions(QObject):
             return
         scene = view.canvas
         sizes = {n: item.size for n, item in scene.nodes.items()}
-        engine = arrange.auto_layout(scene.controller, scene.key, sizes)
+        engine = arrange.auto_layout(self._controller(), scene.key, sizes)
         view.fit()
         self._status(f"Auto layout by {arrange.engine_label(engine)}")
 
@@ -243,7 +248,7 @@ class StructureActions(QObject):
         if scene is None:
             return
         sizes = {n: item.size for n, item in scene.nodes.items()}
-        engine = arrange.arrange_selection(scene.controller, scene.key,
+        engine = arrange.arrange_selection(self._controller(), scene.key,
                                            scene.selected_node_ids(), sizes)
         if engine is not None:
             self._status(f"Arranged the selection by {arrange.engine_label(engine)}")

@@ -114,7 +114,7 @@ class Exporter:
         if path is None or not self._may_write([path], "Cannot export the diagram"):
             return False
         try:
-            render_graph(self.doc, key, path, self.tabs.theme, self.controller)
+            render_graph(self.doc, key, path, self.tabs.theme)
         except RenderError as err:
             self.prompts.error("Cannot export the diagram", str(err))
             return False

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QTabWidget
 
 from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, ProjectDocument
-from builder.gui.kept_view import KeptBlockScene, KeptBlockView, kept_block
+from builder.gui.kept_block_tab import KeptBlockView
+from builder.gui.kept_view import KeptBlockScene, kept_block
 from builder.gui.scene import CanvasScene
 from builder.gui.theme import Theme
 from builder.gui.view import CanvasView
@@ -83,11 +84,11 @@ class GraphTabs(QTabWidget):
 
     def _new_view(self, key: GraphKey) -> CanvasView:
         if kept_block(self.doc, key) is not None:
-            scene = KeptBlockScene(self.doc, self.controller, key, self.theme)
-            view = KeptBlockView(scene)
+            scene = KeptBlockScene(self.doc, key, self.theme)
+            view = KeptBlockView(scene, self.controller)
         else:
-            scene = CanvasScene(self.doc, self.controller, key, self.theme)
-            view = CanvasView(scene)
+            scene = CanvasScene(self.doc, key, self.theme)
+            view = CanvasView(scene, self.controller)
             # Bound methods, not lambdas: Qt drops the connection when either side dies.
             scene.node_activated.connect(self._on_scene_node_activated)
         scene.setParent(view)  # the scene lives and dies with its view

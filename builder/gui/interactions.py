@@ -1,5 +1,11 @@
 """Mouse gestures on the canvas, one small class each (as in Orange's canvas).
 
+The view picks the gesture when a button goes down and hands it the controller; the scene
+only mirrors the document. Each gesture's ``mouse_press``/``mouse_move``/``mouse_release``
+returns whether it handled the event; one it did not handle goes on to Qt's own handling
+(selection, the rubber band, dragging items).
+
+``Pan``: the middle button, or the left button with Space held, drags the canvas.
 ``LinkDrag``: press on a port, drag, release on another port (or on a node, which picks its
 first free input). Pressing a connected input picks its connection up: drop it on another
 input to move it, or on empty canvas to remove it.
@@ -8,26 +14,56 @@ input to move it, or on empty canvas to remove it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QPen
-from PySide6.QtWidgets import QGraphicsPathItem
+from PySide6.QtWidgets import QAbstractScrollArea, QGraphicsPathItem
 
+from builder.gui.controller import EditController
 from builder.gui.items import NodeItem, edge_path
 from graph_schema.document import Edge
 
-if TYPE_CHECKING:
-    from builder.gui.scene import CanvasScene
-
 
 class Interaction:
-    """Base class: something the mouse is doing on the scene right now."""
+    """Something the mouse is doing on the canvas right now. By default it handles nothing."""
+
+    def mouse_press(self, pos: QPointF) -> bool:
+        return False
+
+    def mouse_move(self, pos: QPointF) -> bool:
+        return False
+
+    def mouse_release(self, pos: QPointF) -> bool:
+        return False
+
+
+class Pan(Interaction):
+    """Drags the canvas under the cursor. Positions are the viewport's, not the scene's:
+    the scene moves under the mouse while panning."""
+
+    def __init__(self, area: QAbstractScrollArea, start: QPoint):
+        self.area = area
+        self.last = start
+        area.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def mouse_press(self, pos: QPointF) -> bool:
+        return True  # a pan starts no rubber band and selects nothing
+
+    def mouse_move(self, pos: QPointF) -> bool:
+        point = pos.toPoint()
+        delta, self.last = point - self.last, point
+        for bar, step in ((self.area.horizontalScrollBar(), delta.x()),
+                          (self.area.verticalScrollBar(), delta.y())):
+            bar.setValue(bar.value() - step)
+        return True
+
+    def mouse_release(self, pos: QPointF) -> bool:
+        return True
 
 
 class LinkDrag(Interaction):
-    def __init__(self, scene: CanvasScene, item: NodeItem, kind: str, index: int):
-        self.scene = scene
+    def __init__(self, scene, controller: EditController, item: NodeItem, kind: str,
+                 index: int):
+        self.scene, self.controller = scene, controller
         self.picked: Edge | None = None
         if kind == "in":
             self.picked = self._edge_into(item.node_id, index)
@@ -44,7 +80,7 @@ class LinkDrag(Interaction):
         self.line.setPen(pen)
         self.line.setZValue(10)
         scene.addItem(self.line)
-        self.move(self.anchor.port_scene_pos(self.kind, self.index))
+        self.mouse_move(self.anchor.port_scene_pos(self.kind, self.index))
 
     def _edge_into(self, node_id: str, port: int) -> Edge | None:
         for edge in self.scene.doc.graph(self.scene.key).edges:
@@ -52,28 +88,33 @@ class LinkDrag(Interaction):
                 return edge
         return None
 
-    def move(self, pos: QPointF) -> None:
+    def mouse_press(self, pos: QPointF) -> bool:
+        return True  # the press on a port starts the drag; it must not select or move
+
+    def mouse_move(self, pos: QPointF) -> bool:
         start = self.anchor.port_scene_pos(self.kind, self.index)
         self.line.setPath(edge_path(start, pos) if self.kind == "out" else edge_path(pos, start))
+        return True
 
-    def finish(self, pos: QPointF) -> None:
+    def mouse_release(self, pos: QPointF) -> bool:
         self.scene.removeItem(self.line)
         wanted = "in" if self.kind == "out" else "out"
         other = self._other_end(pos, wanted)
-        controller, key = self.scene.controller, self.scene.key
+        controller, key = self.controller, self.scene.key
         if self.picked is not None:
             self._restore_picked()
             if other is None:
                 controller.disconnect(key, [self.picked])
             elif (other[0].node_id, other[1]) != (self.picked.target, self.picked.target_port):
                 controller.reroute(key, self.picked, other[0].node_id, other[1])
-            return
+            return True
         if other is None:
-            return
+            return True
         if self.kind == "out":
             controller.connect(key, self.anchor.node_id, self.index, other[0].node_id, other[1])
         else:
             controller.connect(key, other[0].node_id, other[1], self.anchor.node_id, self.index)
+        return True
 
     def _restore_picked(self) -> None:
         edge = self.picked
@@ -96,16 +137,24 @@ class LinkDrag(Interaction):
 
 
 class MoveTracker(Interaction):
-    def __init__(self, scene: CanvasScene):
-        self.scene = scene
-        self.before: dict[str, QPointF] = {}
+    """Lets Qt drag the selected nodes, and turns where they ended up into one move command.
+    The positions before are read at the first move, once Qt's press has settled the
+    selection (a press on an unselected node selects it) and before Qt moves anything."""
 
-    def start(self) -> None:
-        self.before = {i.node_id: i.pos() for i in self.scene.selectedItems()
-                       if isinstance(i, NodeItem)}
+    def __init__(self, scene, controller: EditController):
+        self.scene, self.controller = scene, controller
+        self.before: dict[str, QPointF] | None = None
 
-    def finish(self) -> None:
-        moved = [n for n, p in self.before.items()
+    def mouse_move(self, pos: QPointF) -> bool:
+        if self.before is None:
+            self.before = {i.node_id: i.pos() for i in self.scene.selectedItems()
+                           if isinstance(i, NodeItem)}
+        return False
+
+    def mouse_release(self, pos: QPointF) -> bool:
+        before = self.before or {}
+        moved = [n for n, p in before.items()
                  if n in self.scene.nodes and self.scene.nodes[n].pos() != p]
         if moved:
-            self.scene.controller.move(self.scene.key, self.scene.positions_of(moved))
+            self.controller.move(self.scene.key, self.scene.positions_of(moved))
+        return False

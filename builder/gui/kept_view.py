@@ -8,22 +8,19 @@ can be neither moved nor selected. Catalog types get their family's glyph; anyth
 user class, an op the catalog lacks) a neutral one.
 
 The render command draws a KeptViewScene; the app's tab of such a block shows a
-KeptBlockScene in a KeptBlockView, which answer what the window asks of any canvas (its key,
-its selection, its controller) with a controller that refuses every edit.
+KeptBlockScene in a KeptBlockView (builder/gui/kept_block_tab.py).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, SignalInstance
-from PySide6.QtGui import QContextMenuEvent, QPainter
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSimpleTextItem, QMenu
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSimpleTextItem
 
-from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.glyphs import OPERATORS, NodeLook, node_size
 from builder.gui.items import EdgeItem, NodeItem
 from builder.gui.theme import Theme, ui_font
-from builder.gui.view import LAYER_MIME, CanvasView
 from graph_schema.catalog import get_spec
 from graph_schema.dims import format_shape_compact
 from graph_schema.document import Block, Network, Node, RecordedView, ViewNode
@@ -149,36 +146,12 @@ class KeptViewScene(QGraphicsScene):
         """Nothing to stop listening to: the view never changes (as CanvasScene.detach)."""
 
 
-class ReadOnlyEdits(EditController):
-    """The controller of a kept block's tab. The window's actions (delete, paste, add layer,
-    auto layout, ...) reach the current tab's ``scene.controller``; here every undo step they
-    ask for is refused, so nothing done while the tab is current changes the document."""
-
-    def __init__(self, doc: ProjectDocument, refusals: SignalInstance, parent=None):
-        super().__init__(doc, parent)
-        self.refused.connect(refusals)  # the window's status bar shows the reason
-
-    def push(self, text: str, steps) -> None:
-        self.refuse(text)
-
-    def move(self, key: GraphKey, positions) -> None:
-        self.refuse("Move")
-
-    def refuse(self, what: str) -> None:
-        message = f"{what}: not done, this block is kept as source and its tab is read-only"
-        # Sent once the asking action is done: one that then reports success in the status
-        # bar ("Auto layout by ...") would otherwise cover the refusal.
-        QTimer.singleShot(0, self, lambda: self.refused.emit(message))
-
-
 class KeptBlockScene(KeptViewScene):
     """A kept block's tab: its recorded view, or a message when the file has none."""
 
-    def __init__(self, doc: ProjectDocument, controller: EditController, key: GraphKey,
-                 theme: Theme, parent=None):
+    def __init__(self, doc: ProjectDocument, key: GraphKey, theme: Theme, parent=None):
         super().__init__(doc.project.block(key[1]), theme, parent)
         self.doc, self.key = doc, key
-        self.controller = ReadOnlyEdits(doc, controller.refused, self)
         self.far = False  # a recorded view is small: always drawn in full (no overview)
         doc.graph_renamed.connect(self._on_doc_graph_renamed)
 
@@ -218,52 +191,6 @@ class KeptBlockScene(KeptViewScene):
             if isinstance(item, (NodeItem, EdgeItem)):
                 item.theme = theme
         self.update()
-
-
-class KeptBlockView(CanvasView):
-    """Zoom, pan and fit as on any canvas; no drops from the palette, no quick-add, and a
-    context menu with only the view's own entries."""
-
-    def __init__(self, scene: KeptBlockScene, parent=None):
-        super().__init__(scene, parent)
-        self.shown_menu: QMenu | None = None  # the context menu on screen (tests read it)
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Tab:
-            self.canvas.controller.refuse("Add layer")  # Tab opens quick-add on a canvas
-            return True
-        return super().event(event)
-
-    def delete_selection(self) -> None:
-        self.canvas.controller.refuse("Delete")
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasFormat(LAYER_MIME):
-            self.canvas.controller.refuse("Add layer")
-            event.ignore()
-            return
-        super().dragEnterEvent(event)
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasFormat(LAYER_MIME):
-            event.ignore()
-            return
-        super().dragMoveEvent(event)
-
-    def dropEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasFormat(LAYER_MIME):
-            event.ignore()
-            return
-        super().dropEvent(event)
-
-    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
-        menu = QMenu(self)
-        menu.addAction("Fit to Window").triggered.connect(lambda _checked=False: self.fit())
-        menu.addAction("Actual Size").triggered.connect(
-            lambda _checked=False: self.reset_zoom())
-        menu.aboutToHide.connect(menu.deleteLater)
-        self.shown_menu = menu
-        menu.popup(event.globalPos())
 
 
 def _read_only(item: QGraphicsItem) -> None:

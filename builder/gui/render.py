@@ -16,7 +16,6 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QS
 from PySide6.QtGui import QGuiApplication, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
 
-from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.glyphs import node_size
 from builder.gui.kept_view import KeptViewScene, viewed_block
@@ -81,7 +80,7 @@ def check_scale(scale: float) -> float:
 
 
 def render_graph(doc: ProjectDocument, key: GraphKey, path: str | os.PathLike, theme: Theme,
-                 controller: EditController | None = None, scale: float = PNG_SCALE) -> Path:
+                 scale: float = PNG_SCALE) -> Path:
     """Draw graph ``key`` of ``doc`` to ``path`` (.png, .svg or .pdf) in ``theme``; a PNG
     has ``scale`` pixels per canvas unit (SVG and PDF are vector drawings)."""
     path = Path(path)
@@ -89,7 +88,7 @@ def render_graph(doc: ProjectDocument, key: GraphKey, path: str | os.PathLike, t
     check_scale(scale)
     kept = viewed_block(doc, key)  # a block kept as source draws what it was seen to do
     scene = KeptViewScene(kept, theme) if kept is not None else \
-        CanvasScene(doc, controller or EditController(doc), key, theme)
+        CanvasScene(doc, key, theme)
     try:
         items = scene.itemsBoundingRect()
         if items.isEmpty():

@@ -1,8 +1,9 @@
 """The scene of one graph (a network or a block): items that mirror the document.
 
-It listens to the document's signals and adds, removes or refreshes items; user gestures
-(moving nodes, dragging a connection) are passed to interaction objects that call the
-controller.
+It listens to the document's signals and adds, removes or refreshes items, and answers
+questions about them (what is at a point, what is selected). It keeps no controller: the
+view turns gestures into edits (builder/gui/interactions.py), and ``render`` paints a scene
+that nothing can edit.
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
-from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, ProjectDocument
-from builder.gui.interactions import Interaction, LinkDrag, MoveTracker
 from builder.gui.items import EdgeItem, NodeItem, set_far
 from builder.gui.looks import node_look
 from builder.gui.overview import Overview
@@ -31,16 +30,13 @@ def edge_key(edge: Edge) -> EdgeKey:
 class CanvasScene(QGraphicsScene):
     node_activated = Signal(str)  # double-click on a node (open a block, focus the inspector)
 
-    def __init__(self, doc: ProjectDocument, controller: EditController, key: GraphKey,
-                 theme: Theme, parent=None):
+    def __init__(self, doc: ProjectDocument, key: GraphKey, theme: Theme, parent=None):
         super().__init__(parent)
         self.doc = doc
-        self.controller = controller
         self.key = key
         self.theme = theme
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[EdgeKey, EdgeItem] = {}
-        self.interaction: Interaction | None = None
         self.overview = Overview()
         self.far = False  # zoomed out: the view paints self.overview instead of the items
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
@@ -263,36 +259,6 @@ class CanvasScene(QGraphicsScene):
         for node_id in node_ids:
             if node_id in self.nodes:
                 self.nodes[node_id].setSelected(True)
-
-    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
-        from PySide6.QtCore import Qt
-
-        if event.button() == Qt.MouseButton.LeftButton:
-            port = self.port_at(event.scenePos())
-            if port is not None:
-                self.interaction = LinkDrag(self, *port)
-                event.accept()
-                return
-            if self.node_item_at(event.scenePos()) is not None:
-                self.interaction = MoveTracker(self)
-        super().mousePressEvent(event)
-        if isinstance(self.interaction, MoveTracker):
-            self.interaction.start()
-
-    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
-        if isinstance(self.interaction, LinkDrag):
-            self.interaction.move(event.scenePos())
-            return
-        super().mouseMoveEvent(event)
-
-    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
-        interaction, self.interaction = self.interaction, None
-        if isinstance(interaction, LinkDrag):
-            interaction.finish(event.scenePos())
-            return
-        super().mouseReleaseEvent(event)
-        if isinstance(interaction, MoveTracker):
-            interaction.finish()
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         item = self.node_item_at(event.scenePos())

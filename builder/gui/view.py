@@ -1,7 +1,9 @@
 """The canvas view: zoom, pan, rubber-band selection, fit, drops from the palette, keys.
 
 Wheel zooms around the cursor; the middle button, or the left button with Space held, pans;
-a left drag on empty canvas selects with a rubber band.
+a left drag on empty canvas selects with a rubber band. The view holds the controller: it
+picks the gesture a press starts (builder/gui/interactions.py) and gives it the controller,
+while its scene only mirrors the document.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, Signa
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView
 
+from builder.gui.controller import EditController
+from builder.gui.interactions import Interaction, LinkDrag, MoveTracker, Pan
 from builder.gui.items import GRID, NodeItem
 from builder.gui.overview import OVERVIEW_ZOOM
 from builder.gui.scene import CanvasScene
@@ -33,8 +37,10 @@ class CanvasView(QGraphicsView):
     context_menu_requested = Signal(QPoint, QPointF, object)  # global pos, scene pos, node id
     zoom_changed = Signal(float)
 
-    def __init__(self, scene: CanvasScene, parent=None):
+    def __init__(self, scene: CanvasScene, controller: EditController, parent=None):
         super().__init__(scene, parent)
+        self.controller = controller
+        self.interaction: Interaction | None = None
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
@@ -45,7 +51,6 @@ class CanvasView(QGraphicsView):
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._space_held = False
-        self._pan_from: QPoint | None = None
         self._update_scene_rect()
         scene.changed.connect(self._update_scene_rect)
 
@@ -116,31 +121,51 @@ class CanvasView(QGraphicsView):
             self.zoom_by(1.0015 ** delta, event.position())
         event.accept()
 
-    # -- panning ---------------------------------------------------------------------------
+    # -- gestures --------------------------------------------------------------------------
+    def _gesture_for(self, event: QMouseEvent) -> Interaction | None:
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (
+                button == Qt.MouseButton.LeftButton and self._space_held):
+            return Pan(self, event.position().toPoint())
+        if button != Qt.MouseButton.LeftButton:
+            return None
+        point = self.mapToScene(event.position().toPoint())
+        port = self.canvas.port_at(point)
+        if port is not None:
+            return LinkDrag(self.canvas, self.controller, *port)
+        if self.canvas.node_item_at(point) is not None:
+            return MoveTracker(self.canvas, self.controller)
+        return None
+
+    def _gesture_pos(self, event: QMouseEvent) -> QPointF:
+        if isinstance(self.interaction, Pan):
+            return event.position()
+        return self.mapToScene(event.position().toPoint())
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.MiddleButton or (
-                event.button() == Qt.MouseButton.LeftButton and self._space_held):
-            self._pan_from = event.position().toPoint()
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+        self.interaction = self._gesture_for(event)
+        if self.interaction is not None and self.interaction.mouse_press(
+                self._gesture_pos(event)):
             event.accept()
             return
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if self._pan_from is not None:
-            delta = event.position().toPoint() - self._pan_from
-            self._pan_from = event.position().toPoint()
-            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
-            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+        if self.interaction is not None and self.interaction.mouse_move(
+                self._gesture_pos(event)):
             event.accept()
             return
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if self._pan_from is not None:
-            self._pan_from = None
+        interaction = self.interaction
+        handled = interaction is not None and interaction.mouse_release(
+            self._gesture_pos(event))
+        self.interaction = None
+        if isinstance(interaction, Pan):
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space_held
                                       else Qt.CursorShape.ArrowCursor)
+        if handled:
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -181,7 +206,7 @@ class CanvasView(QGraphicsView):
 
     def delete_selection(self) -> None:
         scene = self.canvas
-        scene.controller.delete(scene.key, scene.selected_node_ids(), scene.selected_edges())
+        self.controller.delete(scene.key, scene.selected_node_ids(), scene.selected_edges())
 
     def nudge(self, dx: int, dy: int) -> None:
         scene = self.canvas
@@ -189,7 +214,7 @@ class CanvasView(QGraphicsView):
         for node_id in scene.selected_node_ids():
             position = scene.doc.node(scene.key, node_id).position
             positions[node_id] = Position(x=position.x + dx * NUDGE, y=position.y + dy * NUDGE)
-        scene.controller.move(scene.key, positions)
+        self.controller.move(scene.key, positions)
 
     def _cursor_scene_pos(self) -> QPointF:
         local = self.viewport().mapFromGlobal(self.cursor().pos())
@@ -222,7 +247,7 @@ class CanvasView(QGraphicsView):
     def add_layer(self, type_name: str, point: QPointF) -> str:
         scene = self.canvas
         position = Position(x=round(point.x() / GRID) * GRID, y=round(point.y() / GRID) * GRID)
-        node_id = scene.controller.add_node(scene.key, type_name, position)
+        node_id = self.controller.add_node(scene.key, type_name, position)
         scene.select_nodes([node_id])
         return node_id
 

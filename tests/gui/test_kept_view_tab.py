@@ -13,7 +13,8 @@ from torch import nn
 
 from builder.gui.blocks import rename_block
 from builder.gui.document import block_key
-from builder.gui.kept_view import KeptBlockView, KeptViewScene, no_view_text
+from builder.gui.kept_block_tab import KeptBlockView
+from builder.gui.kept_view import KeptViewScene, no_view_text
 from builder.gui.mainwindow import MainWindow
 from builder.gui.theme import theme_named
 from builder.gui.view import CanvasView, layer_mime

@@ -26,7 +26,7 @@ window.show()
 
 def copy_and_quit():
     window.select_all()
-    assert copy_selection(window.current_view().scene())
+    assert copy_selection(window.current_view())
     assert app.clipboard().mimeData().hasFormat(FRAGMENT_MIME)
     window.close()
     app.quit()
