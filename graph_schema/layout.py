@@ -8,6 +8,9 @@ Positions are the top-left corners of the boxes, in scene units (treated as poin
 smallest x and y at 0. ``rank_gap`` is the free space between one row of boxes and the next,
 where an edge's shape label goes; ``node_gap`` is the least free space between two boxes of a
 row.
+
+When dot ran, ``routes`` also holds dot's own edge splines in the same coordinates (see
+layout_dot for their form and why the canvas routes edges with graph_schema.routing instead).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Literal
 from graph_schema.document import Network, Position
 from graph_schema.layout_builtin import builtin_layout
 from graph_schema.layout_dot import dot_layout, graphviz_available, small_enough_for_dot
-from graph_schema.layout_graph import build_layout_graph
+from graph_schema.layout_graph import RouteKey, build_layout_graph
 
 __all__ = ["LayoutResult", "graphviz_available", "layout_network"]
 
@@ -34,6 +37,9 @@ MAX_COORDINATE = 1e9  # what a saved Position accepts
 class LayoutResult:
     positions: dict[str, Position]  # top-left corner of every node's box
     engine: str  # "dot" or "builtin": the one that actually ran
+    # dot's splines, keyed (source id, source port, target id, target port), as cubic Bézier
+    # chains of 3k+1 control points; None when the built-in layout ran (it draws no edges)
+    routes: dict[RouteKey, tuple[tuple[float, float], ...]] | None = None
 
 
 def _check_gap(name: str, value: float) -> float:
@@ -82,9 +88,11 @@ def layout_network(network: Network, sizes: Mapping[str, tuple[float, float]] | 
         raise ValueError(f"layout: engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     rank_gap, node_gap = _check_gap("rank_gap", rank_gap), _check_gap("node_gap", node_gap)
     graph = build_layout_graph(network, sizes, default_size)
-    boxes, used = None, "builtin"
+    boxes, used, splines = None, "builtin", None
     if engine != "builtin" and len(graph) and small_enough_for_dot(graph):
-        boxes, used = dot_layout(graph, rank_gap, node_gap), "dot"
+        done = dot_layout(graph, rank_gap, node_gap)
+        if done is not None:
+            boxes, used, splines = done.boxes, "dot", done.routes
     if boxes is None:
         with _collector_paused():
             boxes, used = builtin_layout(graph, rank_gap, node_gap), "builtin"
@@ -97,4 +105,6 @@ def layout_network(network: Network, sizes: Mapping[str, tuple[float, float]] | 
                          f"use smaller node sizes or gaps")
     positions = {node_id: Position(x=x - left, y=y - top)
                  for node_id, (x, y) in zip(graph.ids, boxes)}
-    return LayoutResult(positions, used)
+    routes = None if splines is None else {
+        key: tuple((x - left, y - top) for x, y in spline) for key, spline in splines.items()}
+    return LayoutResult(positions, used, routes)

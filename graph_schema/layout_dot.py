@@ -4,6 +4,15 @@ The graph goes to ``dot -Tjson0`` through a subprocess with a time limit (the gr
 can build the source but cannot bound the run, and dot can take minutes on a huge graph).
 Scene units are points: 72 to the inch, which is what dot measures sizes in. Nodes are named
 by number, so no id from a file ever needs quoting in the dot source.
+
+Dot's own edge splines come back too, keyed like graph_schema.routing's routes (source id,
+source port, target id, target port), as chains of cubic Bézier control points (3k+1 points:
+p0, c1, c2, p1, c1, c2, p2, ...) in the same coordinates as the boxes. They are not snapped to
+the canvas's ports: dot knows no ports, so its splines end where dot aimed them, on the box
+border towards the box's centre, and moving those ends to ports half a box away would bend the
+last curve into whatever stands beside it. The canvas routes with graph_schema.routing, which
+starts and ends at the real ports and is checked to miss every box; dot's splines are a hint
+(which side of a column an edge went round) and what a caller may draw when it has no ports.
 """
 
 from __future__ import annotations
@@ -14,10 +23,11 @@ import logging
 import math
 import shutil
 import subprocess
+from typing import NamedTuple
 
 import graphviz
 
-from graph_schema.layout_graph import LayoutGraph
+from graph_schema.layout_graph import LayoutGraph, RouteKey
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +39,12 @@ DOT_MAX_EDGES = 4_000
 POINTS_PER_INCH = 72.0
 
 Box = tuple[float, float]  # top-left corner
+Spline = tuple[tuple[float, float], ...]  # cubic Bézier chain, 3k+1 control points
+
+
+class DotLayout(NamedTuple):
+    boxes: list[Box]
+    routes: dict[RouteKey, Spline]
 
 
 def find_dot() -> str | None:
@@ -82,15 +98,61 @@ def dot_source(graph: LayoutGraph, rank_gap: float, node_gap: float) -> str:
     for i, (width, height) in enumerate(zip(graph.widths, graph.heights)):
         extra = {"ordering": orderings[i]} if i in orderings else {}
         digraph.node(f"n{i}", width=_inches(width), height=_inches(height), **extra)
-    # Listed by input port, then output port: the order the ordering attributes keep.
-    for edge in sorted(graph.edges, key=lambda e: (e.target_port, e.source_port, e.target,
-                                                   e.source)):
-        digraph.edge(f"n{edge.source}", f"n{edge.target}")
+    # Listed by input port, then output port: the order the ordering attributes keep. The id
+    # (the edge's place in graph.edges) only comes back in the output, to find its spline.
+    order = sorted(range(len(graph.edges)), key=lambda i: (
+        graph.edges[i].target_port, graph.edges[i].source_port, graph.edges[i].target,
+        graph.edges[i].source))
+    for i in order:
+        edge = graph.edges[i]
+        digraph.edge(f"n{edge.source}", f"n{edge.target}", id=f"e{i}")
     return digraph.source
 
 
-def _parse(output: bytes, graph: LayoutGraph) -> list[Box]:
-    """Top-left corners from dot's json0 output (origin bottom-left, centres, points)."""
+def _spline(pos: str, top: float) -> Spline:
+    """Control points from an edge's ``pos`` ("e,x,y" arrow tip and "s,x,y" start, then the
+    B-spline's points), y flipped; the arrow's stretch becomes one more straight cubic, so the
+    chain runs from the tail's border to the head's."""
+    start = tip = None
+    points = []
+    for item in pos.split():
+        parts = item.split(",")
+        if parts[0] in ("e", "s"):
+            point = (float(parts[1]), top - float(parts[2]))
+            start, tip = (point, tip) if parts[0] == "s" else (start, point)
+        else:
+            points.append((float(parts[0]), top - float(parts[1])))
+    if len(points) < 4 or (len(points) - 1) % 3:
+        raise ValueError(f"dot gave an edge spline of {len(points)} points")
+    if start is not None:
+        points[:0] = _straight(start, points[0])[:-1]
+    if tip is not None:
+        points += _straight(points[-1], tip)[1:]
+    if not all(math.isfinite(v) for point in points for v in point):
+        raise ValueError("dot gave an edge spline that is not finite")
+    return tuple(points)
+
+
+def _straight(a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float, float]]:
+    return [a, (a[0] + (b[0] - a[0]) / 3, a[1] + (b[1] - a[1]) / 3),
+            (a[0] + (b[0] - a[0]) * 2 / 3, a[1] + (b[1] - a[1]) * 2 / 3), b]
+
+
+def _routes(data: dict, graph: LayoutGraph, top: float) -> dict[RouteKey, Spline]:
+    routes = {}
+    for item in data.get("edges", []):
+        name = item.get("id", "")
+        if not (name.startswith("e") and name[1:].isdigit() and "pos" in item):
+            continue
+        edge = graph.edges[int(name[1:])]
+        routes[(graph.ids[edge.source], edge.source_port, graph.ids[edge.target],
+                edge.target_port)] = _spline(item["pos"], top)
+    return routes
+
+
+def _parse(output: bytes, graph: LayoutGraph) -> DotLayout:
+    """Top-left corners from dot's json0 output (origin bottom-left, centres, points), and
+    the edges' splines."""
     data = json.loads(output)
     top = float(data["bb"].split(",")[3])
     centres: dict[int, tuple[float, float]] = {}
@@ -107,11 +169,12 @@ def _parse(output: bytes, graph: LayoutGraph) -> list[Box]:
         if not (math.isfinite(x) and math.isfinite(y)):
             raise ValueError(f"dot placed node {graph.ids[i]!r} at ({x}, {y})")
         boxes.append((x - width / 2, y - height / 2))
-    return boxes
+    return DotLayout(boxes, _routes(data, graph, top))
 
 
-def dot_layout(graph: LayoutGraph, rank_gap: float, node_gap: float) -> list[Box] | None:
-    """Top-left corners from dot, or None (with the reason logged) if dot could not do it."""
+def dot_layout(graph: LayoutGraph, rank_gap: float, node_gap: float) -> DotLayout | None:
+    """Top-left corners and edge splines from dot, or None (with the reason logged) if dot
+    could not do it."""
     path = find_dot()
     if path is None or not _runs(path):
         log.debug("dot is not available; using the built-in layout")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from graph_schema.document import Network
 
+RouteKey = tuple[str, int, str, int]  # source id, source port, target id, target port
+
 
 @dataclass(frozen=True)
 class LayoutEdge:
