@@ -6,7 +6,6 @@ tests below show that it does catch a route through a box and a label on a label
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -171,16 +170,14 @@ def test_boxes_packed_by_hand_still_route_round_each_other():
 
 # -- size -------------------------------------------------------------------------------------
 
-def test_a_500_node_residual_network_routes_well_under_a_second():
+def test_a_500_node_residual_network_routes_cleanly():
+    """Its speed is bench/bench_routing.py's to measure (against the layout, in one run)."""
     graph = residual(500)[0].networks[0]
     for engine in ("builtin", *(("dot",) if graphviz_available() else ())):
         boxes = laid_out_boxes(graph, engine)
         edge_list = requests(graph, boxes)
-        start = time.perf_counter()
         routing = route_edges(boxes, edge_list, label_sizes=labels_for(edge_list))
-        took = time.perf_counter() - start
         assert routing_problems(routing) == [] and flow_problems(routing) == []
-        assert took < 1.0, f"{engine}: {took:.2f} s"
 
 
 # -- moving nodes -----------------------------------------------------------------------------
