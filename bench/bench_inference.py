@@ -18,9 +18,7 @@ networkx.topological_sort over the same graph: the floor any full pass must pay.
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
 import sys
 import time
 from pathlib import Path
@@ -30,7 +28,7 @@ import networkx as nx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.timing import best_of  # noqa: E402
+from bench.timing import bench_parser, best_of, write_figures  # noqa: E402
 from graph_schema.catalog import get_spec  # noqa: E402
 from graph_schema.document import Edge, Network, Node, Project  # noqa: E402
 from graph_schema.inference import Inference  # noqa: E402
@@ -177,9 +175,7 @@ def report_targets(rows: list[dict]) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", metavar="PATH", help="also write the figures here")
-    parser.add_argument("--quick", action="store_true", help="only 100 and 1,000 nodes")
+    parser = bench_parser(__doc__.splitlines()[0], "only 100 and 1,000 nodes")
     args = parser.parse_args()
     missing = [t for t in ("nn.Conv1d", "nn.BatchNorm1d", "nn.ReLU", "op.add")
                if get_spec(t) is None]
@@ -199,9 +195,7 @@ def main() -> int:
                 rows.append(row)
     print("\nnodes: how many nodes an edit changed (local should be 1; tail about half).")
     verdicts = report_targets(rows)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "targets": verdicts}, indent=2)
-                                   + "\n")
+    write_figures(args.json, rows, verdicts)
     return 0
 
 

@@ -17,8 +17,6 @@ down), so a fast but wrong layout cannot pass.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.timing import best_of  # noqa: E402
+from bench.timing import bench_parser, best_of, write_figures  # noqa: E402
 from graph_schema import layout_dot  # noqa: E402
 from graph_schema.document import Edge, Network, Node, Position  # noqa: E402
 from graph_schema.layout import graphviz_available, layout_network  # noqa: E402
@@ -144,9 +142,7 @@ def report_target(rows: list[dict]) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", metavar="PATH", help="also write the figures here")
-    parser.add_argument("--quick", action="store_true", help="only 100 and 1,000 nodes")
+    parser = bench_parser(__doc__.splitlines()[0], "only 100 and 1,000 nodes")
     parser.add_argument("--dot-limit", type=float, default=60.0, metavar="SECONDS",
                         help="time limit for one dot run (default 60)")
     args = parser.parse_args()
@@ -162,9 +158,7 @@ def main() -> int:
         for kind, build in (("chain", chain), ("residual", residual), ("fanout", fanout)):
             rows.append(measure(kind, build, size, use_dot, args.dot_limit))
     verdicts = report_target(rows)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "targets": verdicts}, indent=2)
-                                   + "\n")
+    write_figures(args.json, rows, verdicts)
     return 0
 
 

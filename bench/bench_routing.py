@@ -16,8 +16,6 @@ fast but wrong router cannot pass.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -25,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_inference import residual  # noqa: E402
-from bench.timing import best_of  # noqa: E402
+from bench.timing import bench_parser, best_of, write_figures  # noqa: E402
 from graph_schema.layout import layout_network  # noqa: E402
 from graph_schema.route_check import routing_problems  # noqa: E402
 from graph_schema.routing import reroute, route_edges  # noqa: E402
@@ -66,9 +64,7 @@ def measure(size: int) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", metavar="PATH", help="also write the figures here")
-    parser.add_argument("--quick", action="store_true", help="only 100 and 500 nodes")
+    parser = bench_parser(__doc__.splitlines()[0], "only 100 and 500 nodes")
     args = parser.parse_args()
     print("residual networks; best of several runs; ratio = full routing / built-in layout\n")
     print(f"{'nodes':>6} {'edges':>6} {'layout ms':>10} {'route ms':>9} {'reroute ms':>11} "
@@ -81,9 +77,7 @@ def main() -> int:
             verdict = "PASS" if row["ratio"] <= 1.0 else "MISS"
             verdicts[f"residual_{row['nodes']}.ratio"] = verdict
             print(f"  {row['nodes']:>6} nodes  {row['ratio']:5.2f}  {verdict}")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "targets": verdicts}, indent=2)
-                                   + "\n")
+    write_figures(args.json, rows, verdicts)
     return 0
 
 

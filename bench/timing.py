@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def timed(run: Callable[[], object]) -> float:
@@ -28,3 +31,17 @@ def best_of(run: Callable[[], object], repeats: int) -> float:
         finally:
             gc.enable()
     return best
+
+
+def bench_parser(description: str, quick_help: str) -> argparse.ArgumentParser:
+    """The flags every size-sweeping benchmark takes: --json PATH and --quick."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures here")
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    return parser
+
+
+def write_figures(path: str | None, rows: list[dict], targets: dict[str, str]) -> None:
+    """The figures as JSON (rows, and PASS/MISS per target), when --json asked for them."""
+    if path:
+        Path(path).write_text(json.dumps({"rows": rows, "targets": targets}, indent=2) + "\n")
