@@ -21,10 +21,11 @@ from builder.gui.commands import (
     Step,
     removal_steps,
 )
-from builder.gui.controller import EditController, new_node_id, unique_name
+from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, block_key
 from builder.gui.graph_edits import graph_name_problem, rename_graph
 from graph_schema.document import Block, Edge, Network, Node, Position, name_problem
+from graph_schema.edit_rules import new_node_id, unique_name
 
 IO_TYPES = ("io.Input", "io.Output")
 IO_GAP = 112.0  # room above a block's body for its input nodes (and below it for outputs)

@@ -16,10 +16,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from builder.gui.commands import AddEdge, AddGraph, AddNode, Step
-from builder.gui.controller import EditController, base_name, unique_name
+from builder.gui.controller import EditController
 from builder.gui.document import GraphKey
 from graph_schema.catalog import current_type, get_spec
 from graph_schema.document import Block, Edge, Network, Node, Position, Project, name_problem
+from graph_schema.edit_rules import base_name, unique_name
 
 KIND = "torchcanvas-fragment"
 VERSION = 1
