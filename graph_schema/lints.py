@@ -1,25 +1,21 @@
-"""Warnings from the paper-implementer's checklist: valid graphs that are probably mistakes."""
+"""Warnings from the paper-implementer's checklist: valid graphs that are probably mistakes.
+
+Which types a lint looks at is the catalog's to say, as tags on their specs (``"dropout" in
+spec.tags``), so a new dropout or softmax type is covered where it is registered.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from graph_schema.catalog.spec import Fix
+from graph_schema.catalog.spec import Fix, LayerSpec
 from graph_schema.diagnostics import Diagnostic, scope_of
 from graph_schema.dims import format_shape
 from graph_schema.document import Block, Network, Node, Project
 from graph_schema.inference import Inference
+from graph_schema.specs import spec_for
 
-SOFTMAXES = {"nn.Softmax", "nn.LogSoftmax", "op.softmax", "op.log_softmax"}
 LINEAR = "nn.Linear"
-BIASED = {"nn.Linear", "nn.Conv1d", "nn.Conv2d", "nn.Conv3d", "nn.ConvTranspose1d",
-          "nn.ConvTranspose2d", "nn.ConvTranspose3d"}
-BATCH_NORMS = {"nn.BatchNorm1d", "nn.BatchNorm2d", "nn.BatchNorm3d"}
-DROPOUTS = {"nn.Dropout", "nn.Dropout1d", "nn.Dropout2d", "nn.Dropout3d", "nn.AlphaDropout",
-            "nn.FeatureAlphaDropout"}
-# Layers that do not change what a Linear sees, for the "two Linears in a row" check.
-TRANSPARENT = DROPOUTS | {"nn.Identity"}
-RESHAPES = {"op.reshape", "op.view"}
 SPATIAL_FAMILIES = {"conv", "pool", "norm", "padding", "resample"}
 
 
@@ -30,6 +26,16 @@ class _Linter:
         self.inference = inference
         self.nodes = inference.nodes
         self.scope = scope_of(network)
+        self._specs: dict[str, LayerSpec | None] = {}
+
+    def spec(self, node: Node) -> LayerSpec | None:
+        if node.type not in self._specs:
+            self._specs[node.type] = spec_for(node.type, self.project)
+        return self._specs[node.type]
+
+    def tagged(self, node: Node, tag: str) -> bool:
+        spec = self.spec(node)
+        return spec is not None and tag in spec.tags
 
     def sources(self, node: Node) -> list[Node]:
         """Upstream nodes, one per connected input port in port order."""
@@ -54,7 +60,7 @@ class _Linter:
             return
         for node in self.network.outputs():
             for source in self.sources(node):
-                if source.type not in SOFTMAXES:
+                if not self.tagged(source, "softmax"):
                     continue
                 if loss == "nll" and "log" in source.type.lower():
                     continue  # LogSoftmax + NLLLoss is the correct pairing
@@ -70,7 +76,8 @@ class _Linter:
             if node.type != LINEAR:
                 continue
             upstream = self.sources(node)
-            while len(upstream) == 1 and upstream[0].type in TRANSPARENT:
+            # Dropout and identity do not change what a Linear sees.
+            while len(upstream) == 1 and self.tagged(upstream[0], "transparent"):
                 upstream = self.sources(upstream[0])
             if len(upstream) == 1 and upstream[0].type == LINEAR:
                 yield self.warn(
@@ -81,9 +88,9 @@ class _Linter:
 
     def bias_before_batch_norm(self) -> Iterator[Diagnostic]:
         for node in self.network.nodes:
-            if node.type not in BIASED or not self.param(node, "bias"):
+            if not self.tagged(node, "biased") or not self.param(node, "bias"):
                 continue
-            norms = [c for c in self.consumers(node) if c.type in BATCH_NORMS]
+            norms = [c for c in self.consumers(node) if self.tagged(c, "batch-norm")]
             if norms and len(self.consumers(node)) == 1:
                 yield self.warn(
                     node, "bias-before-batchnorm",
@@ -93,10 +100,10 @@ class _Linter:
 
     def dropout_before_batch_norm(self) -> Iterator[Diagnostic]:
         for node in self.network.nodes:
-            if node.type not in BATCH_NORMS:
+            if not self.tagged(node, "batch-norm"):
                 continue
             for source in self.sources(node):
-                if source.type in DROPOUTS:
+                if self.tagged(source, "dropout"):
                     yield self.warn(
                         node, "dropout-before-batchnorm",
                         f"comes right after dropout '{source.name}': batch statistics then "
@@ -105,7 +112,7 @@ class _Linter:
 
     def reshape_meant_permute(self) -> Iterator[Diagnostic]:
         for node in self.network.nodes:
-            if node.type not in RESHAPES:
+            if not self.tagged(node, "reshape"):
                 continue
             state = self.inference.states[node.id]
             if not state.outputs or not state.inputs or state.inputs[0] is None:
@@ -124,8 +131,6 @@ class _Linter:
                     {"type": "op.permute", "params": {"dims": list(order)}}))
 
     def linear_on_feature_map(self) -> Iterator[Diagnostic]:
-        from graph_schema.catalog import get_spec
-
         for node in self.network.nodes:
             if node.type != LINEAR:
                 continue
@@ -133,7 +138,7 @@ class _Linter:
             sources = self.sources(node)
             if not state.inputs or state.inputs[0] is None or len(state.inputs[0]) < 4:
                 continue
-            spec = get_spec(sources[0].type) if sources else None
+            spec = self.spec(sources[0]) if sources else None
             if spec is not None and spec.family in SPATIAL_FAMILIES:
                 yield self.warn(
                     node, "linear-on-feature-map",

@@ -21,7 +21,7 @@ from builder.gui.commands import (
     Step,
     removal_steps,
 )
-from builder.gui.controller import EditController, new_node_id, unique_name
+from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, block_key
 from builder.gui.graph_edits import graph_name_problem, rename_graph
 from graph_schema.document import (
@@ -33,6 +33,7 @@ from graph_schema.document import (
     block_type,
     name_problem,
 )
+from graph_schema.edit_rules import new_node_id, unique_name
 
 IO_TYPES = ("io.Input", "io.Output")
 IO_GAP = 112.0  # room above a block's body for its input nodes (and below it for outputs)

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import networkx as nx
 from PySide6.QtCore import QObject, QPoint, QPointF
 from PySide6.QtWidgets import QMenu, QWidget
 
-from builder.gui.commands import AddEdge, AddNode, MoveNodes, RemoveEdge
 from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.edit_actions import StructureActions
@@ -19,10 +17,10 @@ from builder.gui.fixes import apply_fix
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.items import EdgeItem
 from builder.gui.kept_source import KeptSourceReview
-from builder.gui.looks import spec_for
 from builder.gui.palette import QuickAdd
 from builder.gui.view import CanvasView
-from graph_schema.document import Edge, Position
+from graph_schema import edit_rules
+from graph_schema.document import Edge
 
 RANK_STEP = 112.0  # how far an inserted layer pushes the layers below it
 
@@ -150,27 +148,12 @@ def insert_layer(controller: EditController, key: GraphKey, edge: Edge,
     """Put a new layer into a connection: source -> new -> target, with the target and
     everything below it moved down a rank to make room. One undo step."""
     doc = controller.doc
-    if edge not in doc.graph(key).edges:
-        controller.refused.emit("Cannot insert a layer: the connection is gone")
+    problem = edit_rules.insert_problem(doc.project, doc.graph(key), edge, type_name)
+    if problem:
+        controller.refused.emit(problem)
         return None
-    target = doc.node(key, edge.target)
-    new = controller.make_node(key, type_name, target.position)
-    spec = spec_for(doc.project, new)
-    if spec is None or spec.max_inputs == 0 or not spec.outputs:
-        controller.refused.emit(f"Cannot insert {type_name} into a connection: it needs an "
-                                f"input and an output")
-        return None
-    below = {target.id} | nx.descendants(doc.analysis(key).inference.graph, target.id)
-    old = {n: doc.node(key, n).position for n in below}
-    moved = {n: Position(x=p.x, y=p.y + RANK_STEP) for n, p in old.items()}
+    plan = edit_rules.plan_insert(doc.graph(key), doc.analysis(key).inference, edge,
+                                  type_name, step=RANK_STEP)
     label = type_name.split(":", 1)[-1].split(".", 1)[-1]
-    controller.push(f"Insert {label}", [
-        MoveNodes(doc, key, old, moved),
-        RemoveEdge(doc, key, edge),
-        AddNode(doc, key, new),
-        AddEdge(doc, key, Edge(source=edge.source, source_port=edge.source_port,
-                               target=new.id)),
-        AddEdge(doc, key, Edge(source=new.id, target=edge.target,
-                               target_port=edge.target_port)),
-    ])
-    return new.id
+    controller.push(f"Insert {label}", controller.insertion_steps(key, plan))
+    return plan.node.id

@@ -6,21 +6,12 @@ into an input's edge, remove or replace a layer); this module says how, on the d
 
 from __future__ import annotations
 
-import networkx as nx
-
-from builder.gui.commands import (
-    AddEdge,
-    AddNode,
-    MoveNodes,
-    RemoveEdge,
-    Step,
-    UpdateNode,
-    removal_steps,
-)
+from builder.gui.commands import AddEdge, Step, UpdateNode, removal_steps
 from builder.gui.controller import EditController
 from builder.gui.document import GraphKey
 from graph_schema.diagnostics import Diagnostic
-from graph_schema.document import Edge, Position
+from graph_schema.document import Edge
+from graph_schema.edit_rules import plan_insert
 
 RANK_STEP = 110.0  # how far downstream layers move to make room for an inserted layer
 
@@ -71,25 +62,9 @@ def _insert_node(controller, key, diagnostic) -> list[Step]:
         raise FixError(f"input {port} of '{target.name}' is not connected")
     (edge,) = incoming
     args = diagnostic.fix.args
-    new = controller.make_node(key, args["type"], target.position, args.get("params"))
-    steps: list[Step] = [_make_room(controller, key, target.id)]
-    steps += [
-        RemoveEdge(doc, key, edge),
-        AddNode(doc, key, new),
-        AddEdge(doc, key, Edge(source=edge.source, source_port=edge.source_port,
-                               target=new.id)),
-        AddEdge(doc, key, Edge(source=new.id, target=target.id, target_port=port)),
-    ]
-    return steps
-
-
-def _make_room(controller, key, first: str) -> MoveNodes:
-    """Move ``first`` and everything downstream of it one rank down."""
-    graph = controller.doc.analysis(key).inference.graph
-    moving = {first} | nx.descendants(graph, first)
-    old = {n: controller.doc.node(key, n).position for n in moving}
-    new = {n: Position(x=p.x, y=p.y + RANK_STEP) for n, p in old.items()}
-    return MoveNodes(controller.doc, key, old, new)
+    plan = plan_insert(doc.graph(key), doc.analysis(key).inference, edge, args["type"],
+                       args.get("params"), step=RANK_STEP)
+    return controller.insertion_steps(key, plan)
 
 
 def _remove_node(controller, key, diagnostic) -> list[Step]:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from builder.gui.commands import AddEdge, AddGraph, AddNode, Step
-from builder.gui.controller import EditController, base_name, unique_name
+from builder.gui.controller import EditController
 from builder.gui.document import GraphKey
 from graph_schema.catalog import current_type, get_spec
 from graph_schema.document import (
@@ -30,6 +30,7 @@ from graph_schema.document import (
     block_type,
     name_problem,
 )
+from graph_schema.edit_rules import base_name, unique_name
 
 KIND = "torchcanvas-fragment"
 VERSION = 1

@@ -23,6 +23,7 @@ from graph_schema.catalog.params import ParamError, ParamSpec
 from graph_schema.catalog.registry import all_specs, current_type, get_spec, register
 from graph_schema.catalog.spec import (
     FAMILIES,
+    TAGS,
     Fix,
     LayerSpec,
     OpCall,
@@ -32,6 +33,7 @@ from graph_schema.catalog.spec import (
 
 __all__ = [
     "FAMILIES",
+    "TAGS",
     "Fix",
     "LayerSpec",
     "OpCall",

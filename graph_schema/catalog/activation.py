@@ -112,10 +112,10 @@ _SOFTMAX_DIM_DOC = ("the dimension to normalise over; set it: without it torch p
                     "implicitly (deprecated)")
 
 
-def _softmax_like(name: str, description: str) -> LayerSpec:
+def _softmax_like(name: str, description: str, tags: frozenset[str] = frozenset()) -> LayerSpec:
     return _activation(name, description,
                        (ParamSpec("dim", "int", optional=True, doc=_SOFTMAX_DIM_DOC),),
-                       rule=_softmax_rule, summary=("dim",))
+                       rule=_softmax_rule, summary=("dim",), tags=tags)
 
 
 register(
@@ -151,8 +151,10 @@ register(
                 (float_param("beta", 1.0), float_param("threshold", 20.0)),
                 summary=("beta",)),
     _activation("Softsign", "x / (1 + |x|), elementwise."),
-    _softmax_like("Softmax", "Rescales values along dim to probabilities that sum to 1."),
-    _softmax_like("LogSoftmax", "log(softmax(x)) along dim, computed stably."),
+    _softmax_like("Softmax", "Rescales values along dim to probabilities that sum to 1.",
+                  frozenset({"softmax"})),
+    _softmax_like("LogSoftmax", "log(softmax(x)) along dim, computed stably.",
+                  frozenset({"softmax"})),
     _softmax_like("Softmin", "softmax(-x) along dim."),
     _activation("Softmax2d", "Softmax over the channels at every spatial position.",
                 rule=_softmax2d_rule),

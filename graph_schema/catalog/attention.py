@@ -147,6 +147,7 @@ register(
         count_params=_mha_count,
         macs=_mha_macs,
         summary_params=("embed_dim", "num_heads"),
+        name_hint="attn",
         description="Multi-head scaled dot-product attention; key and value default to the "
                     "query.",
     ),

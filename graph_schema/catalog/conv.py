@@ -162,6 +162,7 @@ def _make(d, transpose):
         count_params=_conv_params,
         macs=_conv_transpose_macs if transpose else _conv_macs,
         summary_params=("out_channels", "kernel_size", "stride"),
+        tags=frozenset({"biased"}),
         description=(f"{'Transposed ' if transpose else ''}{d}-D convolution over "
                      f"{layout('N, C', d)}."),
     )

@@ -47,6 +47,7 @@ def _dropout(name: str, rule, description: str) -> LayerSpec:
                 bool_param("inplace", False)),
         torch_class=name,
         summary_params=("p",),
+        tags=frozenset({"dropout", "transparent"}),
         description=description,
     )
 

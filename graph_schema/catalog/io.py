@@ -29,6 +29,7 @@ register(
         ),
         inputs=(),
         summary_params=("shape", "dtype"),
+        name_hint="x",
         description="A network input: its shape may use names (N for the batch, L, H, W ...).",
     ),
     LayerSpec(
@@ -37,6 +38,7 @@ register(
         rule=lambda _p, _inputs: [],
         inputs=(PortSpec("input"),),
         outputs=(),
+        name_hint="out",
         description="A network output: what forward() returns.",
     ),
 )

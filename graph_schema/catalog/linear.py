@@ -123,6 +123,8 @@ register(
         + (p["out_features"] if p["bias"] else 0),
         macs=lambda p, _i, o: numel(o[0]) * p["in_features"],
         summary_params=("out_features",),
+        name_hint="fc",
+        tags=frozenset({"biased"}),
         description="Fully connected layer over the last dimension.",
     ),
     LayerSpec(
@@ -139,6 +141,7 @@ register(
         + (p["out_features"] if p["bias"] else 0),
         macs=lambda p, _i, o: numel(o[0]) * p["in1_features"] * p["in2_features"],
         summary_params=("out_features",),
+        name_hint="bilinear",
         description="y = x1ᵀ A x2 + b over the last dimensions of two inputs.",
     ),
     LayerSpec(
@@ -146,6 +149,7 @@ register(
         family="linear",
         rule=lambda _p, inputs: [first(inputs)],
         torch_class="Identity",
+        tags=frozenset({"transparent"}),
         description="Passes its input through unchanged (a placeholder or an empty shortcut).",
     ),
     LayerSpec(

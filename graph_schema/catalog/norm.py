@@ -138,6 +138,8 @@ def _feature_norm(batch, d):
         count_params=_affine_count("num_features", "affine"),
         macs=_affine_macs("affine"),
         summary_params=("num_features",),
+        name_hint="bn" if batch else None,
+        tags=frozenset({"batch-norm"}) if batch else frozenset(),
         description=f"Normalizes {what} of a {hint} input.",
     )
 

@@ -59,6 +59,7 @@ def _softmax(name: str, what: str) -> LayerSpec:
         params=(ParamSpec("dim", "int", required=True),),
         call=function(f"F.{name}", keyword=("dim",)),
         summary_params=("dim",),
+        tags=frozenset({"softmax"}),
         description=f"{what} over one dimension (F.{name}); the shape is unchanged.",
     )
 

@@ -94,6 +94,7 @@ def _reshape(name: str, description: str) -> LayerSpec:
                           doc="sizes, one -1, or names of input dimensions such as N"),),
         call=method(name, positional=("shape",)),
         summary_params=("shape",),
+        tags=frozenset({"reshape"}),
         description=description,
     )
 

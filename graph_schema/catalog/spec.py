@@ -31,6 +31,17 @@ FAMILIES: dict[str, str] = {
     "block": "Block",
 }
 
+# What the lints need to know about a type beyond its family: each tag names a role that a
+# few types share (a lint asks ``"dropout" in spec.tags``, never for a list of type names).
+TAGS: dict[str, str] = {
+    "softmax": "softmax or log-softmax: what a cross-entropy or NLL loss applies itself",
+    "biased": "has a bias parameter that a following normalisation makes redundant",
+    "batch-norm": "normalises each channel over the batch",
+    "dropout": "zeroes random elements or channels while training",
+    "transparent": "leaves what a following Linear sees unchanged (dropout, identity)",
+    "reshape": "gives the same elements a new shape in memory order",
+}
+
 Params = dict[str, Any]
 Inputs = Sequence[Shape | None]
 ShapeRule = Callable[[Params, Inputs], list[Shape]]
@@ -130,10 +141,15 @@ class LayerSpec:
     summary_params: tuple[str, ...] = ()  # the key parameters a node shows on the canvas
     description: str = ""
     legacy_types: tuple[str, ...] = ()
+    name_hint: str | None = None  # what a new node is called: "fc" -> fc1, fc2 (None: derived)
+    tags: frozenset[str] = frozenset()  # roles from TAGS
 
     def __post_init__(self):
         if self.family not in FAMILIES:
             raise ValueError(f"{self.type}: unknown family {self.family!r}")
+        unknown = sorted(self.tags - TAGS.keys())
+        if unknown:
+            raise ValueError(f"{self.type}: unknown tags {unknown}")
 
     @cached_property
     def param_map(self) -> dict[str, ParamSpec]:

@@ -158,12 +158,13 @@ _DECODER_INPUTS = (PortSpec("tgt"), PortSpec("memory"))
 
 
 def _spec(name, rule, params, count, macs, description, inputs=_ENCODER_INPUTS,
-          stack_layer=None, summary=("d_model", "nhead", "dim_feedforward")):
+          stack_layer=None, summary=("d_model", "nhead", "dim_feedforward"), name_hint=None):
     return LayerSpec(
         type=f"nn.{name}", family="attention", rule=rule, params=params, inputs=inputs,
         infer=_infer_d_model, torch_class=name,
         construct="transformer_stack" if stack_layer else "kwargs", stack_layer=stack_layer,
-        count_params=count, macs=macs, summary_params=summary, description=description)
+        count_params=count, macs=macs, summary_params=summary, description=description,
+        name_hint=name_hint)
 
 
 _NUM_LAYERS = int_param("num_layers", required=True, doc="how many copies of the layer")
@@ -171,11 +172,12 @@ _NUM_LAYERS = int_param("num_layers", required=True, doc="how many copies of the
 register(
     _spec("TransformerEncoderLayer", _encoder_rule, _layer_params(), _encoder_layer_count,
           lambda p, i, _o: _encoder_macs(p, i[0]),
-          "Self-attention and a feed-forward block, each with a residual and LayerNorm."),
+          "Self-attention and a feed-forward block, each with a residual and LayerNorm.",
+          name_hint="encoder_layer"),
     _spec("TransformerDecoderLayer", _decoder_rule, _layer_params(), _decoder_layer_count,
           lambda p, i, _o: _decoder_macs(p, i[0], i[1]),
           "Self-attention, attention over memory and a feed-forward block.",
-          inputs=_DECODER_INPUTS),
+          inputs=_DECODER_INPUTS, name_hint="decoder_layer"),
     _spec("TransformerEncoder", _encoder_rule, (*_layer_params(), _NUM_LAYERS),
           lambda p: p["num_layers"] * _encoder_layer_count(p),
           lambda p, i, _o: p["num_layers"] * _encoder_macs(p, i[0]),

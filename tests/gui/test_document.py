@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from builder.gui.controller import REMOVE, EditController, base_name
+from builder.gui.controller import REMOVE, EditController
 from builder.gui.document import ProjectDocument, block_key, network_key
 from builder.gui.fixes import apply_fix
 from graph_schema import load_project
 from graph_schema.dims import Sym
 from graph_schema.document import Position
+from graph_schema.edit_rules import base_name
 from graph_schema.files import project_to_json
 
 ROOT = Path(__file__).resolve().parents[2]
