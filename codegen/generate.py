@@ -15,7 +15,7 @@ from graph_schema.containers import holds_module
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.document import Network, Project, name_problem
 from graph_schema.inference import Inference
-from graph_schema.validate import validate
+from graph_schema.session import Session, network_key
 
 UNTRUSTED = "untrusted-source"  # the one error --trust-kept-source sets aside
 
@@ -32,17 +32,22 @@ class GenerationError(Exception):
 class Built:
     """Every class of one generation run, and the builders that made them."""
 
+    project: Project
     classes: list[ClassModel]
     blocks: dict[str, ClassBuilder] = field(default_factory=dict)
     networks: dict[str, ClassBuilder] = field(default_factory=dict)
 
 
-def generate_source(project: Project, network: str | None = None,
+def generate_source(project: Project | Session, network: str | None = None,
                     class_name: str | None = None, trust_kept_source: bool = False) -> str:
     """Python source for the project's networks (or just ``network``): one class per network
     and per block it uses, importing only torch. Kept source that this machine did not sign
-    is refused (graph_schema/trust.py) unless ``trust_kept_source`` says it was reviewed."""
+    is refused (graph_schema/trust.py) unless ``trust_kept_source`` says it was reviewed.
+
+    ``project`` may be a session already analysing it (the app's): its diagnostics and
+    inferences are used as they are, instead of validating and inferring it all again."""
     built = build_classes(project, network, class_name, trust_kept_source)
+    project = built.project
     classes = built.classes
     kept = [b.graph for b in built.blocks.values() if b.graph.opaque is not None]
     standard, torch_imports, provided = import_lines(kept)
@@ -58,7 +63,8 @@ def generate_source(project: Project, network: str | None = None,
                   uses_init=any(c.reset_lines for c in classes), uses_stored=uses_stored)
 
 
-def module_paths(project: Project, network: str | None = None) -> dict[str, dict[str, str]]:
+def module_paths(project: Project | Session,
+                 network: str | None = None) -> dict[str, dict[str, str]]:
     """Where each node's module ends up, relative to its class: ``{graph: {node id: path}}``
     with paths as in ``state_dict`` keys (``conv1``, ``layers.0``, ``0``). Networks are keyed
     by name, blocks by their node type (``block:Name``). Nodes written inline (tensor ops)
@@ -83,9 +89,11 @@ def _dotted(expression: str) -> str:
     return text.lstrip(".")
 
 
-def build_classes(project: Project, network: str | None = None,
+def build_classes(project: Project | Session, network: str | None = None,
                   class_name: str | None = None, trust_kept_source: bool = False) -> Built:
-    errors = [d for d in validate(project) if d.is_error
+    session = project if isinstance(project, Session) else Session(project)
+    project = session.project
+    errors = [d for d in session.diagnostics() if d.is_error
               and not (trust_kept_source and d.code == UNTRUSTED)]
     if errors:
         raise GenerationError(f"the project has {len(errors)} error(s)", errors)
@@ -97,12 +105,12 @@ def build_classes(project: Project, network: str | None = None,
         problem = name_problem(class_name)
         if problem:
             raise GenerationError(f"class name: {problem}")
-    inferences = {n.name: Inference(n, project) for n in networks}
+    inferences = {n.name: session.analysis(network_key(n.name)).inference for n in networks}
     instances = _block_instances(project, list(inferences.values()))
     for name in required_opaque(project, set(instances)):
         instances[name] = []  # built by another kept class, never placed in a diagram
     names, net_names = _class_names(project, networks, instances, class_name)
-    built = Built(classes=[])
+    built = Built(project, classes=[])
     inline = _inline_sequentials(project, instances)
     for block_name in _dependency_order(project, instances):
         block = project.block(block_name)

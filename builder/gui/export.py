@@ -60,7 +60,7 @@ class Exporter:
             return False
         module_path, with_script = choice
         try:
-            texts = {module_path: generate_source(doc.project)}
+            texts = {module_path: generate_source(doc.session)}
             if with_script:
                 texts[train_script_path(module_path)] = generate_train_script(
                     doc.project, module_path.stem, self._training_network())

@@ -67,7 +67,7 @@ class CodePanel(QWidget):
     def regenerate(self) -> None:
         self.generations += 1
         try:
-            source = generate_source(self.doc.project)
+            source = generate_source(self.doc.session)
         except GenerationError as err:
             self._show_failure(err)
         else:
