@@ -13,7 +13,7 @@ from codegen.render import render
 from graph_schema.blocks import infer_block
 from graph_schema.containers import holds_module
 from graph_schema.diagnostics import Diagnostic
-from graph_schema.document import Network, Project, name_problem
+from graph_schema.document import Network, Project, block_type, name_problem
 from graph_schema.inference import Inference
 from graph_schema.session import Session, network_key
 
@@ -72,7 +72,7 @@ def module_paths(project: Project | Session,
     built = build_classes(project, network, trust_kept_source=True)  # paths only, no code
     paths: dict[str, dict[str, str]] = {}
     for key, builder in [*built.networks.items(),
-                         *((f"block:{k}", v) for k, v in built.blocks.items())]:
+                         *((block_type(k), v) for k, v in built.blocks.items())]:
         paths[key] = {node_id: _dotted(expression) for node_id, expression
                       in builder.access.items() if _has_module(builder, node_id)}
     return paths
@@ -153,9 +153,9 @@ def _block_instances(project: Project, roots: list[Inference]) -> dict[str, list
         inference = pending.pop(0)
         for node_id in inference.order:
             node = inference.nodes[node_id]
-            if not node.type.startswith("block:"):
+            if not node.block_name:
                 continue
-            block = project.block(node.type[6:])
+            block = project.block(node.block_name)
             state = inference.states[node_id]
             arguments = {**block.arguments, **state.params}
             inner = infer_block(project, block, state.inputs, arguments)
@@ -184,8 +184,8 @@ def _dependency_order(project: Project, instances: dict) -> list[str]:
     for name in instances:
         block = project.block(name)
         for node in block.nodes:
-            if node.type.startswith("block:") and node.type[6:] in instances:
-                graph.add_edge(node.type[6:], name)
+            if node.block_name in instances:
+                graph.add_edge(node.block_name, name)
         requires += [(required, name) for required in
                      (block.opaque.requires if block.opaque else ()) if required in instances]
     # Kept sources mostly build the classes they require when they run, so a cycle of them

@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from builder.gui.glyphs import OPERATORS, NodeLook
-from graph_schema import specs
 from graph_schema.catalog.spec import LayerSpec
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.dims import format_dim
 from graph_schema.document import Node, Project
 from graph_schema.inference import NodeState
+from graph_schema.specs import spec_for
 
 # Short labels for the parameters a node shows on the canvas ("k3 · s2" rather than
 # "kernel_size=(3, 3), stride=(2, 2)"); others are written name=value.
@@ -66,10 +66,6 @@ def detail_text(spec: LayerSpec, params: dict) -> str:
     return " · ".join(parts)
 
 
-def spec_for(project: Project, node: Node) -> LayerSpec | None:
-    return specs.spec_for(node.type, project)
-
-
 def type_label(node: Node) -> str:
     if node.block_name:
         return f"block {node.block_name}"
@@ -84,7 +80,7 @@ def worst_severity(diagnostics: list[Diagnostic]) -> str | None:
 
 def node_look(project: Project, node: Node, state: NodeState | None,
               diagnostics: list[Diagnostic], incoming_ports: set[int]) -> NodeLook:
-    spec = spec_for(project, node)
+    spec = spec_for(node.type, project)
     severity = worst_severity(diagnostics)
     if spec is None:
         return NodeLook(node.name, node.type + " (unknown)", "", "op",

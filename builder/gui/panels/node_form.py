@@ -24,19 +24,20 @@ from builder.gui.controller import EditController
 from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.fixes import apply_fix
 from builder.gui.icons import family_icon
-from builder.gui.looks import spec_for, type_label
+from builder.gui.looks import type_label
 from builder.gui.panels.fields import CheckedField, PausingTextEdit
 from builder.gui.panels.inspector_data import name_refusal, param_values, shape_lines
 from builder.gui.panels.param_row import ParamRow
 from builder.gui.panels.problem_list import ProblemList
 from graph_schema.catalog.spec import LayerSpec
 from graph_schema.document import INIT_SCHEMES
+from graph_schema.specs import spec_for
 
 
 def form_signature(doc: ProjectDocument, key: GraphKey, node_id: str) -> tuple:
     """What the form's layout depends on: when it changes, the form is built anew."""
     node = doc.node(key, node_id)
-    spec = spec_for(doc.project, node)
+    spec = spec_for(node.type, doc.project)
     params = tuple(p.name for p in spec.params) if spec is not None else ()
     return (node.type, params, tuple(doc.graph(key).arguments))
 
@@ -49,7 +50,7 @@ class NodeForm(QWidget):
         self.key, self.node_id = key, node_id
         self.signature = form_signature(doc, key, node_id)
         node = doc.node(key, node_id)
-        self.spec: LayerSpec | None = spec_for(doc.project, node)
+        self.spec: LayerSpec | None = spec_for(node.type, doc.project)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addLayout(self._header())
