@@ -39,10 +39,10 @@ from bench import startup  # noqa: E402
 from bench.bench_inference import residual  # noqa: E402
 from bench.timing import timed  # noqa: E402
 from builder.gui.app import Windows  # noqa: E402
-from builder.gui.document import ProjectDocument  # noqa: E402
 from builder.gui.glyphs import node_size  # noqa: E402
 from builder.gui.looks import node_look  # noqa: E402
 from builder.gui.mainwindow import MainWindow  # noqa: E402
+from builder.gui.project_document import ProjectDocument  # noqa: E402
 from graph_schema import load_project, save_project  # noqa: E402
 from graph_schema.inference import Inference  # noqa: E402
 from graph_schema.layout import layout_network  # noqa: E402

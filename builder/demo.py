@@ -103,7 +103,7 @@ def _show_diagram(project: Project, path: str) -> None:
         return
     # No window here whatever the display: draw offscreen (Qt reads this once, at start-up).
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from builder.gui.render import RenderError
+    from builder.gui.image_export import RenderError
 
     out = diagram_path(path)
     try:
@@ -117,8 +117,8 @@ def _show_diagram(project: Project, path: str) -> None:
 
 def _render(project: Project, out: Path) -> None:
     from builder.gui.app import application
-    from builder.gui.document import ProjectDocument, network_key
-    from builder.gui.render import lay_out, render_graph
+    from builder.gui.image_export import lay_out, render_graph
+    from builder.gui.project_document import ProjectDocument, network_key
     from builder.gui.theme import theme_named
     from graph_schema.layout import lacks_positions
 

@@ -1,7 +1,7 @@
 """`torchcanvas render FILE -o OUT.(png|svg|pdf)`: the diagram of a network or of a block,
 without a window.
 
-It draws with the desktop app's own painting code (builder/gui/render.py), so Qt is imported
+It draws with the desktop app's own painting code (builder/gui/image_export.py), so Qt is imported
 only when this command runs, after choosing the offscreen platform where there is no display.
 A project with errors is still drawn (the diagnostics show as on the canvas: red edges,
 badges); the error count goes to stderr and the exit code stays 0. Input that cannot be used
@@ -64,7 +64,7 @@ def add_render_parser(sub) -> None:
 
 def cmd_render(args: argparse.Namespace) -> int:
     use_offscreen_without_display()
-    from builder.gui.render import PNG_SCALE, RenderError, check_format, check_scale
+    from builder.gui.image_export import PNG_SCALE, RenderError, check_format, check_scale
 
     try:
         suffix = check_format(args.output)
@@ -134,11 +134,11 @@ def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = Fal
 
     The drawing uses a copy: the caller's project never sees auto layout's positions."""
     from builder.gui.app import application
-    from builder.gui.render import PNG_SCALE, lay_out, render_graph
+    from builder.gui.image_export import PNG_SCALE, lay_out, render_graph
     from builder.gui.theme import theme_named
 
     app = application()  # noqa: F841 (kept alive while drawing)
-    from builder.gui.document import ProjectDocument
+    from builder.gui.project_document import ProjectDocument
 
     doc = ProjectDocument(project.model_copy(deep=True))
     for key, (output, scale) in outputs.items():

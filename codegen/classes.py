@@ -24,7 +24,7 @@ from codegen.pyformat import LINE_LENGTH, Call, layout
 from codegen.tensors import Registered, buffer_constructor, parameter_constructor, uses_helper
 from graph_schema.blocks import infer_block
 from graph_schema.catalog import get_spec
-from graph_schema.containers import holds_module
+from graph_schema.container_checks import holds_module
 from graph_schema.dims import format_shape
 from graph_schema.document import Network, Node, Project, name_problem
 from graph_schema.inference import Inference

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from codegen.classes import ClassBuilder, ClassModel, class_name_for
+from codegen.kept_classes import import_lines, required_opaque, verbatim_lines
 from codegen.literals import docstring_body
-from codegen.opaque import import_lines, required_opaque, verbatim_lines
-from codegen.render import render
+from codegen.templating import render
 from graph_schema.blocks import infer_block
-from graph_schema.containers import holds_module
+from graph_schema.container_checks import holds_module
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.document import Network, Project, block_type, name_problem
 from graph_schema.inference import Inference

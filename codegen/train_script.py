@@ -10,7 +10,7 @@ from codegen.classes import class_name_for
 from codegen.generate import GenerationError
 from codegen.literals import docstring_body, py_literal
 from codegen.pyformat import Call, statement
-from codegen.render import render
+from codegen.templating import render
 from graph_schema.document import Project, name_problem
 from graph_schema.inference import Inference
 

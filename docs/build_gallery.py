@@ -460,7 +460,7 @@ def build(out: Path, found: list[Example]) -> list[Path]:
     """Write the pictures, the code and gallery.md under ``out``; the files it changed."""
     # Offscreen even where there is a display: its resolution would change every picture.
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from builder.gui.render import RenderError
+    from builder.gui.image_export import RenderError
     from builder.render_command import draw_graphs
 
     folder = out / PICTURES

@@ -19,7 +19,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from builder.gui.app import Windows  # noqa: E402
-from builder.gui.document import ProjectDocument  # noqa: E402
+from builder.gui.project_document import ProjectDocument  # noqa: E402
 from graph_schema import load_project  # noqa: E402
 
 # (output, example, theme, what to select, which right-hand tab to show)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from graph_schema.containers import check_module_lists, check_sequential
+from graph_schema.container_checks import check_module_lists, check_sequential
 from graph_schema.diagnostics import Diagnostic, graph_diagnostic, node_diagnostic
 from graph_schema.document import Block, Network, Node, Project, name_problem
 from graph_schema.inference import Inference

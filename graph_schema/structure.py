@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from graph_schema.catalog import ParamError, get_spec
-from graph_schema.containers import holds_module
+from graph_schema.container_checks import holds_module
 from graph_schema.diagnostics import Diagnostic, graph_diagnostic, node_diagnostic
 from graph_schema.document import Block, Network, Project
 from graph_schema.trust import TrustError, allowed_text, disallowed_imports, is_trusted, read_key

@@ -23,7 +23,7 @@ from codegen.generate import module_paths
 from graph_schema.blocks import infer_block
 from graph_schema.catalog import get_spec
 from graph_schema.catalog.functional import SizesOrNames
-from graph_schema.containers import holds_module
+from graph_schema.container_checks import holds_module
 from graph_schema.dims import Sym
 from graph_schema.document import Block, Network, Project
 from graph_schema.inference import Inference

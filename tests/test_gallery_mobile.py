@@ -161,7 +161,7 @@ def test_both_networks_render(example, qapp, tmp_path, capsys):
 def test_every_block_tab_opens_with_shapes_and_no_errors(project, qapp):
     """A block's own tab shows the shapes of its first placement with the block's default
     arguments: the defaults must be that placement's, or the tab would show mismatches."""
-    from builder.gui.document import ProjectDocument, block_key
+    from builder.gui.project_document import ProjectDocument, block_key
 
     doc = ProjectDocument(project)
     assert [d.message for d in doc.diagnostics()] == []

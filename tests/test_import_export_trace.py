@@ -18,8 +18,8 @@ import torch.nn.functional as F
 import torch.utils._pytree as pytree
 from torch import fx, nn
 
-from codegen.importer.errors import Untraceable
 from codegen.importer.export_trace import export_key, trace_class_by_export
+from codegen.importer.import_errors import Untraceable
 from codegen.importer.tracer import bind_arguments, concrete_arguments, trace_class
 from tests.import_models import export_cases as cases
 

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from codegen.importer.errors import Untraceable
+from codegen.importer.import_errors import Untraceable
 from codegen.importer.record_trace import TracedInt, trace_class_by_recording
 from tests.import_models import export_cases as cases
 from tests.import_models.acid import acid

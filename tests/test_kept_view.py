@@ -14,7 +14,7 @@ import torch
 from pydantic import ValidationError
 
 from codegen import generate_source
-from codegen.importer.kept_view import record_view
+from codegen.importer.record_kept_view import record_view
 from graph_schema import load_project, save_project
 from graph_schema.document import RecordedView
 

@@ -86,8 +86,8 @@ def test_unusable_input_exits_2_with_one_line(capsys, qapp, tmp_path, monkeypatc
 
 
 def test_layout_spreads_a_file_without_positions(qapp, tmp_path):
-    from builder.gui.document import ProjectDocument, network_key
-    from builder.gui.render import lay_out
+    from builder.gui.image_export import lay_out
+    from builder.gui.project_document import ProjectDocument, network_key
     from builder.gui.scene import CanvasScene
     from builder.gui.theme import theme_named
     from graph_schema import load_project

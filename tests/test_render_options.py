@@ -23,7 +23,7 @@ def run(capsys, *argv):
 
 
 def test_a_block_is_drawn_with_the_shapes_of_its_first_placement(capsys, qapp, tmp_path):
-    from builder.gui.document import ProjectDocument, block_key
+    from builder.gui.project_document import ProjectDocument, block_key
 
     out_file = tmp_path / "bottleneck.png"
     code, out, err = run(capsys, "render", RESNET50, "--block", "Bottleneck", "-o", out_file)

@@ -14,9 +14,9 @@ from PySide6.QtCore import QCoreApplication, QPoint, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from builder.gui.document import ProjectDocument
 from builder.gui.icons import family_icon
 from builder.gui.mainwindow import SETTINGS_APP, SETTINGS_ORG, MainWindow
+from builder.gui.project_document import ProjectDocument
 
 CASCADE = QPoint(32, 32)  # each further window opens this much lower and to the right
 

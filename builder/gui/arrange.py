@@ -17,10 +17,10 @@ from PySide6.QtGui import QGuiApplication
 
 from builder.gui.commands import MoveNodes
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.glyphs import node_size
 from builder.gui.items import GRID
 from builder.gui.looks import node_look
+from builder.gui.project_document import GraphKey, ProjectDocument
 from graph_schema.document import Network, Position, Project
 from graph_schema.files import load_project, save_project
 from graph_schema.layout import graphviz_available, layout_network

@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from shiboken6 import isValid
 
-from builder.gui.document import ProjectDocument
+from builder.gui.project_document import ProjectDocument
 from graph_schema.document import Project
 from graph_schema.files import ProjectError, atomic_write_text, project_from_dict
 

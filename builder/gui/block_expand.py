@@ -9,11 +9,11 @@ from __future__ import annotations
 import networkx as nx
 
 from builder.gui.arrange import node_sizes
-from builder.gui.blocks import IO_TYPES, ROOM_GAP, Port, snap
+from builder.gui.block_edits import IO_TYPES, ROOM_GAP, Port, snap
 from builder.gui.commands import AddEdge, AddNode, MoveNodes, Step, removal_steps
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey, block_key
 from builder.gui.fragments import carry_fields, fresh_name, remap_reuses
+from builder.gui.project_document import GraphKey, block_key
 from graph_schema.document import Block, Edge, Network, Node, Position, block_name_of
 
 

@@ -11,13 +11,13 @@ from PySide6.QtCore import QObject, QPoint, QPointF
 from PySide6.QtWidgets import QMenu, QWidget
 
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.edit_actions import StructureActions
 from builder.gui.fixes import apply_fix
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.items import EdgeItem
 from builder.gui.kept_source import KeptSourceReview
 from builder.gui.palette import QuickAdd
+from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.view import CanvasView
 from graph_schema import edit_rules
 from graph_schema.document import Edge

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from PySide6.QtGui import QUndoCommand
 
-from builder.gui.document import GraphKey, ProjectDocument
+from builder.gui.project_document import GraphKey, ProjectDocument
 from graph_schema.document import Edge, Network, Node, OpaqueClass, Position
 
 MOVE_COMMAND_ID = 1001

@@ -24,7 +24,7 @@ from builder.gui.commands import (
     UpdateNode,
     removal_steps,
 )
-from builder.gui.document import GraphKey, ProjectDocument
+from builder.gui.project_document import GraphKey, ProjectDocument
 from graph_schema import edit_rules
 from graph_schema.document import Edge, Node, Position, name_problem
 

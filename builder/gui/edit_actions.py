@@ -1,7 +1,7 @@
 """The window's structural edits: clipboard, delete, blocks and layout. StructureActions owns
 these actions (with their shortcuts); the window puts them in its Edit and Network menus and
 the canvas's context menu (canvas_menu.py) reuses the very same ones. Each acts on the
-current tab's canvas and goes through the controller (fragments.py, blocks.py and arrange.py
+current tab's canvas and goes through the controller (fragments.py, block_edits.py and arrange.py
 build the undo steps).
 """
 
@@ -13,11 +13,11 @@ from PySide6.QtCore import QObject, QPointF
 from PySide6.QtGui import QAction, QCursor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QMenu, QStatusBar, QWidget
 
-from builder.gui import arrange, block_expand, blocks, clipboard
+from builder.gui import arrange, block_edits, block_expand, clipboard
 from builder.gui.actions import MenuEntry, make_action
 from builder.gui.controller import EditController
-from builder.gui.document import ProjectDocument
 from builder.gui.graph_tabs import GraphTabs
+from builder.gui.project_document import ProjectDocument
 from builder.gui.scene import CanvasScene
 from builder.gui.view import CanvasView
 
@@ -146,7 +146,7 @@ class StructureActions(QObject):
         if scene is None:
             return None
         chosen = scene.selected_node_ids()
-        problem = blocks.group_problem(self._controller(), scene.key, chosen)
+        problem = block_edits.group_problem(self._controller(), scene.key, chosen)
         if problem:
             self._controller().refused.emit(f"Cannot group into a block: {problem}")
             return None
@@ -156,7 +156,7 @@ class StructureActions(QObject):
         if name is None:
             return None
         sizes = {n: scene.nodes[n].size for n in scene.nodes}
-        instance = blocks.group_into_block(self._controller(), scene.key, chosen, name, sizes)
+        instance = block_edits.group_into_block(self._controller(), scene.key, chosen, name, sizes)
         if instance is not None:
             scene.select_nodes([instance])
         return instance
@@ -191,7 +191,7 @@ class StructureActions(QObject):
     def new_block(self) -> None:
         name = ask_text(self.host, "New block", "Name of the new block:",
                         self._free_block_name())
-        if name is not None and blocks.new_block(self.controller, name):
+        if name is not None and block_edits.new_block(self.controller, name):
             self.open_block(name)
 
     def _chosen_block(self) -> str | None:
@@ -214,12 +214,12 @@ class StructureActions(QObject):
             return
         new = ask_text(self.host, "Rename block", f"New name for block '{name}':", name)
         if new is not None and new != name:
-            blocks.rename_block(self.controller, name, new)
+            block_edits.rename_block(self.controller, name, new)
 
     def delete_block(self) -> None:
         name = self._chosen_block()
         if name is not None:
-            blocks.delete_block(self.controller, name)
+            block_edits.delete_block(self.controller, name)
 
     # -- nodes and connections ---------------------------------------------------------------
     def rename_node(self, node_id: str) -> None:

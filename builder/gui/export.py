@@ -1,7 +1,7 @@
 """File > Export Code and Export Diagram.
 
 Code comes from codegen, exactly as ``torchcanvas generate`` writes it; a project with errors
-is refused with the first of them. Diagrams are drawn by builder/gui/render.py, which paints a
+is refused with the first of them. Diagrams are drawn by builder/gui/image_export.py, which paints a
 scene of the graph with the canvas's own code, in the canvas's theme.
 """
 
@@ -13,11 +13,11 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QStatusBar
 
 from builder.gui.controller import EditController
-from builder.gui.document import ProjectDocument
 from builder.gui.file_prompts import Prompts, train_script_path
 from builder.gui.graph_tabs import GraphTabs
+from builder.gui.image_export import RenderError, render_graph
 from builder.gui.kept_source import KeptSourceReview
-from builder.gui.render import RenderError, render_graph
+from builder.gui.project_document import ProjectDocument
 from builder.outputs import output_problem
 from codegen import GenerationError, generate_source
 from codegen.generate import UNTRUSTED

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from builder.gui.commands import AddEdge, Step, UpdateNode, removal_steps
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey
+from builder.gui.project_document import GraphKey
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.document import Edge
 from graph_schema.edit_rules import plan_insert

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from builder.gui.commands import AddEdge, AddGraph, AddNode, Step
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey
+from builder.gui.project_document import GraphKey
 from graph_schema.catalog import current_type, get_spec
 from graph_schema.document import (
     Block,

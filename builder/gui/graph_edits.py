@@ -1,10 +1,10 @@
-"""Edits of whole graphs: add, rename and remove networks (blocks have builder/gui/blocks.py)."""
+"""Edits of whole graphs: add, rename and remove networks (blocks: builder/gui/block_edits.py)."""
 
 from __future__ import annotations
 
 from builder.gui.commands import AddGraph, RemoveGraph, RenameGraph
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey
+from builder.gui.project_document import GraphKey
 from graph_schema.document import Network, Node, Position
 
 MAX_NAME = 200

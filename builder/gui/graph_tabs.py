@@ -10,9 +10,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTabWidget
 
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.kept_block_tab import KeptBlockView
-from builder.gui.kept_view import KeptBlockScene, kept_block
+from builder.gui.kept_view_scene import KeptBlockScene, kept_block
+from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.scene import CanvasScene
 from builder.gui.theme import Theme
 from builder.gui.view import CanvasView

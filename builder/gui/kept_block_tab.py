@@ -1,6 +1,6 @@
 """The app's tab of a block kept as source: its recorded view, read-only.
 
-A KeptBlockView shows a KeptBlockScene (builder/gui/kept_view.py) and answers what the window
+A KeptBlockView shows a KeptBlockScene (builder/gui/kept_view_scene.py) and answers what the window
 asks of any canvas (its key, its selection, its controller) with a controller that refuses
 every edit, saying why in the status bar.
 """
@@ -12,9 +12,9 @@ from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QMenu
 
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.interactions import Pan
-from builder.gui.kept_view import KeptBlockScene
+from builder.gui.kept_view_scene import KeptBlockScene
+from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.view import LAYER_MIME, CanvasView
 
 

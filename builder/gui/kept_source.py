@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QStatusBar
 from builder.gui.actions import make_action
 from builder.gui.commands import SetBlockOpaque
 from builder.gui.controller import EditController
-from builder.gui.document import ProjectDocument
 from builder.gui.file_prompts import Prompts
+from builder.gui.project_document import ProjectDocument
 from graph_schema.document import Block
 from graph_schema.trust import TrustError, kept_blocks, trust_blocks, untrusted_blocks
 

@@ -15,13 +15,13 @@ from PySide6.QtWidgets import QDockWidget, QInputDialog, QMainWindow, QMenu, QWi
 from builder.gui.actions import fill_menu, make_action
 from builder.gui.canvas_menu import CanvasMenu
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.edit_actions import StructureActions
-from builder.gui.files import FileController
+from builder.gui.file_controller import FileController
 from builder.gui.graph_edits import add_network, remove_network, rename_graph
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.palette import Palette, QuickAdd
 from builder.gui.panels import install as install_panels
+from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.theme import apply_to_application, system_theme, theme_named
 from builder.gui.view import CanvasView
 

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from builder.gui.document import ProjectDocument
 from builder.gui.icons import family_icon
+from builder.gui.project_document import ProjectDocument
 from builder.gui.view import layer_mime
 from graph_schema.catalog import FAMILIES, all_specs
 from graph_schema.document import block_name_of, block_type

@@ -12,10 +12,10 @@ from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
-from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.items import EdgeItem, NodeItem, set_far
 from builder.gui.looks import node_look
 from builder.gui.overview import Overview
+from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.theme import Theme
 from graph_schema.dims import format_shape_compact
 from graph_schema.document import Edge, Position

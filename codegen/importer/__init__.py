@@ -6,7 +6,7 @@ the drafts into blocks with arguments; documents.py writes the project.
 """
 
 from codegen.importer.api import Imported, import_model, import_model_with_report
-from codegen.importer.errors import ModelImportError
+from codegen.importer.import_errors import ModelImportError
 from codegen.importer.recording import recording
 
 __all__ = ["Imported", "ModelImportError", "import_model", "import_model_with_report",

@@ -9,13 +9,13 @@ import torch
 from torch import nn
 
 from codegen.importer.documents import Documents, lay_out
-from codegen.importer.errors import ModelImportError, Untraceable
+from codegen.importer.import_errors import ModelImportError, Untraceable
 from codegen.importer.instances import Instances
-from codegen.importer.kept_view import add_kept_views
+from codegen.importer.record_kept_view import add_kept_views
 from codegen.importer.values import Batch
 from codegen.importer.walk import ReplayMismatch, Visit, Walker
 from graph_schema.blocks import same_blocks_once
-from graph_schema.containers import check_module_lists, check_sequential
+from graph_schema.container_checks import check_module_lists, check_sequential
 from graph_schema.dims import format_shape
 from graph_schema.document import Project, Tie
 from graph_schema.inference import Inference

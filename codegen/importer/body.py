@@ -14,8 +14,8 @@ from codegen.importer.chains import passes_tuples, positional
 from codegen.importer.context import Context
 from codegen.importer.draft import DraftNode, GraphDraft
 from codegen.importer.drafting import GraphBuilder, Port, flat_ports, leaves, structure_of
-from codegen.importer.errors import Untraceable
 from codegen.importer.holders import HolderCalls, holder_calls, in_order
+from codegen.importer.import_errors import Untraceable
 from codegen.importer.inplace import InPlace, changed_inputs, read_after
 from codegen.importer.leaves import catalog_spec
 from codegen.importer.op_table import PASS, translate

@@ -12,7 +12,7 @@ from torch import nn
 
 from codegen.importer.draft import DraftNode, GraphDraft, Names
 from codegen.importer.drafting import GraphBuilder, Port, leaves, structure_of
-from codegen.importer.errors import Untraceable
+from codegen.importer.import_errors import Untraceable
 from codegen.importer.values import Batch, TensorInfo
 from codegen.importer.walk import Visit
 from graph_schema.document import name_problem

@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import fx
 
-from codegen.importer.errors import Untraceable
+from codegen.importer.import_errors import Untraceable
 from codegen.importer.values import Batch, Fields, TensorInfo, Unknown
 from codegen.importer.walk import Visit
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from codegen.classes import class_name_for
 from codegen.importer.draft import DraftNode, GraphDraft
-from codegen.importer.errors import ModelImportError
 from codegen.importer.groups import Group, Instance, finish
+from codegen.importer.import_errors import ModelImportError
 from codegen.importer.keep import class_source, needed_names
 from graph_schema.document import (
     Block,

@@ -16,8 +16,8 @@ from torch import fx, nn
 
 from codegen.importer.context import Context
 from codegen.importer.draft import DraftNode, GraphDraft, Ids, Names
-from codegen.importer.errors import Untraceable
 from codegen.importer.held import tensor_params
+from codegen.importer.import_errors import Untraceable
 from codegen.importer.leaves import LeafMismatch, catalog_spec, read_params
 from codegen.importer.values import Batch, TensorInfo
 from codegen.importer.walk import Visit

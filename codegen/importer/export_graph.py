@@ -31,8 +31,8 @@ import torch.utils._pytree as pytree
 from torch import fx, nn
 from torch.fx.graph import _PyTreeCodeGen, _PyTreeInfo
 
-from codegen.importer.errors import Untraceable
 from codegen.importer.export_ops import Emit, translate_aten
+from codegen.importer.import_errors import Untraceable
 
 CALL_INDEX = re.compile(r"@\d+$")  # unflatten names the second call of ``fc`` ``fc@1``
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx
 
-from codegen.importer.errors import Untraceable
+from codegen.importer.import_errors import Untraceable
 
 INT64_MAX = 2**63 - 1  # what ATen writes for "to the end" in a slice
 

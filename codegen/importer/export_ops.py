@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import fx
 
 from codegen.importer import export_handlers as h
-from codegen.importer.errors import Untraceable
 from codegen.importer.export_handlers import Emit, Handler, Op, Values, schema_values
+from codegen.importer.import_errors import Untraceable
 
 # Keyed by "name.overload" first, then by "name".
 HANDLERS: dict[str, Handler] = {

@@ -40,9 +40,9 @@ from torch import fx, nn
 from torch.export import Dim
 from torch.fx.experimental import _config as shape_config
 
-from codegen.importer.errors import Untraceable
 from codegen.importer.export_graph import Place, Rebuild, Unpreserved, boxed
 from codegen.importer.export_modes import reads_training_anywhere, training_flags
+from codegen.importer.import_errors import Untraceable
 from codegen.importer.tracer import Traced, instance_key
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from torch import fx, nn
 
-from codegen.importer.errors import Untraceable
+from codegen.importer.import_errors import Untraceable
 from codegen.importer.leaves import is_sequential
 from codegen.importer.values import TensorInfo
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from codegen.importer.errors import Untraceable
+from codegen.importer.import_errors import Untraceable
 from codegen.importer.tracer import IN_PLACE_OPERATORS, Traced
 from codegen.importer.values import TensorInfo
 

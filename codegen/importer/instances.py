@@ -17,8 +17,8 @@ from torch import nn
 from codegen.importer.body import layer_body, traced_body
 from codegen.importer.chains import sequential_body
 from codegen.importer.draft import GraphDraft
-from codegen.importer.errors import ModelImportError, Untraceable
 from codegen.importer.groups import Group, Instance, own_values, structure_key
+from codegen.importer.import_errors import ModelImportError, Untraceable
 from codegen.importer.keep import class_source, constructor_arguments, kind_of, needed_names
 from codegen.importer.leaves import catalog_spec, is_sequential, is_user_class
 from codegen.importer.values import Batch, Fields, TensorInfo, describe, tensors_in

@@ -23,7 +23,7 @@ from typing import Any
 
 from torch import nn
 
-from codegen.importer.errors import ModelImportError
+from codegen.importer.import_errors import ModelImportError
 from codegen.importer.recording import recorded_arguments
 from graph_schema.document import ImportedName, name_problem, opaque_source_problem
 from graph_schema.trust import import_allowed

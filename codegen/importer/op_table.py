@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from torch import fx
 
 from codegen.importer.context import Context
-from codegen.importer.errors import Untraceable
-from codegen.importer.ops import (
+from codegen.importer.import_errors import Untraceable
+from codegen.importer.op_handlers import (
     PASS,
     POOL_AVG,
     OpDraft,
@@ -34,19 +34,19 @@ from codegen.importer.ops import (
     twin_op,
     unsqueeze_op,
 )
-from codegen.importer.ops_attention import (
+from codegen.importer.op_handlers_attention import (
     added_product_op,
     gather_op,
     scaled_dot_product_attention_op,
 )
-from codegen.importer.ops_compare import (
+from codegen.importer.op_handlers_compare import (
     arange_op,
     compare_op,
     logic_op,
     masked_fill_op,
     where_op,
 )
-from codegen.importer.ops_mask import (
+from codegen.importer.op_handlers_mask import (
     CAST_METHODS,
     cast_method_op,
     cumsum_op,
@@ -55,7 +55,7 @@ from codegen.importer.ops_mask import (
     new_ones_op,
     to_op,
 )
-from codegen.importer.ops_similarity import cosine_similarity_op
+from codegen.importer.op_handlers_similarity import cosine_similarity_op
 
 __all__ = ["PASS", "OpDraft", "translate"]
 

@@ -22,10 +22,10 @@ import torch.utils._pytree as pytree
 from torch import fx, nn
 from torch.fx.graph import _PyTreeCodeGen, _PyTreeInfo
 
-from codegen.importer.errors import Untraceable
 from codegen.importer.export_graph import _identifier, _pick, _plain_spec, boxed, key_paths
 from codegen.importer.export_handlers import Emit
 from codegen.importer.export_trace import Call
+from codegen.importer.import_errors import Untraceable
 
 # Tensor operators as the operator module's functions (as torch.fx records them); a
 # reflected one (``2 - x``, __rsub__) is recorded with its operands swapped.

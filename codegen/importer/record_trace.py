@@ -26,10 +26,10 @@ import torch
 from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 
-from codegen.importer.errors import Untraceable
 from codegen.importer.export_graph import _drop_unused
 from codegen.importer.export_modes import reads_training_anywhere, training_flags
 from codegen.importer.export_trace import Call, ExportTraced, export_key
+from codegen.importer.import_errors import Untraceable
 from codegen.importer.leaves import is_user_class
 from codegen.importer.record_frame import Frame, TracedInt
 

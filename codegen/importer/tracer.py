@@ -23,7 +23,7 @@ import torch
 import torch.utils._pytree as pytree
 from torch import fx, nn
 
-from codegen.importer.errors import Untraceable
+from codegen.importer.import_errors import Untraceable
 
 TRAINING = "training"
 

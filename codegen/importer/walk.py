@@ -25,8 +25,8 @@ import torch
 from torch import fx, nn
 from torch.func import functional_call
 
-from codegen.importer.errors import Untraceable
 from codegen.importer.export_trace import export_key, trace_class_by_export
+from codegen.importer.import_errors import Untraceable
 from codegen.importer.leaves import catalog_spec, is_sequential, is_torch_module, is_user_class
 from codegen.importer.record_trace import record_all
 from codegen.importer.shortcuts import module_result, op_result

@@ -7,8 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
-from builder.gui.document import GraphKey
 from builder.gui.mainwindow import MainWindow
+from builder.gui.project_document import GraphKey
 from tests.gui.windows import open_window
 
 ROOT = Path(__file__).resolve().parents[2]

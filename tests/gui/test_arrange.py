@@ -11,8 +11,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtTest import QTest
 
 from builder.gui.arrange import arrange_selection, auto_layout, node_sizes, relayout_project
-from builder.gui.document import ProjectDocument, block_key
 from builder.gui.mainwindow import MainWindow
+from builder.gui.project_document import ProjectDocument, block_key
 from graph_schema import load_project
 from graph_schema.document import Position
 from graph_schema.files import project_to_json

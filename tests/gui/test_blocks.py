@@ -9,11 +9,11 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtTest import QTest
 
 from builder.gui import edit_actions
+from builder.gui.block_edits import delete_block, group_into_block, new_block, rename_block
 from builder.gui.block_expand import expand_block
-from builder.gui.blocks import delete_block, group_into_block, new_block, rename_block
-from builder.gui.document import block_key, network_key
 from builder.gui.graph_edits import add_network
 from builder.gui.mainwindow import MainWindow
+from builder.gui.project_document import block_key, network_key
 from graph_schema.document import Edge, Network, Node, Position, Project
 from graph_schema.files import project_to_json
 from tests.codegen_support import check_project

@@ -8,10 +8,10 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QGraphicsItem
 
-from builder.gui.document import network_key
 from builder.gui.glyphs import BAND
 from builder.gui.items import GRID, EdgeItem, NodeItem
 from builder.gui.mainwindow import MainWindow
+from builder.gui.project_document import network_key
 from builder.gui.theme import FAMILY_COLORS
 from builder.gui.view import MIN_ZOOM, NUDGE
 from graph_schema.document import Position

@@ -11,8 +11,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from builder.gui.controller import EditController
-from builder.gui.document import ProjectDocument, network_key
 from builder.gui.interactions import Interaction, MoveTracker, Pan
+from builder.gui.project_document import ProjectDocument, network_key
 from builder.gui.scene import CanvasScene
 from builder.gui.theme import theme_named
 from builder.gui.view import CanvasView

@@ -10,9 +10,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from builder.gui import edit_actions
-from builder.gui.document import block_key
 from builder.gui.mainwindow import MainWindow
 from builder.gui.palette import TYPE_ROLE
+from builder.gui.project_document import block_key
 from graph_schema.document import Edge
 from graph_schema.files import project_to_json
 from tests.gui.windows import open_window

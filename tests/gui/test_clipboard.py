@@ -11,9 +11,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
 from builder.gui.clipboard import FRAGMENT_MIME
-from builder.gui.document import network_key
 from builder.gui.graph_edits import add_network
 from builder.gui.mainwindow import MainWindow
+from builder.gui.project_document import network_key
 from graph_schema.document import Edge, Network, Node, Project
 from graph_schema.files import project_to_json
 from tests.gui.windows import open_window

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from builder.gui.controller import REMOVE, EditController
-from builder.gui.document import ProjectDocument, block_key, network_key
 from builder.gui.fixes import apply_fix
+from builder.gui.project_document import ProjectDocument, block_key, network_key
 from graph_schema import load_project
 from graph_schema.dims import Sym
 from graph_schema.document import Position

@@ -13,9 +13,9 @@ from PySide6.QtGui import QImage
 from torch import nn
 
 from builder.gui.app import Windows
-from builder.gui.document import ProjectDocument, network_key
+from builder.gui.image_export import MARGIN, PNG_SCALE
 from builder.gui.mainwindow import MainWindow
-from builder.gui.render import MARGIN, PNG_SCALE
+from builder.gui.project_document import ProjectDocument, network_key
 from builder.gui.theme import theme_named
 from graph_schema import load_project
 from tests.gui.scripted_prompts import script

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from builder.gui.app import Windows
 from builder.gui.autosave import read_recovery, recovery_dir, write_recovery
-from builder.gui.document import ProjectDocument, network_key
 from builder.gui.file_prompts import Prompts
 from builder.gui.mainwindow import MainWindow
+from builder.gui.project_document import ProjectDocument, network_key
 from builder.gui.recent import LIMIT
 from graph_schema import load_project
 from graph_schema.document import Position

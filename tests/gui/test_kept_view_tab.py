@@ -11,11 +11,11 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from torch import nn
 
-from builder.gui.blocks import rename_block
-from builder.gui.document import block_key
+from builder.gui.block_edits import rename_block
 from builder.gui.kept_block_tab import KeptBlockView
-from builder.gui.kept_view import KeptViewScene, no_view_text
+from builder.gui.kept_view_scene import KeptViewScene, no_view_text
 from builder.gui.mainwindow import MainWindow
+from builder.gui.project_document import block_key
 from builder.gui.theme import theme_named
 from builder.gui.view import CanvasView, layer_mime
 from codegen.importer import import_model_with_report

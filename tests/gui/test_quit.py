@@ -15,7 +15,7 @@ import sys
 from PySide6.QtCore import QTimer
 from builder.gui.app import Windows, application
 from builder.gui.clipboard import FRAGMENT_MIME, copy_selection
-from builder.gui.document import ProjectDocument
+from builder.gui.project_document import ProjectDocument
 from graph_schema import load_project
 
 app = application()

@@ -4,7 +4,7 @@ document's diagnostics come from the same session code, before and after edits."
 from __future__ import annotations
 
 from builder.gui.controller import EditController
-from builder.gui.document import ProjectDocument, block_key, network_key
+from builder.gui.project_document import ProjectDocument, block_key, network_key
 from graph_schema import validate
 from tests.graphs import block, chain_edges, node, project
 

@@ -15,12 +15,12 @@ from PySide6.QtWidgets import QMainWindow, QStatusBar
 from builder.gui.app import Windows
 from builder.gui.canvas_menu import CanvasMenu
 from builder.gui.controller import EditController
-from builder.gui.document import ProjectDocument
 from builder.gui.edit_actions import StructureActions
 from builder.gui.export import Exporter
-from builder.gui.files import FileController
+from builder.gui.file_controller import FileController
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.kept_source import KeptSourceReview
+from builder.gui.project_document import ProjectDocument
 from builder.gui.theme import theme_named
 from graph_schema import load_project
 from graph_schema.files import project_to_json

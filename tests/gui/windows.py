@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from builder.gui.app import Windows
-from builder.gui.document import ProjectDocument
 from builder.gui.mainwindow import MainWindow
+from builder.gui.project_document import ProjectDocument
 from graph_schema import load_project
 from graph_schema.document import Project
 

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from builder.gui.document import ProjectDocument
 from builder.gui.panels.common import LazyRefresh, on_any_edit
 from builder.gui.panels.highlighter import PythonHighlighter
+from builder.gui.project_document import ProjectDocument
 from builder.gui.theme import ERROR_COLOR, mono_font
 from codegen import GenerationError, generate_source
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QWidget
 
-from builder.gui.document import GraphKey, ProjectDocument
+from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.theme import ERROR_COLOR, WARNING_COLOR
 from graph_schema.diagnostics import Diagnostic
 

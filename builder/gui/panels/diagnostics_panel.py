@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
 )
 
 from builder.gui.controller import EditController
-from builder.gui.document import ProjectDocument
 from builder.gui.fixes import apply_fix
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.panels.common import graph_key_of, problem_count_text, severity_icon
 from builder.gui.panels.problem_list import fix_button_text
+from builder.gui.project_document import ProjectDocument
 from graph_schema.diagnostics import Diagnostic
 
 COLUMNS = ("", "Graph", "Node", "Input", "Problem", "Fix")

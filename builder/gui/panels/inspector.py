@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.panels.node_form import NodeForm, form_signature
+from builder.gui.project_document import GraphKey, ProjectDocument
 
 NOTHING_SELECTED = "Select a layer on the canvas to see and edit it here."
 

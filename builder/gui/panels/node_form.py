@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 )
 
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.fixes import apply_fix
 from builder.gui.icons import family_icon
 from builder.gui.looks import type_label
@@ -29,6 +28,7 @@ from builder.gui.panels.fields import CheckedField, PausingTextEdit
 from builder.gui.panels.inspector_data import name_refusal, param_values, shape_lines
 from builder.gui.panels.param_row import ParamRow
 from builder.gui.panels.problem_list import ProblemList
+from builder.gui.project_document import GraphKey, ProjectDocument
 from graph_schema.catalog.spec import LayerSpec
 from graph_schema.document import INIT_SCHEMES
 from graph_schema.specs import spec_for

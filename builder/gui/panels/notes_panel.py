@@ -10,9 +10,9 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from builder.gui.controller import EditController
-from builder.gui.document import ProjectDocument
 from builder.gui.panels.fields import CheckedField, PausingTextEdit
 from builder.gui.panels.training_form import TrainingForm
+from builder.gui.project_document import ProjectDocument
 
 NOTES_PAUSE_MS = 1000
 NAME_LIMIT = 200  # graph_schema.document.Name

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.panels.common import LazyRefresh, on_any_edit
+from builder.gui.project_document import GraphKey, ProjectDocument
 from graph_schema.dims import Dim, format_shape
 from graph_schema.summary import Summary, summarize, unknown_macs_note
 

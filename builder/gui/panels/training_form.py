@@ -13,8 +13,8 @@ from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QComboBox, QFormLayout, QWidget
 
 from builder.gui.controller import EditController
-from builder.gui.document import ProjectDocument
 from builder.gui.panels.fields import CheckedField
+from builder.gui.project_document import ProjectDocument
 from graph_schema.document import Training
 
 CHOICES = ("task", "loss", "optimizer")

@@ -16,10 +16,10 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QS
 from PySide6.QtGui import QGuiApplication, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
 
-from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.glyphs import node_size
-from builder.gui.kept_view import KeptViewScene, viewed_block
+from builder.gui.kept_view_scene import KeptViewScene, viewed_block
 from builder.gui.looks import node_look
+from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.scene import CanvasScene
 from builder.gui.theme import Theme
 from graph_schema.files import atomic_write_bytes

@@ -8,8 +8,8 @@ from typing import Any
 from torch import fx
 
 from codegen.importer.context import Context
-from codegen.importer.errors import Untraceable
-from codegen.importer.ops import OpDraft, label, size_source
+from codegen.importer.import_errors import Untraceable
+from codegen.importer.op_handlers import OpDraft, label, size_source
 
 # a number on the left, ``0 < x``, is ``x > 0``: the same question with the sides swapped
 _SWAPPED = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}

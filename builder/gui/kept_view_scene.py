@@ -17,9 +17,9 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSimpleTextItem
 
-from builder.gui.document import GraphKey, ProjectDocument
 from builder.gui.glyphs import OPERATORS, NodeLook, node_size
 from builder.gui.items import EdgeItem, NodeItem
+from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.theme import Theme, ui_font
 from graph_schema.catalog import get_spec
 from graph_schema.dims import format_shape_compact

@@ -20,12 +20,12 @@ from builder.gui import arrange
 from builder.gui.actions import MenuEntry, make_action
 from builder.gui.autosave import Autosaver, Recovery, stale_recoveries
 from builder.gui.controller import EditController
-from builder.gui.document import ProjectDocument, new_project
 from builder.gui.export import Exporter
 from builder.gui.file_prompts import Prompts
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.import_dialog import ImportDialog
 from builder.gui.kept_source import KeptSourceReview
+from builder.gui.project_document import ProjectDocument, new_project
 from builder.gui.recent import RecentFiles
 from graph_schema.document import Project
 from graph_schema.files import ProjectError, load_project, save_project

@@ -10,8 +10,8 @@ import torch
 from torch import fx
 
 from codegen.importer.context import Context
-from codegen.importer.errors import Untraceable
-from codegen.importer.ops import OpDraft, bind, getitem_op, label
+from codegen.importer.import_errors import Untraceable
+from codegen.importer.op_handlers import OpDraft, bind, getitem_op, label
 from codegen.importer.values import TensorInfo, dtype_name
 from graph_schema.catalog.params import DTYPES
 

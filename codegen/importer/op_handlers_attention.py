@@ -15,8 +15,8 @@ from typing import Any
 from torch import fx
 
 from codegen.importer.context import Context
-from codegen.importer.errors import Untraceable
-from codegen.importer.ops import OpDraft, label
+from codegen.importer.import_errors import Untraceable
+from codegen.importer.op_handlers import OpDraft, label
 
 _SDPA = (("query", None), ("key", None), ("value", None), ("attn_mask", None),
          ("dropout_p", 0.0), ("is_causal", False), ("scale", None), ("enable_gqa", False))

@@ -22,8 +22,8 @@ from builder.gui.commands import (
     removal_steps,
 )
 from builder.gui.controller import EditController
-from builder.gui.document import GraphKey, block_key
 from builder.gui.graph_edits import graph_name_problem, rename_graph
+from builder.gui.project_document import GraphKey, block_key
 from graph_schema.document import (
     Block,
     Edge,

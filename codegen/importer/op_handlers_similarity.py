@@ -6,8 +6,8 @@ from __future__ import annotations
 from torch import fx
 
 from codegen.importer.context import Context
-from codegen.importer.errors import Untraceable
-from codegen.importer.ops import OpDraft, label
+from codegen.importer.import_errors import Untraceable
+from codegen.importer.op_handlers import OpDraft, label
 
 _ARGUMENTS = (("x1", None), ("x2", None), ("dim", 1), ("eps", 1e-8))
 

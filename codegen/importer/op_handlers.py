@@ -14,7 +14,7 @@ from typing import Any
 from torch import fx
 
 from codegen.importer.context import Context
-from codegen.importer.errors import Untraceable
+from codegen.importer.import_errors import Untraceable
 from codegen.importer.tracer import TRAINING
 from codegen.importer.values import BATCH, TensorInfo
 
