@@ -123,9 +123,11 @@ def test_render_counts_the_errors_validate_counts(tmp_path, qapp):
     doc["blocks"][0]["nodes"].append({"id": "b", "type": "attr.Buffer", "name": "buf"})
     path = tmp_path / "p.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    assert cli("validate", path).out.endswith(": invalid (1 error, 0 warnings)\n")
+    # The buffer inside the block, and the placement that block makes fail (as the app
+    # shows them: the block's tab and the network's node).
+    assert cli("validate", path).out.endswith(": invalid (2 errors, 0 warnings)\n")
     run = cli("render", path, "-o", tmp_path / "p.svg")
-    assert f"{path}: 1 error, shown in the diagram" in run.lines, str(run)
+    assert f"{path}: 2 errors, shown in the diagram" in run.lines, str(run)
 
 
 @pytest.mark.parametrize("networks", ["null", "5", '[{"name": "n", "nodes": 5}]',
