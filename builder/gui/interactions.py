@@ -141,14 +141,17 @@ class MoveTracker(Interaction):
     The positions before are read at the first move, once Qt's press has settled the
     selection (a press on an unselected node selects it) and before Qt moves anything."""
 
-    def __init__(self, scene, controller: EditController):
+    def __init__(self, scene, controller: EditController, pressed: NodeItem | None = None):
         self.scene, self.controller = scene, controller
+        self.pressed = pressed  # Ctrl+press can leave it unselected, yet Qt still drags it
         self.before: dict[str, QPointF] | None = None
 
     def mouse_move(self, pos: QPointF) -> bool:
         if self.before is None:
-            self.before = {i.node_id: i.pos() for i in self.scene.selectedItems()
-                           if isinstance(i, NodeItem)}
+            items = [i for i in self.scene.selectedItems() if isinstance(i, NodeItem)]
+            if self.pressed is not None:
+                items.append(self.pressed)
+            self.before = {i.node_id: i.pos() for i in items}
         return False
 
     def mouse_release(self, pos: QPointF) -> bool:

@@ -133,8 +133,9 @@ class CanvasView(QGraphicsView):
         port = self.canvas.port_at(point)
         if port is not None:
             return LinkDrag(self.canvas, self.controller, *port)
-        if self.canvas.node_item_at(point) is not None:
-            return MoveTracker(self.canvas, self.controller)
+        pressed = self.canvas.node_item_at(point)
+        if pressed is not None:
+            return MoveTracker(self.canvas, self.controller, pressed)
         return None
 
     def _gesture_pos(self, event: QMouseEvent) -> QPointF:

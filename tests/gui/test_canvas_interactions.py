@@ -83,6 +83,20 @@ def test_dragging_a_node_is_one_move_on_the_views_controller(qtbot):
     assert item.pos() == before
 
 
+def test_a_ctrl_drag_of_an_unselected_node_is_still_recorded(qtbot):
+    view = bare_view(qtbot)
+    item = view.canvas.nodes["fc"]
+    start = view.mapFromScene(item.sceneBoundingRect().center())
+    end = start + QPoint(100, 60)
+    viewport, ctrl = view.viewport(), Qt.KeyboardModifier.ControlModifier
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, ctrl, start)
+    QTest.mouseMove(viewport, (start + end) / 2)
+    QTest.mouseMove(viewport, end)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, ctrl, end)
+    saved = view.canvas.doc.node(KEY, "fc").position
+    assert (saved.x, saved.y) == (item.pos().x(), item.pos().y())  # document and canvas agree
+
+
 def test_a_middle_drag_pans_and_selects_nothing(qtbot):
     view = bare_view(qtbot)
     view.canvas.setSceneRect(-5000, -5000, 10000, 10000)  # room to scroll
