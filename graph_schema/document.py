@@ -17,6 +17,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 FORMAT_VERSION = 4
+FLOWS = ("down", "right")  # which way a drawing reads: Project.flow, graph_schema.routing
 
 # Ids are saved and referenced by edges; keep them short, printable and free of whitespace.
 NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -406,6 +407,9 @@ class Project(_Strict):
     networks: list[Network] = Field(min_length=1, max_length=1000)
     blocks: list[Block] = Field(default_factory=list, max_length=10_000)
     training: Training = Field(default_factory=Training)
+    # Which way the drawing reads, for every graph of the project: inputs at the top and
+    # ports on top and bottom ("down"), or inputs on the left and ports on the sides ("right").
+    flow: Literal[FLOWS] = "down"  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _unique_names(self) -> Project:

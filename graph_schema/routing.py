@@ -38,6 +38,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from graph_schema.document import FLOWS
 from graph_schema.routing_index import INF, RectIndex
 from graph_schema.routing_input import (
     Box,
@@ -61,7 +62,6 @@ __all__ = ["CLEARANCE", "CORNER_RADIUS", "Route", "RouteRequest", "Routing", "pa
            "reroute", "route_edges"]
 
 Flow = Literal["down", "right"]
-FLOWS = ("down", "right")
 CORNER_RADIUS = 8.0  # at most 2 * CLEARANCE: see the module notes
 PathStep = tuple  # ("move", p) | ("line", p) | ("quad", control, p)
 
