@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,14 @@ def finish(child: subprocess.Popen, timeout: float = 150) -> tuple[int, str, str
     return child.returncode, out, err
 
 
+def finish_all(*children: subprocess.Popen, timeout: float = 150) -> list[tuple[int, str, str]]:
+    """Wait for children that run at the same time, reading all their pipes at once: a child
+    left unread fills its pipe and blocks, and a node blocked before torchrun's exit barrier
+    keeps every other node waiting there too."""
+    with ThreadPoolExecutor(len(children)) as pool:
+        return list(pool.map(lambda child: finish(child, timeout), children))
+
+
 def weights(stderr: str) -> dict[int, str]:
     """Each rank's final-weights hash, by rank."""
     return {int(rank): digest for rank, _, digest in WEIGHTS.findall(stderr)}
@@ -95,7 +104,7 @@ def test_our_launch_and_a_users_own_torchrun_at_once_each_train_on_two_ranks(tmp
                 "builder")
     children = [start([*args, "--devices", "2", "--out", str(ours)], tmp_path),
                 start([*args, "--out", str(theirs)], tmp_path, prefix=torchrun)]
-    results = [finish(child) for child in children]
+    results = finish_all(*children)
     for run, (code, _out, err) in zip((ours, theirs), results):
         assert code == 0, err
         assert_rank_zero_wrote_once(run, err, epochs=2)
@@ -160,7 +169,7 @@ def test_ctrl_c_checkpoints_and_the_run_continues_on_two_nodes(tmp_path):
     second = start([*nodes, "--node-rank", "1"], tmp_path)
     time.sleep(1)
     first = start([*nodes, "--node-rank", "0"], tmp_path)
-    (code0, _, err0), (code1, _, err1) = finish(first), finish(second)
+    (code0, _, err0), (code1, _, err1) = finish_all(first, second)
     assert (code0, code1) == (0, 0), err0 + err1
     assert not TORCHRUN_NOISE.search(err0 + err1), err0 + err1
     assert len(epoch_rows(run)) == done + 1
