@@ -19,6 +19,7 @@ import sys
 
 from builder.outputs import add_force_argument, output_problem, unusable
 from graph_schema import ProjectError, load_project, validate
+from graph_schema.document import FLOWS
 from graph_schema.layout import lacks_positions
 
 EXIT_OK, EXIT_UNUSABLE = 0, 2
@@ -55,6 +56,9 @@ def add_render_parser(sub) -> None:
     p.add_argument("--layout", action="store_true",
                    help="lay the network out first (done anyway when the file has no node "
                         "positions)")
+    p.add_argument("--flow", choices=FLOWS,
+                   help="draw top to bottom (down) or left to right (right) instead of the "
+                        "project's own flow; a graph turned this way is laid out in it")
     p.add_argument("--scale", type=float, metavar="S",
                    help="PNG pixels per canvas unit (default 2: sharp on HiDPI screens; 1 is "
                         "the canvas at 100%% on a plain screen)")
@@ -88,6 +92,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         args.layout = True
         print(f"{args.file}: {key[0]} {key[1]!r} has no node positions; laid it out "
               f"automatically", file=sys.stderr)
+    if args.flow is not None and args.flow != project.flow:
+        # Positions made for the other direction would run every edge into a box's side.
+        project.flow, args.layout = args.flow, True
     try:
         draw_graph(project, key, args.output, args.theme, args.layout, args.scale)
     except RenderError as err:

@@ -4,7 +4,8 @@ Each connected part of the graph is laid out on its own: ranks (layout_rank), ro
 nodes for long edges (layout_layers), crossing reduction (layout_order), x coordinates
 (layout_coords), then rows stacked with ``rank_gap`` between them. The parts are then placed
 side by side in document order, isolated nodes last. Linear or near-linear at every step: a
-chain or a residual net of 10,000 nodes takes a fraction of a second.
+chain or a residual net of 10,000 nodes takes a fraction of a second. A left-to-right drawing
+is this one of the boxes turned a quarter, turned back (graph_schema/layout.py).
 """
 
 from __future__ import annotations

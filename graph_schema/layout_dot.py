@@ -3,7 +3,10 @@
 The graph goes to ``dot -Tjson0`` through a subprocess with a time limit (the graphviz package
 can build the source but cannot bound the run, and dot can take minutes on a huge graph).
 Scene units are points: 72 to the inch, which is what dot measures sizes in. Nodes are named
-by number, so no id from a file ever needs quoting in the dot source.
+by number, so no id from a file ever needs quoting in the dot source. A rightward flow is
+``rankdir=LR``: dot keeps ``width`` horizontal and ``height`` vertical in its output whatever
+the direction, so the sizes are given as they are, and ``ordering`` then keeps ports top to
+bottom, as the canvas draws them on a node's sides.
 
 Dot's own edge splines come back too, keyed like graph_schema.routing's routes (source id,
 source port, target id, target port), as chains of cubic Bézier control points (3k+1 points:
@@ -37,6 +40,7 @@ DOT_TIMEOUT_S = 10.0
 DOT_MAX_NODES = 2_000
 DOT_MAX_EDGES = 4_000
 POINTS_PER_INCH = 72.0
+RANKDIRS = {"down": "TB", "right": "LR"}  # the project's flow, in dot's words
 
 Box = tuple[float, float]  # top-left corner
 Spline = tuple[tuple[float, float], ...]  # cubic Bézier chain, 3k+1 control points
@@ -90,9 +94,11 @@ def _orderings(graph: LayoutGraph) -> dict[int, str]:
     return orderings
 
 
-def dot_source(graph: LayoutGraph, rank_gap: float, node_gap: float) -> str:
+def dot_source(graph: LayoutGraph, rank_gap: float, node_gap: float,
+               flow: str = "down") -> str:
     digraph = graphviz.Digraph()
-    digraph.attr("graph", rankdir="TB", nodesep=_inches(node_gap), ranksep=_inches(rank_gap))
+    digraph.attr("graph", rankdir=RANKDIRS[flow], nodesep=_inches(node_gap),
+                 ranksep=_inches(rank_gap))
     digraph.attr("node", shape="box", fixedsize="true", label="", margin="0")
     orderings = _orderings(graph)
     for i, (width, height) in enumerate(zip(graph.widths, graph.heights)):
@@ -172,16 +178,18 @@ def _parse(output: bytes, graph: LayoutGraph) -> DotLayout:
     return DotLayout(boxes, _routes(data, graph, top))
 
 
-def dot_layout(graph: LayoutGraph, rank_gap: float, node_gap: float) -> DotLayout | None:
+def dot_layout(graph: LayoutGraph, rank_gap: float, node_gap: float,
+               flow: str = "down") -> DotLayout | None:
     """Top-left corners and edge splines from dot, or None (with the reason logged) if dot
     could not do it."""
     path = find_dot()
     if path is None or not _runs(path):
         log.debug("dot is not available; using the built-in layout")
         return None
+    source = dot_source(graph, rank_gap, node_gap, flow)
     try:
-        done = subprocess.run([path, "-Tjson0"], input=dot_source(graph, rank_gap, node_gap)
-                              .encode(), capture_output=True, timeout=DOT_TIMEOUT_S)
+        done = subprocess.run([path, "-Tjson0"], input=source.encode(), capture_output=True,
+                              timeout=DOT_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         log.warning("dot took over %g s on %d nodes; using the built-in layout",
                     DOT_TIMEOUT_S, len(graph))

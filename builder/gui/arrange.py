@@ -29,8 +29,11 @@ Sizes = Mapping[str, tuple[float, float]]
 _APP: QGuiApplication | None = None  # kept alive when relayout_project had to create one
 
 
-def node_sizes(doc: ProjectDocument, key: GraphKey) -> dict[str, tuple[float, float]]:
-    """Each node's glyph size as the canvas draws it (without needing a scene)."""
+def node_sizes(doc: ProjectDocument, key: GraphKey, flow: str | None = None
+               ) -> dict[str, tuple[float, float]]:
+    """Each node's glyph size as the canvas draws it (without needing a scene), in ``flow``
+    (default: the project's)."""
+    flow = flow or doc.project.flow
     analysis = doc.analysis(key)
     inference = analysis.inference
     sizes = {}
@@ -38,7 +41,7 @@ def node_sizes(doc: ProjectDocument, key: GraphKey) -> dict[str, tuple[float, fl
         ports = {e.port for e in inference.incoming.get(node.id, [])}
         look = node_look(doc.project, node, inference.states.get(node.id),
                          analysis.by_node.get(node.id, []), ports)
-        sizes[node.id] = node_size(look)
+        sizes[node.id] = node_size(look, flow)
     return sizes
 
 
@@ -54,10 +57,11 @@ def _snap(value: float) -> float:
     return round(value / GRID) * GRID
 
 
-def laid_out(network: Network, sizes: Sizes, engine: str = "auto"
+def laid_out(network: Network, sizes: Sizes, engine: str = "auto", flow: str = "down"
              ) -> tuple[dict[str, Position], str]:
-    """Positions for every node of ``network``, keeping its top-left corner where it was."""
-    result = layout_network(network, sizes, engine=engine)
+    """Positions for every node of ``network`` in ``flow``, keeping its top-left corner where
+    it was."""
+    result = layout_network(network, sizes, engine=engine, flow=flow)
     left = min((n.position.x for n in network.nodes), default=0.0)
     top = min((n.position.y for n in network.nodes), default=0.0)
     positions = {node_id: Position(x=_snap(left + p.x), y=_snap(top + p.y))
@@ -65,14 +69,18 @@ def laid_out(network: Network, sizes: Sizes, engine: str = "auto"
     return positions, result.engine
 
 
-def _push_positions(controller: EditController, key: GraphKey, text: str,
-                    positions: dict[str, Position]) -> None:
-    doc = controller.doc
+def move_steps(doc: ProjectDocument, key: GraphKey,
+               positions: dict[str, Position]) -> list[MoveNodes]:
+    """The step that moves the nodes whose position changes (none if nothing moves)."""
     old = {n: doc.node(key, n).position for n in positions}
     moved = {n: p for n, p in positions.items() if old[n] != p}
-    if moved:
-        # A plain command, not a MoveCommand: a layout must not merge into a nudge.
-        controller.push(text, [MoveNodes(doc, key, {n: old[n] for n in moved}, moved)])
+    return [MoveNodes(doc, key, {n: old[n] for n in moved}, moved)] if moved else []
+
+
+def _push_positions(controller: EditController, key: GraphKey, text: str,
+                    positions: dict[str, Position]) -> None:
+    # A plain command, not a MoveCommand: a layout must not merge into a nudge.
+    controller.push(text, move_steps(controller.doc, key, positions))
 
 
 def auto_layout(controller: EditController, key: GraphKey, sizes: Sizes | None = None,
@@ -80,7 +88,7 @@ def auto_layout(controller: EditController, key: GraphKey, sizes: Sizes | None =
     """Lay out the whole graph as one undo step; returns the engine that ran."""
     doc = controller.doc
     sizes = sizes if sizes is not None else node_sizes(doc, key)
-    positions, used = laid_out(doc.graph(key), sizes, engine)
+    positions, used = laid_out(doc.graph(key), sizes, engine, doc.project.flow)
     _push_positions(controller, key, "Auto layout", positions)
     return used
 
@@ -97,7 +105,7 @@ def arrange_selection(controller: EditController, key: GraphKey, node_ids: set[s
                    nodes=[n for n in graph.nodes if n.id in node_ids],
                    edges=[e for e in graph.edges if e.source in node_ids and e.target in node_ids])
     sizes = sizes if sizes is not None else node_sizes(doc, key)
-    positions, used = laid_out(part, sizes, engine)
+    positions, used = laid_out(part, sizes, engine, doc.project.flow)
     _push_positions(controller, key, f"Arrange {len(node_ids)} layers", positions)
     return used
 
@@ -124,7 +132,8 @@ def relayout_project(project: Project, engine: str = "auto") -> Project:
     _gui_application()
     doc = ProjectDocument(project.model_copy(deep=True))
     for key in doc.graph_keys():
-        positions, _ = laid_out(doc.graph(key), node_sizes(doc, key), engine)
+        positions, _ = laid_out(doc.graph(key), node_sizes(doc, key), engine,
+                                doc.project.flow)
         for node in doc.graph(key).nodes:
             node.position = positions[node.id]
     return doc.project

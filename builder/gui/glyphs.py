@@ -15,13 +15,19 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
 
 from builder.gui.icons import paint_family_icon
 from builder.gui.theme import ERROR_COLOR, WARNING_COLOR, Theme, ui_font
+from graph_schema.document import FLOWS
 
 BAND = 30.0  # the coloured strip on the left that carries the family icon
 PAD = 9.0
 MIN_WIDTH, MAX_WIDTH = 150.0, 300.0
 LINE_GAP = 2.0
 PORT_RADIUS = 4.5
-MERGE_DIAMETER = 40.0
+PORT_GAP = 2 * PORT_RADIUS + 6  # least distance between two ports' centres on one side
+MERGE_DIAMETER = 40.0  # the smallest merge circle; merge_diameter grows it for more ports
+MAX_MERGE_DIAMETER = 400.0
+MERGE_ARC = math.radians(60)  # a merge's ports stay within this of their side's middle
+MERGE_LABEL_GAP = 6.0  # between a merge's circle and its name
+BADGE_RADIUS = 10.0  # half of badge_rect: ports keep clear of it
 RADIUS = 7.0
 # Below this zoom a node is drawn as a coloured box: text would be unreadable anyway.
 DETAIL_LOD = 0.4
@@ -49,8 +55,8 @@ class NodeLook:
     type_label: str  # "Conv2d", "add", "block SE"
     detail: str  # key parameters: "64 · k3 · s2"
     family: str
-    inputs: int  # input ports drawn on the top edge
-    outputs: int  # output ports drawn on the bottom edge
+    inputs: int  # input ports, drawn on the top edge (or the left side: port_position)
+    outputs: int  # output ports, on the bottom edge (or the right side)
     operator: str | None = None  # merges: the symbol drawn in the circle
     severity: str | None = None  # "error" / "warning" / None
     opaque: bool = False  # an imported class kept as source: drawn hatched
@@ -72,49 +78,136 @@ def _line_height(which: str) -> float:
     return QFontMetricsF(font).height()
 
 
-def node_size(look: NodeLook) -> tuple[float, float]:
+def node_size(look: NodeLook, flow: str = "down") -> tuple[float, float]:
+    """The glyph's (width, height). A merge is its circle with the name beside it, or below
+    it when edges leave on the right; a box is as wide as its text and, for many ports on one
+    side, long enough along that side to keep them PORT_GAP apart."""
+    ports = max(look.inputs, look.outputs)
     if look.is_merge:
-        label = _text_width(look.name, "type") + 8.0
-        return MERGE_DIAMETER + label, MERGE_DIAMETER
+        diameter = merge_diameter(look)
+        label = _text_width(look.name, "type")
+        if flow == "right":
+            return math.ceil(max(diameter, label)), \
+                math.ceil(diameter + MERGE_LABEL_GAP + _line_height("type"))
+        return diameter + label + 8.0, diameter
     text = max(_text_width(look.name, "name"), _text_width(look.type_label, "type"),
                _text_width(look.detail, "detail") if look.detail else 0.0)
     width = min(MAX_WIDTH, max(MIN_WIDTH, BAND + 2 * PAD + text))
     height = 2 * PAD + _line_height("name") + LINE_GAP + _line_height("type")
     if look.detail:
         height += LINE_GAP + _line_height("detail")
+    if flow == "right":
+        height = max(height, (ports + 1) * PORT_GAP)
+    else:
+        width = max(width, BAND + (ports + 1) * PORT_GAP)
     return math.ceil(width), math.ceil(height)  # never cut the widest line short
 
 
-def port_position(look: NodeLook, size: tuple[float, float], kind: str, index: int) -> QPointF:
-    """Where port ``index`` sits, in the node's own coordinates (inputs top, outputs bottom)."""
+# -- merges: ports on the circle ------------------------------------------------------------
+def _arc_step(radius: float) -> float:
+    """The angle between neighbouring ports on a circle of ``radius``: PORT_GAP of chord."""
+    return 2 * math.asin(min(1.0, PORT_GAP / (2 * radius)))
+
+
+def _arc_angles(count: int, radius: float) -> list[float]:
+    """Angles of ``count`` ports from their side's middle, PORT_GAP apart, centred."""
+    step = _arc_step(radius)
+    return [(index - (count - 1) / 2) * step for index in range(count)]
+
+
+def _arc_point(flow: str, kind: str, angle: float, radius: float) -> tuple[float, float]:
+    """A port on the circle (centre at (radius, radius)), ``angle`` from its side's middle
+    towards larger x (top and bottom sides) or larger y (left and right sides)."""
+    along, across = radius * math.sin(angle), radius * math.cos(angle)
+    sign = -1.0 if kind == "in" else 1.0  # inputs before the centre, outputs after it
+    if flow == "right":
+        return radius + sign * across, radius + along
+    return radius + along, radius + sign * across
+
+
+def _merge_fits(look: NodeLook, diameter: float) -> bool:
+    """Whether every port of ``look`` on a circle of ``diameter`` stays on its own side of
+    the circle and clear of the diagnostic badge, in either flow."""
+    radius = diameter / 2
+    badge_x, badge_y = diameter - 1.0, 1.0  # the centre of badge_rect for this diameter
+    clear = BADGE_RADIUS + PORT_RADIUS + 1.0
+    for kind, count in (("in", look.inputs), ("out", look.outputs)):
+        angles = _arc_angles(count, radius)
+        if count > 1 and (angles[-1] > MERGE_ARC or _arc_step(radius) >= math.pi):
+            return False
+        for flow in FLOWS:
+            for angle in angles:
+                x, y = _arc_point(flow, kind, angle, radius)
+                if math.hypot(x - badge_x, y - badge_y) < clear:
+                    return False
+    return True
+
+
+@lru_cache(maxsize=256)
+def _diameter_for(inputs: int, outputs: int) -> float:
+    """Grown port count by port count, so it never shrinks when a port is added (connecting
+    a cat's free input must not make its circle smaller)."""
+    diameter = MERGE_DIAMETER
+    for count_in in range(1, max(inputs, 1) + 1):
+        for count_out in range(1, max(outputs, 1) + 1):
+            look = NodeLook("", "", "", "op", count_in, count_out, operator="+")
+            while not _merge_fits(look, diameter) and diameter < MAX_MERGE_DIAMETER:
+                diameter += 4.0
+            if diameter >= MAX_MERGE_DIAMETER:  # dozens of ports: as big as it gets
+                return MAX_MERGE_DIAMETER
+    return diameter
+
+
+def merge_diameter(look: NodeLook) -> float:
+    """A merge's circle grows with its ports: at least MERGE_DIAMETER, and enough that its
+    ports sit PORT_GAP apart on their half of the circle, none under the badge."""
+    return _diameter_for(look.inputs, look.outputs)
+
+
+def port_position(look: NodeLook, size: tuple[float, float], kind: str, index: int,
+                  flow: str = "down") -> QPointF:
+    """Where port ``index`` sits, in the node's own coordinates: inputs on the top side and
+    outputs on the bottom one ("down"), or inputs on the left and outputs on the right
+    ("right"); first port leftmost or topmost, as the layout orders merges' inputs."""
     count = look.inputs if kind == "in" else look.outputs
-    body = MERGE_DIAMETER if look.is_merge else size[0]
-    left = 0.0 if look.is_merge else BAND
-    span = body - left
-    x = left + span * (index + 1) / (count + 1) if count else left + span / 2
     if look.is_merge:
-        # Spread along the circle's upper and lower arcs, not a chord.
-        cx, r = MERGE_DIAMETER / 2, MERGE_DIAMETER / 2
-        dx = max(-r + 3, min(r - 3, x - cx))
-        dy = (r * r - dx * dx) ** 0.5
-        return QPointF(cx + dx, r - dy if kind == "in" else r + dy)
-    return QPointF(x, 0.0 if kind == "in" else size[1])
+        radius = merge_diameter(look) / 2
+        angles = _arc_angles(max(count, 1), radius)
+        return QPointF(*_arc_point(flow, kind, angles[min(index, len(angles) - 1)], radius))
+    share = (index + 1) / (count + 1) if count else 0.5
+    if flow == "right":
+        return QPointF(0.0 if kind == "in" else size[0], size[1] * share)
+    return QPointF(BAND + (size[0] - BAND) * share, 0.0 if kind == "in" else size[1])
+
+
+def merge_label_rect(look: NodeLook, size: tuple[float, float],
+                     flow: str = "down") -> tuple[QRectF, Qt.AlignmentFlag]:
+    """Where a merge's name goes: beside the circle, or below it when edges leave on the
+    right (beside it, the name would sit on the outgoing edge)."""
+    diameter = merge_diameter(look)
+    if flow == "right":
+        return (QRectF(0, diameter + MERGE_LABEL_GAP, size[0], size[1] - diameter
+                       - MERGE_LABEL_GAP),
+                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+    return (QRectF(diameter + MERGE_LABEL_GAP, 0, size[0] - diameter - MERGE_LABEL_GAP,
+                   diameter),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
 
 def paint_node(painter: QPainter, look: NodeLook, size: tuple[float, float], theme: Theme,
                selected: bool = False, lod: float = 1.0,
-               connected_inputs: frozenset[int] = frozenset()) -> None:
+               connected_inputs: frozenset[int] = frozenset(), flow: str = "down") -> None:
     if lod < DETAIL_LOD:
         _paint_far(painter, look, size, theme, selected)
         return
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     if look.is_merge:
-        _paint_merge(painter, look, size, theme, selected, lod)
+        _paint_merge(painter, look, size, theme, selected, lod, flow)
     else:
         _paint_box(painter, look, size, theme, selected, lod)
     if lod >= DETAIL_LOD:
-        _paint_ports(painter, look, size, theme, connected_inputs)
+        _paint_ports(painter, look, size, theme, connected_inputs, flow)
         if look.severity:
             _paint_badge(painter, look, size)
     painter.restore()
@@ -128,7 +221,7 @@ def _paint_far(painter, look, size, theme, selected) -> None:
         color = QColor(ERROR_COLOR)
     elif look.severity == "warning":
         color = QColor(WARNING_COLOR)
-    width = MERGE_DIAMETER if look.is_merge else size[0]
+    width = merge_diameter(look) if look.is_merge else size[0]
     painter.fillRect(QRectF(0, 0, width, size[1]), color)
 
 
@@ -198,8 +291,8 @@ def _paint_text(painter, look, size, theme) -> None:
         y += height + LINE_GAP
 
 
-def _paint_merge(painter, look, size, theme, selected, lod) -> None:
-    circle = QRectF(0, 0, MERGE_DIAMETER, MERGE_DIAMETER)
+def _paint_merge(painter, look, size, theme, selected, lod, flow) -> None:
+    circle = QRectF(0, 0, merge_diameter(look), merge_diameter(look))
     color = theme.family_color(look.family)
     painter.setPen(_border_pen(look, theme, selected)
                    if look.severity or selected else QPen(color, 1.6))
@@ -212,23 +305,23 @@ def _paint_merge(painter, look, size, theme, selected, lod) -> None:
     painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, look.operator)
     painter.setFont(TYPE_FONT)
     painter.setPen(theme.node_subtext)
-    label = QRectF(MERGE_DIAMETER + 6, 0, size[0] - MERGE_DIAMETER - 6, MERGE_DIAMETER)
-    painter.drawText(label, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                     look.name)
+    label, alignment = merge_label_rect(look, size, flow)
+    painter.drawText(label, alignment, look.name)
 
 
-def _paint_ports(painter, look, size, theme, connected_inputs) -> None:
+def _paint_ports(painter, look, size, theme, connected_inputs, flow) -> None:
     painter.setPen(QPen(theme.edge, 1.3))
     for kind, count in (("in", look.inputs), ("out", look.outputs)):
         for index in range(count):
             filled = kind == "out" or index in connected_inputs
             painter.setBrush(theme.edge if filled else theme.port_fill)
-            painter.drawEllipse(port_position(look, size, kind, index), PORT_RADIUS, PORT_RADIUS)
+            painter.drawEllipse(port_position(look, size, kind, index, flow), PORT_RADIUS,
+                                PORT_RADIUS)
 
 
 def _paint_badge(painter, look, size) -> None:
     color = QColor(ERROR_COLOR if look.severity == "error" else WARNING_COLOR)
-    width = MERGE_DIAMETER if look.is_merge else size[0]
+    width = merge_diameter(look) if look.is_merge else size[0]
     center = QPointF(width - 2, 2)
     painter.setPen(QPen(QColor("#ffffff"), 1.5))
     painter.setBrush(color)
@@ -239,5 +332,5 @@ def _paint_badge(painter, look, size) -> None:
 
 
 def badge_rect(look: NodeLook, size: tuple[float, float]) -> QRectF:
-    width = MERGE_DIAMETER if look.is_merge else size[0]
+    width = merge_diameter(look) if look.is_merge else size[0]
     return QRectF(width - 11, -9, 20, 20)

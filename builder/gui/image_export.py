@@ -54,7 +54,7 @@ def node_sizes(doc: ProjectDocument, key: GraphKey) -> dict[str, tuple[float, fl
         ports = {e.port for e in inference.incoming.get(node_id, [])}
         look = node_look(doc.project, node, inference.states.get(node_id),
                          analysis.by_node.get(node_id, []), ports)
-        sizes[node_id] = node_size(look)
+        sizes[node_id] = node_size(look, doc.project.flow)
     return sizes
 
 
@@ -65,7 +65,7 @@ def lay_out(doc: ProjectDocument, key: GraphKey) -> None:
     render command's own copy), never for the app's document, whose changes are undo steps.
     """
     graph = doc.graph(key)
-    result = layout_network(graph, node_sizes(doc, key))
+    result = layout_network(graph, node_sizes(doc, key), flow=doc.project.flow)
     for node in graph.nodes:
         node.position = result.positions[node.id]
 

@@ -48,7 +48,8 @@ class NodeItem(QGraphicsItem):
         self.connected_inputs: frozenset[int] = frozenset()
         self.snapping = True
         self.look = look
-        self.size = node_size(look)
+        self.flow = "down"  # the project's, once the item is on its canvas (follow_flow)
+        self.size = node_size(look, self.flow)
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -59,11 +60,23 @@ class NodeItem(QGraphicsItem):
     def set_look(self, look: NodeLook) -> None:
         if look == self.look:
             return
-        size = node_size(look)
+        self.look = look
+        self._reshape()
+
+    def follow_flow(self) -> None:
+        """Take the flow of the project this item's scene shows: the ports move to the other
+        sides. Items outside a project's canvas (a kept block's recorded view, whose scene has
+        no ``flow``) stay top to bottom, as their layout is."""
+        flow = getattr(self.scene(), "flow", "down")
+        if flow != self.flow:
+            self.flow = flow
+            self._reshape()
+
+    def _reshape(self) -> None:
+        size = node_size(self.look, self.flow)
         if size != self.size:
             self.prepareGeometryChange()
             self.size = size
-        self.look = look
         self.update()
         for edge in self.edges:
             edge.adjust()
@@ -74,7 +87,7 @@ class NodeItem(QGraphicsItem):
             self.update()
 
     def port_scene_pos(self, kind: str, index: int) -> QPointF:
-        return self.mapToScene(port_position(self.look, self.size, kind, index))
+        return self.mapToScene(port_position(self.look, self.size, kind, index, self.flow))
 
     def port_at(self, scene_pos: QPointF) -> tuple[str, int] | None:
         """The port under a scene point, if one is within reach."""
@@ -82,7 +95,7 @@ class NodeItem(QGraphicsItem):
         best, best_distance = None, PORT_HIT
         for kind, count in (("in", self.look.inputs), ("out", self.look.outputs)):
             for index in range(count):
-                delta = port_position(self.look, self.size, kind, index) - local
+                delta = port_position(self.look, self.size, kind, index, self.flow) - local
                 distance = (delta.x() ** 2 + delta.y() ** 2) ** 0.5
                 if distance <= best_distance:
                     best, best_distance = (kind, index), distance
@@ -110,11 +123,13 @@ class NodeItem(QGraphicsItem):
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         paint_node(painter, self.look, self.size, self.theme, selected, lod,
-                   self.connected_inputs)
+                   self.connected_inputs, self.flow)
 
     def itemChange(self, change, value):  # noqa: N802
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and self.snapping:
             return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+        if change == QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged and value is not None:
+            self.follow_flow()  # added to a canvas: its ports go where the project says
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             for edge in self.edges:
                 edge.adjust()

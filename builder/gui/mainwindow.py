@@ -17,6 +17,7 @@ from builder.gui.canvas_menu import CanvasMenu
 from builder.gui.controller import EditController
 from builder.gui.edit_actions import StructureActions
 from builder.gui.file_controller import FileController
+from builder.gui.flow_action import FlowActions
 from builder.gui.graph_edits import add_network, remove_network, rename_graph
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.palette import Palette, QuickAdd
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
                                     open_window=lambda: windows.open_beside(self).files)
         # Cut/Copy/Paste/Duplicate/Delete, blocks and auto layout (Edit and Network menus).
         self.structure = StructureActions(self, doc, controller, tabs, status_bar)
+        self.flow_actions = FlowActions(self, controller, tabs, status_bar)  # View > Flow
         self.canvas_menu = CanvasMenu(self, doc, controller, tabs, self.structure,
                                       self.files.kept_source, self.show_quick_add)
 
@@ -149,6 +151,7 @@ class MainWindow(QMainWindow):
         self.action("Zoom &In", lambda: self._zoom(1.25), QKeySequence.StandardKey.ZoomIn, menu)
         self.action("Zoom &Out", lambda: self._zoom(0.8), QKeySequence.StandardKey.ZoomOut, menu)
         self.action("&Actual Size", self._reset_zoom, "Ctrl+0", menu)
+        fill_menu(menu, [None, *self.flow_actions.entries()])
         menu.addSeparator()
         themes = menu.addMenu("&Theme")
         for name, label in (("system", "Follow System"), ("light", "Light"), ("dark", "Dark")):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
-from builder.gui.glyphs import MERGE_DIAMETER
+from builder.gui.glyphs import merge_diameter
 from builder.gui.theme import ERROR_COLOR, WARNING_COLOR, Theme
 
 # Below this zoom the overview replaces the items' own painting (the glyphs already drop
@@ -32,7 +32,7 @@ class Overview:
         selected = QPainterPath()
         for item in scene.nodes.values():
             look = item.look
-            width = MERGE_DIAMETER if look.is_merge else item.size[0]
+            width = merge_diameter(look) if look.is_merge else item.size[0]
             rect = QRectF(item.pos().x(), item.pos().y(), width, item.size[1])
             if item.isSelected():
                 selected.addRect(rect)

@@ -44,7 +44,8 @@ class ProjectDocument(QObject):
     graph_added = Signal(object)
     graph_removed = Signal(object)
     graph_renamed = Signal(object, object)  # old key, new key
-    project_changed = Signal(str)  # "name", "notes" or "training"
+    project_changed = Signal(str)  # "name", "notes", "training" or "flow"
+    flow_changed = Signal(str)  # the new Project.flow: every canvas moves its ports
     opaque_changed = Signal(object)  # block key: its kept source (or its signature) changed
     project_replaced = Signal()
     path_changed = Signal(object)  # Path | None
@@ -136,6 +137,8 @@ class ProjectDocument(QObject):
 
     def set_project_field(self, name: str, value: Any) -> Any:
         old = self._session.set_project_field(name, value)
+        if name == "flow" and value != old:
+            self.flow_changed.emit(value)
         self.project_changed.emit(name)
         return old
 

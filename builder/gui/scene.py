@@ -55,7 +55,8 @@ class CanvasScene(QGraphicsScene):
                 (doc.edge_removed, self._on_doc_edge_removed),
                 (doc.shapes_changed, self._on_doc_shapes_changed),
                 (doc.diagnostics_changed, self._on_doc_diagnostics_changed),
-                (doc.graph_renamed, self._on_doc_graph_renamed))
+                (doc.graph_renamed, self._on_doc_graph_renamed),
+                (doc.flow_changed, self._on_doc_flow_changed))
 
     def _connect_document(self) -> None:
         for signal, slot in self._document_slots():
@@ -226,6 +227,19 @@ class CanvasScene(QGraphicsScene):
     def _on_doc_graph_renamed(self, old: GraphKey, new: GraphKey) -> None:
         if old == self.key:
             self.key = new
+
+    @property
+    def flow(self) -> str:
+        """Which way the project's drawings read: its node items put their ports by it."""
+        return self.doc.project.flow
+
+    def _on_doc_flow_changed(self, _flow: str) -> None:
+        """Every port moves to its new side; the edges follow them."""
+        for item in self.nodes.values():
+            item.follow_flow()
+        if hasattr(self, "reroute_all"):  # routed edges (builder/gui/edge routing)
+            self.reroute_all()
+        self.overview.dirty = True
 
     # -- user gestures ---------------------------------------------------------------------
     def node_item_at(self, scene_pos: QPointF) -> NodeItem | None:
