@@ -19,6 +19,7 @@ from builder.gui.edit_actions import StructureActions
 from builder.gui.file_controller import FileController
 from builder.gui.graph_edits import add_network, remove_network, rename_graph
 from builder.gui.graph_tabs import GraphTabs
+from builder.gui.inline_actions import InlineActions
 from builder.gui.palette import Palette, QuickAdd
 from builder.gui.panels import install as install_panels
 from builder.gui.project_document import GraphKey, ProjectDocument
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.structure = StructureActions(self, doc, controller, tabs, status_bar)
         self.canvas_menu = CanvasMenu(self, doc, controller, tabs, self.structure,
                                       self.files.kept_source, self.show_quick_add)
+        self.inline = InlineActions(self, tabs)  # View > Blocks in Place, inner double-click
 
     def add_dock(self, name: str, title: str, widget: QWidget,
                  area: Qt.DockWidgetArea) -> QDockWidget:
@@ -149,7 +151,7 @@ class MainWindow(QMainWindow):
         self.action("Zoom &In", lambda: self._zoom(1.25), QKeySequence.StandardKey.ZoomIn, menu)
         self.action("Zoom &Out", lambda: self._zoom(0.8), QKeySequence.StandardKey.ZoomOut, menu)
         self.action("&Actual Size", self._reset_zoom, "Ctrl+0", menu)
-        menu.addSeparator()
+        fill_menu(menu, [None, *self.inline.menu_entries()])
         themes = menu.addMenu("&Theme")
         for name, label in (("system", "Follow System"), ("light", "Light"), ("dark", "Dark")):
             act = self.action(label, lambda n=name: self.set_theme(n), None, themes)
