@@ -62,8 +62,22 @@ def add_render_parser(sub) -> None:
     p.add_argument("--scale", type=float, metavar="S",
                    help="PNG pixels per canvas unit (default 2: sharp on HiDPI screens; 1 is "
                         "the canvas at 100%% on a plain screen)")
+    p.add_argument("--depth", type=_depth, default=0, metavar="N",
+                   help="draw blocks open in place, framed, N levels deep (default 0: each "
+                        "block is one node)")
     add_force_argument(p, "OUT")
     p.set_defaults(run=cmd_render)
+
+
+def _depth(text: str) -> int:
+    """--depth's value: a whole number from 0 up (argparse reports anything else)."""
+    try:
+        depth = int(text)
+    except ValueError:
+        depth = -1
+    if depth < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number 0 or more, got {text!r}")
+    return depth
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -96,7 +110,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         # Positions made for the other direction would run every edge into a box's side.
         project.flow, args.layout = args.flow, True
     try:
-        draw_graph(project, key, args.output, args.theme, args.layout, args.scale)
+        draw_graph(project, key, args.output, args.theme, args.layout, args.scale,
+                   depth=args.depth)
     except RenderError as err:
         return unusable(str(err))
     if key[0] == "network" and len(project.networks) > 1 and args.network is None:
@@ -128,14 +143,16 @@ def _chosen_graph(project, args: argparse.Namespace) -> tuple[tuple[str, str], s
 
 
 def draw_graph(project, key: tuple[str, str], output, theme: str = "light",
-               layout: bool = False, scale: float | None = None) -> None:
+               layout: bool = False, scale: float | None = None, depth: int = 0) -> None:
     """Draw graph ``key`` (``("network", name)`` or ``("block", name)``) of ``project`` to
     ``output`` with the canvas's painting code; RenderError when it cannot be written.
-    ``scale``: PNG pixels per canvas unit (None: the default)."""
-    draw_graphs(project, {key: (output, scale)}, theme, layout)
+    ``scale``: PNG pixels per canvas unit (None: the default); ``depth``: levels of blocks
+    drawn open in place."""
+    draw_graphs(project, {key: (output, scale)}, theme, layout, depth=depth)
 
 
-def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = False) -> None:
+def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = False,
+                depth: int = 0) -> None:
     """Draw several graphs of one project, ``{key: (output, scale or None)}``, analysing the
     project once.
 
@@ -152,6 +169,6 @@ def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = Fal
         if layout:
             lay_out(doc, key)
         render_graph(doc, key, output, theme_named(theme),
-                     scale=PNG_SCALE if scale is None else scale)
+                     scale=PNG_SCALE if scale is None else scale, depth=depth)
 
 

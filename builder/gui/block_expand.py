@@ -1,7 +1,11 @@
 """Expanding a block instance: its body replaces it in the graph, wired through.
 
 The inverse of grouping (blocks.py): expanding an instance that grouping made puts every
-layer back where it was, under its old name when that is free. One undo step.
+layer back where it was, under its old name when that is free. One undo step; so is
+expanding every instance of a block in a graph at once (``expand_all_instances``).
+
+This changes the document. To look inside a block without changing anything, open it in
+place instead (builder/gui/inline_blocks.py).
 """
 
 from __future__ import annotations
@@ -50,6 +54,33 @@ def expand_block(controller: EditController, key: GraphKey, node_id: str) -> lis
     steps += [AddEdge(doc, key, e) for e in _rewired(graph, node_id, block, new_ids)]
     controller.push(f"Expand block {name}", steps)
     return [n.id for n in made]
+
+
+def expand_all_instances(controller: EditController, key: GraphKey,
+                         block_name: str) -> list[str] | None:
+    """Expand every instance of ``block_name`` in graph ``key``, in document order, as one
+    undo step. Refused (nothing changes) when any of them cannot be expanded. Returns the
+    new nodes' ids."""
+    doc = controller.doc
+    block = doc.project.block(block_name)
+    instances = [n for n in doc.graph(key).nodes if n.block_name == block_name]
+    if block is None or not instances:
+        controller.refused.emit(f"Cannot expand block '{block_name}': this graph places none")
+        return None
+    for instance in instances:
+        problem = expand_problem(doc.graph(key), instance, block)
+        if problem:
+            controller.refused.emit(f"Cannot expand '{instance.name}': {problem}")
+            return None
+    made: list[str] = []
+    stack = controller.undo_stack
+    stack.beginMacro(f"Expand all {len(instances)} instances of {block_name}")
+    try:
+        for instance in instances:
+            made += expand_block(controller, key, instance.id) or []
+    finally:
+        stack.endMacro()
+    return made
 
 
 def expand_problem(graph: Network, instance: Node, block: Block) -> str | None:

@@ -10,10 +10,12 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QPoint, QPointF
 from PySide6.QtWidgets import QMenu, QWidget
 
+from builder.gui.block_expand import expand_all_instances
 from builder.gui.controller import EditController
 from builder.gui.edit_actions import StructureActions
 from builder.gui.fixes import apply_fix
 from builder.gui.graph_tabs import GraphTabs
+from builder.gui.inline_actions import edit_inner_node, inline_of
 from builder.gui.items import EdgeItem
 from builder.gui.kept_source import KeptSourceReview
 from builder.gui.palette import QuickAdd
@@ -64,6 +66,8 @@ class CanvasMenu(QObject):
         if node_id is not None and node_id in view.canvas.nodes:
             self._node_entries(menu, view, node_id)
             return menu
+        if self._frame_entries(menu, view, scene_pos):
+            return menu
         edge = edge_at(view, scene_pos)
         if edge is not None:
             self._edge_entries(menu, view, edge, scene_pos)
@@ -77,6 +81,7 @@ class CanvasMenu(QObject):
         if block is not None and self.doc.project.block(block) is not None:
             _add(menu, f"Open Block {block}", lambda: structure.open_block(block))
             _add(menu, "Expand Block", lambda: structure.expand(node_id))
+            self._in_place_entries(menu, view, node_id, block)
             if self.kept_source.is_untrusted(block):
                 _add(menu, "Review Kept Source…", lambda: self.kept_source.review(block))
             menu.addSeparator()
@@ -91,6 +96,37 @@ class CanvasMenu(QObject):
                          structure.copy_action, structure.cut_action, structure.delete_action])
         menu.addSeparator()
         _add(menu, "Rename…", lambda: structure.rename_node(node_id))
+
+    # -- blocks seen in place (inline_blocks.py) and expanded for good (block_expand.py) ------
+    def _in_place_entries(self, menu: QMenu, view: CanvasView, node_id: str,
+                          block: str) -> None:
+        key, inline = view.canvas.key, inline_of(view)
+        _add(menu, f"Expand All {block} Instances",
+             lambda: expand_all_instances(view.controller, key, block))
+        if inline is not None and inline.can_open(node_id):
+            _add(menu, "Expand in Place", lambda: inline.open((node_id,)))
+            _add(menu, f"Expand All {block} in Place", lambda: inline.open_all_of(block))
+
+    def _frame_entries(self, menu: QMenu, view: CanvasView, scene_pos: QPointF) -> bool:
+        """The entries of a block open in place, when the menu was opened on one."""
+        inline = inline_of(view)
+        frame = inline.frame_at(scene_pos) if inline is not None else None
+        if frame is None:
+            return False
+        body, inner = frame.body, inline.inner_node_at(scene_pos)
+        if inner is not None:
+            name = body.inference.nodes[inner.node_id].name
+            _add(menu, f"Edit {name} in {body.block.name}",
+                 lambda: edit_inner_node(self.tabs, body.key, inner.node_id))
+            if inline.can_open_inside(body, inner.node_id):
+                _add(menu, f"Expand {name} in Place",
+                     lambda: inline.open((*body.path, inner.node_id)))
+            menu.addSeparator()
+        _add(menu, f"Collapse {body.instance.name}", lambda: inline.close(body.path))
+        _add(menu, "Collapse All Blocks", inline.close_all)
+        _add(menu, f"Open Block {body.block.name}",
+             lambda: self.structure.open_block(body.block.name))
+        return True
 
     def _edge_entries(self, menu: QMenu, view: CanvasView, edge: Edge,
                       scene_pos: QPointF) -> None:

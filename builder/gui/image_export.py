@@ -80,15 +80,18 @@ def check_scale(scale: float) -> float:
 
 
 def render_graph(doc: ProjectDocument, key: GraphKey, path: str | os.PathLike, theme: Theme,
-                 scale: float = PNG_SCALE) -> Path:
+                 scale: float = PNG_SCALE, depth: int = 0) -> Path:
     """Draw graph ``key`` of ``doc`` to ``path`` (.png, .svg or .pdf) in ``theme``; a PNG
-    has ``scale`` pixels per canvas unit (SVG and PDF are vector drawings)."""
+    has ``scale`` pixels per canvas unit (SVG and PDF are vector drawings). ``depth``: how
+    many levels of nested blocks are drawn open in place, framed (0: every block closed)."""
     path = Path(path)
     suffix = check_format(path)
     check_scale(scale)
     kept = viewed_block(doc, key)  # a block kept as source draws what it was seen to do
     scene = KeptViewScene(kept, theme) if kept is not None else \
         CanvasScene(doc, key, theme)
+    if depth and isinstance(scene, CanvasScene):
+        scene.inline.open_to_depth(depth)
     try:
         items = scene.itemsBoundingRect()
         if items.isEmpty():

@@ -20,6 +20,7 @@ from builder.gui.file_controller import FileController
 from builder.gui.flow_action import FlowActions
 from builder.gui.graph_edits import add_network, remove_network, rename_graph
 from builder.gui.graph_tabs import GraphTabs
+from builder.gui.inline_actions import InlineActions
 from builder.gui.palette import Palette, QuickAdd
 from builder.gui.panels import install as install_panels
 from builder.gui.project_document import GraphKey, ProjectDocument
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.flow_actions = FlowActions(self, controller, tabs, status_bar)  # View > Flow
         self.canvas_menu = CanvasMenu(self, doc, controller, tabs, self.structure,
                                       self.files.kept_source, self.show_quick_add)
+        self.inline = InlineActions(self, tabs)  # View > Blocks in Place, inner double-click
 
     def add_dock(self, name: str, title: str, widget: QWidget,
                  area: Qt.DockWidgetArea) -> QDockWidget:
@@ -152,6 +154,7 @@ class MainWindow(QMainWindow):
         self.action("Zoom &Out", lambda: self._zoom(0.8), QKeySequence.StandardKey.ZoomOut, menu)
         self.action("&Actual Size", self._reset_zoom, "Ctrl+0", menu)
         fill_menu(menu, [None, *self.flow_actions.entries()])
+        fill_menu(menu, [None, *self.inline.menu_entries()])
         menu.addSeparator()
         themes = menu.addMenu("&Theme")
         for name, label in (("system", "Follow System"), ("light", "Light"), ("dark", "Dark")):

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
+from builder.gui.inline_blocks import InlineBlocks
 from builder.gui.items import EdgeItem, NodeItem, set_far
 from builder.gui.looks import node_look
 from builder.gui.overview import Overview
@@ -43,6 +44,8 @@ class CanvasScene(QGraphicsScene):
         self.selectionChanged.connect(self._on_self_selection_changed)
         self._connect_document()
         self.rebuild()
+        # Block instances seen open in place (a view state); it listens after this scene.
+        self.inline = InlineBlocks(self)
 
     def _document_slots(self):
         """Which of this scene's slots listens to which document signal."""
@@ -66,6 +69,7 @@ class CanvasScene(QGraphicsScene):
         """Stop listening (the tab showing this scene is closing)."""
         for signal, slot in self._document_slots():
             signal.disconnect(slot)
+        self.inline.detach()
 
     # -- building --------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -282,7 +286,8 @@ class CanvasScene(QGraphicsScene):
         super().mouseDoubleClickEvent(event)
 
     def positions_of(self, node_ids) -> dict[str, Position]:
-        return {n: Position(x=self.nodes[n].pos().x(), y=self.nodes[n].pos().y())
+        """Document positions of nodes as drawn now (less the room open blocks made)."""
+        return {n: self.inline.document_position(n, self.nodes[n].pos())
                 for n in node_ids if n in self.nodes}
 
     def render_to(self, painter: QPainter, target: QRectF, source: QRectF) -> None:

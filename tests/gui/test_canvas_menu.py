@@ -67,8 +67,9 @@ def test_block_instance_entries_open_and_expand(qtbot):
     network = window.current_key()
     point = node_center(window, "l10")
     assert entries(menu_at(window, point, "l10")) == [
-        "Open Block BasicBlock", "Expand Block", "Group into Block…", "Duplicate", "Copy",
-        "Cut", "Delete", "Rename…"]
+        "Open Block BasicBlock", "Expand Block", "Expand All BasicBlock Instances",
+        "Expand in Place", "Expand All BasicBlock in Place", "Group into Block…", "Duplicate",
+        "Copy", "Cut", "Delete", "Rename…"]
     trigger(menu_at(window, point, "l10"), "Open Block BasicBlock")
     assert window.current_key() == block_key("BasicBlock")
     window.tabs.open_graph(network)
