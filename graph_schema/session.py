@@ -45,12 +45,14 @@ def block_key(name: str) -> GraphKey:
 
 
 def new_project() -> Project:
-    """What File > New starts from: one network with an input and an output."""
+    """What File > New starts from: one network with an input wired to its output, so it
+    opens with nothing to complain about (an unconnected output is an error, an input that
+    reaches no output a warning); right-click the wire and Insert Layer… to begin."""
     network = Network(name="main", nodes=[
         Node(id="n1", type="io.Input", name="x", params={"shape": ["N", 1, 28, 28]},
              position=Position(x=0, y=0)),
         Node(id="n2", type="io.Output", name="y", position=Position(x=0, y=320)),
-    ])
+    ], edges=[Edge(source="n1", source_port=0, target="n2", target_port=0)])
     return Project(name="untitled", networks=[network])
 
 

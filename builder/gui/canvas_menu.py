@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 from builder.gui.block_expand import expand_all_instances
 from builder.gui.controller import EditController
 from builder.gui.edit_actions import StructureActions
-from builder.gui.fixes import apply_fix
+from builder.gui.fixes import apply_fix, distinct_fixes
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.inline_actions import edit_inner_node, inline_of
 from builder.gui.items import EdgeItem
@@ -85,7 +85,10 @@ class CanvasMenu(QObject):
             if self.kept_source.is_untrusted(block):
                 _add(menu, "Review Kept Source…", lambda: self.kept_source.review(block))
             menu.addSeparator()
-        fixes = [d for d in self.doc.analysis(key).by_node.get(node_id, []) if d.fix]
+        # Errors first, as the inspector lists them; one entry per repair.
+        diagnostics = sorted(self.doc.analysis(key).by_node.get(node_id, []),
+                             key=lambda d: not d.is_error)
+        fixes = distinct_fixes(diagnostics)
         for diagnostic in fixes:
             _add(menu, f"Apply Fix: {diagnostic.fix.label}",
                  lambda d=diagnostic: apply_fix(view.controller, key, d))

@@ -6,6 +6,10 @@ into an input's edge, remove or replace a layer); this module says how, on the d
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Iterable
+
 from builder.gui.commands import AddEdge, Step, UpdateNode, removal_steps
 from builder.gui.controller import EditController
 from builder.gui.project_document import GraphKey
@@ -36,6 +40,37 @@ def apply_fix(controller: EditController, key: GraphKey, diagnostic: Diagnostic)
         return False
     controller.push(f"Fix: {diagnostic.fix.label}", steps)
     return True
+
+
+def fix_identity(diagnostic: Diagnostic) -> tuple:
+    """What applying the fix would do: two problems that suggest the same repair at the same
+    place ("insert Flatten" for a shape mismatch and for the lint about it) are one fix."""
+    fix = diagnostic.fix
+    port = (diagnostic.port or 0) if fix.kind == "insert_node" else None  # the edge it splits
+    args = json.dumps(fix.args, sort_keys=True, default=repr)
+    return diagnostic.node_id, port, fix.kind, args
+
+
+def distinct_fixes(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics with a fix, the first of each repair only (in the given order)."""
+    seen: set[tuple] = set()
+    kept = []
+    for diagnostic in diagnostics:
+        if diagnostic.fix is None:
+            continue
+        identity = fix_identity(diagnostic)
+        if identity not in seen:
+            seen.add(identity)
+            kept.append(diagnostic)
+    return kept
+
+
+def without_repeated_fixes(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Every diagnostic, the repeats of an earlier one's fix shown without it (one button)."""
+    diagnostics = list(diagnostics)
+    first = {id(d) for d in distinct_fixes(diagnostics)}
+    return [d if d.fix is None or id(d) in first else dataclasses.replace(d, fix=None)
+            for d in diagnostics]
 
 
 def _node(controller, key, node_id):

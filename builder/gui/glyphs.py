@@ -37,16 +37,23 @@ TYPE_FONT = ui_font(8.0)
 DETAIL_FONT = ui_font(8.0)
 OPERATOR_FONT = ui_font(15.0, bold=True)
 
-# Merges are drawn as a circle with their operator, the way paper figures draw them.
+# Merges are drawn as a circle with their operator, the way paper figures draw them. Joins
+# have no symbol a reader would know (‖ and ≡ read as a pause sign and a menu), so they are
+# written as the call, with the dimension under it.
 OPERATORS = {
     "op.add": "+",
     "op.sub": "−",
     "op.mul": "×",
     "op.div": "÷",
     "op.matmul": "@",
-    "op.cat": "‖",  # concatenation as in a ‖ b (the double plus ⧺ reads as # at this size)
-    "op.stack": "≡",
+    "op.cat": "cat",
+    "op.stack": "stack",
 }
+WORD_OPERATOR_FONT = ui_font(8.5, bold=True)  # "cat", "stack": inside the circle
+MERGE_DETAIL_FONT = ui_font(7.0)  # "dim=1" under the word
+FUNCTIONAL_MARK_FONT = ui_font(8.0, bold=True)
+FUNCTIONAL_MARK_FONT.setItalic(True)
+BADGE_RADIUS = 8.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,8 @@ class NodeLook:
     operator: str | None = None  # merges: the symbol drawn in the circle
     severity: str | None = None  # "error" / "warning" / None
     opaque: bool = False  # an imported class kept as source: drawn hatched
+    functional: bool = False  # a function call (F.relu) drawn as its layer: marked "ƒ"
+    icon: str | None = None  # when not the family's own: "input" and "output" share io
 
     @property
     def is_merge(self) -> bool:
@@ -209,7 +218,7 @@ def paint_node(painter: QPainter, look: NodeLook, size: tuple[float, float], the
     if lod >= DETAIL_LOD:
         _paint_ports(painter, look, size, theme, connected_inputs, flow)
         if look.severity:
-            _paint_badge(painter, look, size)
+            _paint_badge(painter, look, size, flow)
     painter.restore()
 
 
@@ -257,7 +266,10 @@ def _paint_box(painter, look, size, theme, selected, lod) -> None:
     painter.drawPath(body.intersected(band))
     if lod >= DETAIL_LOD:
         icon = QRectF(5, size[1] / 2 - 10, 20, 20)
-        paint_family_icon(painter, look.family, icon, QColor("#ffffff"))
+        if look.functional:
+            icon = QRectF(7, size[1] / 2 - 6, 16, 16)  # makes room for the mark above it
+            _paint_functional_mark(painter, size)
+        paint_family_icon(painter, look.icon or look.family, icon, QColor("#ffffff"))
         _paint_text(painter, look, size, theme)
     if selected and look.severity:
         painter.setPen(QPen(theme.selection, 1.5, Qt.PenStyle.DashLine))
@@ -266,6 +278,15 @@ def _paint_box(painter, look, size, theme, selected, lod) -> None:
     painter.setPen(_border_pen(look, theme, selected))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawPath(body)
+
+
+def _paint_functional_mark(painter: QPainter, size: tuple[float, float]) -> None:
+    """An italic ƒ in the band's top corner, away from every port: this layer is a call in
+    forward() (F.relu(x)), not a module in __init__."""
+    painter.setFont(FUNCTIONAL_MARK_FONT)
+    painter.setPen(QColor("#ffffff"))
+    top = max(1.0, size[1] / 2 - 22)
+    painter.drawText(QRectF(0, top, BAND, 15), Qt.AlignmentFlag.AlignCenter, "ƒ")
 
 
 def _elide(text: str, which: str, width: float) -> str:
@@ -300,13 +321,31 @@ def _paint_merge(painter, look, size, theme, selected, lod, flow) -> None:
     painter.drawEllipse(circle)
     if lod < DETAIL_LOD:
         return
-    painter.setFont(OPERATOR_FONT)
-    painter.setPen(theme.node_text)
-    painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, look.operator)
+    _paint_operator(painter, look, circle, theme)
     painter.setFont(TYPE_FONT)
     painter.setPen(theme.node_subtext)
     label, alignment = merge_label_rect(look, size, flow)
     painter.drawText(label, alignment, look.name)
+
+
+def _paint_operator(painter, look, circle: QRectF, theme) -> None:
+    painter.setPen(theme.node_text)
+    if len(look.operator) == 1:
+        painter.setFont(OPERATOR_FONT)
+        painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, look.operator)
+        return
+    word_height = QFontMetricsF(WORD_OPERATOR_FONT).height()
+    detail_height = QFontMetricsF(MERGE_DETAIL_FONT).height() if look.detail else 0.0
+    top = circle.center().y() - (word_height + detail_height) / 2
+    painter.setFont(WORD_OPERATOR_FONT)
+    painter.drawText(QRectF(circle.left(), top, circle.width(), word_height),
+                     Qt.AlignmentFlag.AlignCenter, look.operator)
+    if look.detail:
+        painter.setFont(MERGE_DETAIL_FONT)
+        painter.setPen(theme.node_subtext)
+        painter.drawText(QRectF(circle.left(), top + word_height, circle.width(),
+                                detail_height),
+                         Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextDontClip, look.detail)
 
 
 def _paint_ports(painter, look, size, theme, connected_inputs, flow) -> None:
@@ -319,18 +358,30 @@ def _paint_ports(painter, look, size, theme, connected_inputs, flow) -> None:
                                 PORT_RADIUS)
 
 
-def _paint_badge(painter, look, size) -> None:
+def _paint_badge(painter, look, size, flow) -> None:
     color = QColor(ERROR_COLOR if look.severity == "error" else WARNING_COLOR)
-    width = merge_diameter(look) if look.is_merge else size[0]
-    center = QPointF(width - 2, 2)
+    center = badge_rect(look, size, flow).center()
     painter.setPen(QPen(QColor("#ffffff"), 1.5))
     painter.setBrush(color)
-    painter.drawEllipse(center, 8, 8)
+    painter.drawEllipse(center, BADGE_RADIUS, BADGE_RADIUS)
     painter.setFont(ui_font(8.5, bold=True))
-    painter.drawText(QRectF(center.x() - 8, center.y() - 8, 16, 16),
+    painter.drawText(QRectF(center.x() - BADGE_RADIUS, center.y() - BADGE_RADIUS,
+                            2 * BADGE_RADIUS, 2 * BADGE_RADIUS),
                      Qt.AlignmentFlag.AlignCenter, "!")
 
 
-def badge_rect(look: NodeLook, size: tuple[float, float]) -> QRectF:
-    width = merge_diameter(look) if look.is_merge else size[0]
-    return QRectF(width - 11, -9, 20, 20)
+def badge_rect(look: NodeLook, size: tuple[float, float], flow: str = "down") -> QRectF:
+    """Where the diagnostic badge sits, clear of every port. A merge's sits on the corner of
+    its circle's square, outside the circle (merge_diameter grows the circle until every port
+    in either flow keeps clear of it). A box's sits on the side that has no ports: its right
+    edge, level with the name, when ports are on top and bottom; its top edge near the right
+    when they are on the left and right."""
+    if look.is_merge:
+        diameter = merge_diameter(look)
+        center = QPointF(diameter - 1.0, 1.0)
+    elif flow == "right":
+        center = QPointF(size[0] - 2 * BADGE_RADIUS, 0.0)
+    else:
+        center = QPointF(size[0], min(PAD + 6, size[1] / 2))
+    r = BADGE_RADIUS
+    return QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r)

@@ -158,14 +158,26 @@ def _op(p: QPainter, c: QColor) -> None:
     p.drawText(QRectF(0, 0, 20, 20), Qt.AlignmentFlag.AlignCenter, "ƒ")
 
 
-def _io(p: QPainter, c: QColor) -> None:
-    # A tensor (a stack of sheets) with an arrow through it.
-    p.drawRect(QRectF(3, 8, 14, 10))
-    p.drawLine(QPointF(5, 5), QPointF(19, 5))
-    p.drawLine(QPointF(19, 5), QPointF(19, 15))
-    p.drawLine(QPointF(10, 0.5), QPointF(10, 12))
-    p.drawLine(QPointF(10, 12), QPointF(7, 9))
-    p.drawLine(QPointF(10, 12), QPointF(13, 9))
+def _input(p: QPainter, c: QColor) -> None:
+    # A tensor (a stack of sheets) with an arrow coming into it from outside.
+    p.drawRect(QRectF(3, 9, 14, 9.5))
+    p.drawLine(QPointF(6, 6), QPointF(19, 6))
+    p.drawLine(QPointF(19, 6), QPointF(19, 15.5))
+    p.drawLine(QPointF(10, 0.5), QPointF(10, 13.5))
+    p.drawLine(QPointF(10, 13.5), QPointF(7, 10.5))
+    p.drawLine(QPointF(10, 13.5), QPointF(13, 10.5))
+
+
+def _output(p: QPainter, c: QColor) -> None:
+    # The same tensor, filled (a result), with the arrow leaving it below.
+    p.setBrush(c)
+    p.drawRect(QRectF(3, 4, 14, 8))
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.drawLine(QPointF(6, 1.5), QPointF(19, 1.5))
+    p.drawLine(QPointF(19, 1.5), QPointF(19, 9))
+    p.drawLine(QPointF(10, 12), QPointF(10, 19.5))
+    p.drawLine(QPointF(10, 19.5), QPointF(7, 16.5))
+    p.drawLine(QPointF(10, 19.5), QPointF(13, 16.5))
 
 
 def _block(p: QPainter, c: QColor) -> None:
@@ -192,12 +204,15 @@ ICONS: dict[str, IconPainter] = {
     "resample": _resample,
     "reduce": _reduce,
     "op": _op,
-    "io": _io,
+    "io": _input,  # the family's own icon (the palette's section) is the input's
+    "input": _input,
+    "output": _output,
     "block": _block,
 }
 
 
 def paint_family_icon(painter: QPainter, family: str, rect: QRectF, color: QColor) -> None:
+    """Draw the icon named ``family`` (a family, or "input" / "output") into ``rect``."""
     painter.save()
     painter.translate(rect.topLeft())
     painter.scale(rect.width() / 20.0, rect.height() / 20.0)
@@ -210,8 +225,9 @@ def paint_family_icon(painter: QPainter, family: str, rect: QRectF, color: QColo
     painter.restore()
 
 
-def family_icon(family: str, size: int = 20) -> QIcon:
-    """The family's icon on its colour, for the palette and menus."""
+def family_icon(family: str, size: int = 20, icon: str | None = None) -> QIcon:
+    """The family's icon (or ``icon``, drawn on the family's colour), for the palette, menus
+    and the inspector."""
     pixmap = QPixmap(size * 2, size * 2)
     pixmap.setDevicePixelRatio(2.0)
     pixmap.fill(QColor(0, 0, 0, 0))
@@ -220,6 +236,7 @@ def family_icon(family: str, size: int = 20) -> QIcon:
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(QColor(FAMILY_COLORS.get(family, FAMILY_COLORS["op"])))
     painter.drawRoundedRect(QRectF(0, 0, size, size), 4, 4)
-    paint_family_icon(painter, family, QRectF(2, 2, size - 4, size - 4), QColor("#ffffff"))
+    paint_family_icon(painter, icon or family, QRectF(2, 2, size - 4, size - 4),
+                      QColor("#ffffff"))
     painter.end()
     return QIcon(pixmap)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from builder.gui.theme import error_text_color
 from builder.import_protocol import plain
 from graph_schema import ProjectError, load_project
 from graph_schema.document import Project
@@ -49,6 +50,47 @@ def module_members(path: Path) -> list[str]:
         return []
     return [node.name for node in tree.body
             if isinstance(node, (ast.ClassDef, ast.FunctionDef))]
+
+
+def top_model(path: Path) -> str | None:
+    """The class a file is most likely about, read with ``ast`` (never run): a class no other
+    class in the file uses (ResNet, not its BasicBlock), the one that uses the most of the
+    file's classes, then the longest, then the last defined. None when there is no class."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    names = {c.name for c in classes}
+    uses = {c.name: _names_in(c) & names - {c.name} for c in classes}
+    used = set().union(*uses.values()) if uses else set()
+    candidates = [c for c in classes if c.name not in used] or classes
+    if not candidates:
+        return None
+
+    def reach(name: str, seen: set[str]) -> set[str]:
+        for other in uses[name] - seen:
+            seen.add(other)
+            reach(other, seen)
+        return seen
+
+    def rank(item: tuple[int, ast.ClassDef]) -> tuple:
+        index, cls = item
+        length = (cls.end_lineno or cls.lineno) - cls.lineno
+        return len(reach(cls.name, set())), length, index
+
+    return max(enumerate(candidates), key=rank)[1].name
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    """Every bare name and attribute name a class body mentions (Block, blocks.Block)."""
+    found = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            found.add(child.id)
+        elif isinstance(child, ast.Attribute):
+            found.add(child.attr)
+    return found
 
 
 def input_problem(line: str) -> str | None:
@@ -210,7 +252,6 @@ class ImportDialog(QDialog):
         form.addRow("Keyword arguments:", self.kwargs)
         form.addRow("Time limit:", self.timeout)
         self.message = QLabel(wordWrap=True)
-        self.message.setStyleSheet("color: #d62828")
         self.runner = ImportRunner()
         self.runner.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -251,10 +292,14 @@ class ImportDialog(QDialog):
             return "Keyword arguments must be a JSON object such as {\"num_classes\": 10}."
         return None
 
+    def show_problem(self, text: str) -> None:
+        self.message.setStyleSheet(f"color: {error_text_color()}")  # the theme may have changed
+        self.message.setText(text)
+
     def start(self) -> None:
         problem = self.problem()
         if problem:
-            self.message.setText(problem)
+            self.show_problem(problem)
             return
         self.message.clear()
         output = Path(self._tmp.name) / "imported.json"
@@ -281,10 +326,14 @@ class ImportDialog(QDialog):
             self.set_file(Path(name))
 
     def set_file(self, path: Path) -> None:
-        """Offer the file's classes and functions as ``path:Name`` choices."""
+        """Offer the file's classes and functions as ``path:Name`` choices, the top model
+        (the class the others are parts of) chosen."""
         members = module_members(path)
         self.spec.clear()
         self.spec.addItems([f"{path}:{name}" for name in members] or [f"{path}:"])
+        top = top_model(path)
+        if top in members:
+            self.spec.setCurrentIndex(members.index(top))
 
     def _on_buttons_rejected(self) -> None:
         if self.runner.running():
@@ -301,7 +350,7 @@ class ImportDialog(QDialog):
     def _on_runner_failed(self, message: str) -> None:
         self.runner.hide()
         self.import_button.setEnabled(True)
-        self.message.setText(message)
+        self.show_problem(message)
 
     def done(self, result: int) -> None:
         if self.runner.running():

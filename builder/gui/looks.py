@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from builder.gui.glyphs import OPERATORS, NodeLook
+from graph_schema.catalog.counterparts import glyph_family, layer_counterpart
 from graph_schema.catalog.spec import LayerSpec
 from graph_schema.diagnostics import Diagnostic
-from graph_schema.dims import format_dim
+from graph_schema.dims import format_dim, format_shape_compact
 from graph_schema.document import Node, Project
 from graph_schema.inference import NodeState
 from graph_schema.specs import spec_for
@@ -53,7 +54,11 @@ def format_value(value: Any) -> str:
 
 
 def detail_text(spec: LayerSpec, params: dict) -> str:
-    """The key parameters: the first always, the others when they differ from the default."""
+    """The key parameters: the first always, the others when they differ from the default.
+
+    An unset parameter the layer needs reads "?" (``k?``: the kernel is still to be given);
+    an unset optional one (interpolate's size when a scale factor is given) is left out.
+    """
     parts = []
     for index, name in enumerate(spec.summary_params):
         if name not in params:
@@ -62,14 +67,35 @@ def detail_text(spec: LayerSpec, params: dict) -> str:
         if index and value == spec.defaults.get(name):
             continue
         prefix = ABBREVIATIONS.get(name, f"{name}=")
+        if value is None:
+            param = spec.param_map.get(name)
+            if param is None or not (param.required or param.inferable):
+                continue
+            parts.append(f"{prefix}?")
+            continue
         parts.append(f"{prefix}{format_value(value)}")
     return " · ".join(parts)
 
 
-def type_label(node: Node) -> str:
+def merge_detail(spec: LayerSpec, params: dict) -> str:
+    """What a merge shows under its operator: "dim=1" for cat and stack (every parameter,
+    default or not: which dimension is joined is the point of the node)."""
+    return " ".join(f"{name}={format_value(params[name])}" for name in spec.summary_params
+                    if params.get(name) is not None)
+
+
+def type_label(node: Node, spec: LayerSpec | None = None) -> str:
+    """"Conv2d", "block SE"; a functional op drawn as its layer reads as the call it is,
+    "relu()", so it is not taken for an nn.ReLU module."""
     if node.block_name:
         return f"block {node.block_name}"
-    return node.type.split(".", 1)[-1]
+    short = node.type.split(".", 1)[-1]
+    return f"{short}()" if spec is not None and is_functional(spec) else short
+
+
+def is_functional(spec: LayerSpec) -> bool:
+    """An op written as a function call that draws with its layer's glyph (F.relu)."""
+    return layer_counterpart(spec) is not None
 
 
 def worst_severity(diagnostics: list[Diagnostic]) -> str | None:
@@ -90,24 +116,42 @@ def node_look(project: Project, node: Node, state: NodeState | None,
         params.update(state.params)
     inputs = input_port_count(spec, incoming_ports)
     outputs = len(state.outputs) if state and state.outputs is not None else len(spec.outputs)
+    operator = OPERATORS.get(node.type)
     if node.type == "io.Input":
-        # A block's input shows the shape its first placement gives it.
-        shape = state.outputs[0] if state and state.outputs else params.get("shape") or ()
-        detail = "×".join(format_dim(d) if not isinstance(d, str) else d for d in shape)
-        if params.get("dtype") not in (None, "float32"):
-            detail += f" {params['dtype']}"
+        detail = input_detail(state, params)
+    elif node.type == "io.Output":
+        # What the network returns here: the shape arriving at the output.
+        received = state.inputs[0] if state and state.inputs else None
+        detail = format_shape_compact(received) if received is not None else ""
+    elif operator is not None:
+        detail = merge_detail(spec, params)
     else:
         detail = detail_text(spec, params)
     return NodeLook(
         name=node.name,
-        type_label=type_label(node),
+        type_label=type_label(node, spec),
         detail=detail,
-        family=spec.family,
+        family=glyph_family(spec),
         inputs=inputs,
         outputs=outputs,
-        operator=OPERATORS.get(node.type),
+        operator=operator,
         severity=severity,
+        functional=is_functional(spec),
+        icon=IO_ICONS.get(node.type),
     )
+
+
+# Inputs and outputs share the io colour; their icons say which way the tensor goes.
+IO_ICONS = {"io.Input": "input", "io.Output": "output"}
+
+
+def input_detail(state: NodeState | None, params: dict) -> str:
+    # A block's input shows the shape its first placement gives it.
+    shape = state.outputs[0] if state and state.outputs else params.get("shape") or ()
+    detail = "×".join(format_dim(d) if not isinstance(d, str) else d for d in shape)
+    if params.get("dtype") not in (None, "float32"):
+        detail += f" {params['dtype']}"
+    return detail
 
 
 def input_port_count(spec: LayerSpec, connected: set[int]) -> int:

@@ -33,6 +33,17 @@ FAMILY_COLORS: dict[str, str] = {
 
 ERROR_COLOR = "#d62828"
 WARNING_COLOR = "#e09b00"
+# Error *text* on a dark background: ERROR_COLOR there is dark red on near-black, hard to read.
+ERROR_TEXT_ON_DARK = "#ff7b72"
+
+
+def error_text_color() -> str:
+    """The red for error text in the window's current colours (lighter when they are dark)."""
+    app = QGuiApplication.instance()
+    if app is None:
+        return ERROR_COLOR
+    dark = app.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    return ERROR_TEXT_ON_DARK if dark else ERROR_COLOR
 
 
 @dataclass(frozen=True)
@@ -132,10 +143,16 @@ def apply_to_application(theme_name: str) -> None:
         app._torchcanvas_native_style = app.style().name()
     if theme_name == "system":
         app.setStyle(app._torchcanvas_native_style)
-        app.setPalette(app.style().standardPalette())
-        return
-    app.setStyle("Fusion")
-    app.setPalette(_palette(THEMES[theme_name]))
+        palette = indicators = app.style().standardPalette()
+    else:
+        app.setStyle("Fusion")
+        palette, indicators = _palette(THEMES[theme_name]), _indicator_palette(THEMES[theme_name])
+    app.setPalette(palette)
+    for widget_class in INDICATOR_CLASSES:  # a class's palette outlives app.setPalette
+        app.setPalette(indicators, widget_class)
+
+
+INDICATOR_CLASSES = ("QCheckBox", "QRadioButton")
 
 
 def _palette(theme: Theme) -> QPalette:
@@ -159,12 +176,34 @@ def _palette(theme: Theme) -> QPalette:
         QPalette.ColorRole.HighlightedText: QColor("#ffffff"),
         QPalette.ColorRole.Link: theme.selection,
     }
+    # The bevel roles: Fusion draws tab-bar base lines and frame highlights in Light, which
+    # Qt's default palette leaves white, a bright stripe across a dark window.
+    if dark:
+        roles.update({
+            QPalette.ColorRole.Light: QColor("#3b424b"),
+            QPalette.ColorRole.Midlight: QColor("#30363e"),
+            QPalette.ColorRole.Mid: QColor("#1f2328"),
+            QPalette.ColorRole.Dark: QColor("#16191d"),
+            QPalette.ColorRole.Shadow: QColor("#0b0d10"),
+            QPalette.ColorRole.BrightText: QColor("#ffffff"),
+        })
     for role, color in roles.items():
         palette.setColor(role, color)
     disabled = QColor(theme.node_subtext)
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
                  QPalette.ColorRole.WindowText):
         palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    return palette
+
+
+def _indicator_palette(theme: Theme) -> QPalette:
+    """Check boxes and radio buttons: Fusion outlines their box in Window darkened and fills
+    it with Base, both near-black in the dark theme, so an unchecked box vanished. Here the
+    box is a shade lighter than the panel and its outline mid-grey."""
+    palette = _palette(theme)
+    if theme.name == "dark":
+        palette.setColor(QPalette.ColorRole.Base, QColor("#2d333b"))
+        palette.setColor(QPalette.ColorRole.Window, QColor("#9aa4b0"))  # outline: this, darker
     return palette
 
 

@@ -34,7 +34,7 @@ def _twin(name: str, layer: str, positional: tuple[str, ...] = ()) -> LayerSpec:
 
     return LayerSpec(
         type=f"op.{name}",
-        family="op",  # drawn as the inline op it is, not as the layer it mirrors
+        family="op",  # listed with the tensor ops; drawn with the layer's glyph (mirrors)
         rule=rule,
         params=params,
         inputs=(PortSpec("input"),),
@@ -42,6 +42,7 @@ def _twin(name: str, layer: str, positional: tuple[str, ...] = ()) -> LayerSpec:
         macs=lambda p, i, o: base.macs({**p, **fixed}, i, o),
         summary_params=base.summary_params,
         description=f"{base.description.rstrip('.')}; written inline as F.{name}(x, ...).",
+        mirrors=layer,
     )
 
 

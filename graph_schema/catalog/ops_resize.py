@@ -124,6 +124,7 @@ register(
         summary_params=("size", "scale_factor", "mode"),
         description="Resizes the spatial dimensions of (N, C, L), (N, C, H, W) or "
                     "(N, C, D, H, W) to a size or by a factor (F.interpolate).",
+        mirrors="nn.Upsample",
     ),
     LayerSpec(
         type="op.pad",
@@ -140,5 +141,6 @@ register(
         summary_params=("pad", "mode"),
         description="Pads (or, with negative values, crops) the last dimensions (F.pad): "
                     "constant fill, reflection, edge replication or wrap-around.",
+        mirrors="nn.ConstantPad2d",
     ),
 )

@@ -143,6 +143,10 @@ class LayerSpec:
     legacy_types: tuple[str, ...] = ()
     name_hint: str | None = None  # what a new node is called: "fc" -> fc1, fc2 (None: derived)
     tags: frozenset[str] = frozenset()  # roles from TAGS
+    # The layer a functional op is the inline form of (F.interpolate: "nn.Upsample"); its
+    # glyph borrows that layer's family. Ops named like their layer (F.relu and nn.ReLU) are
+    # matched by name without it (counterparts.py).
+    mirrors: str | None = None
 
     def __post_init__(self):
         if self.family not in FAMILIES:
@@ -160,6 +164,11 @@ class LayerSpec:
         """Default values, normalised the way user values are (kernel_size=3 -> (3, 3))."""
         return {p.name: None if p.default is None else p.check_value(p.default)
                 for p in self.params}
+
+    @property
+    def has_weights(self) -> bool:
+        """Whether the layer can hold learned parameters (the catalog counts them)."""
+        return self.count_params is not _no_params
 
     @property
     def inferable(self) -> tuple[str, ...]:

@@ -211,14 +211,14 @@ def test_dropping_a_connection_on_empty_canvas_removes_it(qtbot):
     key = network_key("main")
     view = window.current_view()
     view.reset_zoom()
-    window.controller.connect(key, "n1", 0, "n2", 0)
-    (edge,) = window.doc.graph(key).edges
+    (edge,) = window.doc.graph(key).edges  # a new project's input is wired to its output
+    assert (edge.source, edge.target) == ("n1", "n2")
     assert edge_between(window, "n1", "n2").isVisible()
     view.centerOn(view.canvas.nodes["n2"])
     drag(window, port_point(window, "n2", "in"), port_point(window, "n2", "in") + QPoint(300, 0))
     assert not window.doc.graph(key).edges
     assert not view.canvas.edges
-    assert window.controller.undo_stack.count() == 2  # the connect, then its removal
+    assert window.controller.undo_stack.count() == 1  # the removal
     window.controller.undo_stack.undo()
     assert window.doc.graph(key).edges == [edge]
     assert edge_between(window, "n1", "n2").isVisible()

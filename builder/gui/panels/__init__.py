@@ -59,6 +59,7 @@ def install(window: QMainWindow, review_kept_source: Callable[[str], object]) ->
     bottom = window.add_dock("checks", "Diagnostics and summary", checks, BOTTOM)
     _title_with_counts(checks, panels.diagnostics)
     panels.diagnostics.review_requested.connect(review_kept_source)
+    panels.inspector.edit_committed.connect(lambda: _focus_canvas(tabs))
     code.visibilityChanged.connect(panels.code.lazy.set_in_front)
 
     def summary_in_front(*_args) -> None:
@@ -71,6 +72,13 @@ def install(window: QMainWindow, review_kept_source: Callable[[str], object]) ->
     window.resizeDocks([inspector], [430], Qt.Orientation.Horizontal)
     window.resizeDocks([bottom], [170], Qt.Orientation.Vertical)
     return panels
+
+
+def _focus_canvas(tabs) -> None:
+    """After Enter in the inspector the keys go back to the canvas (Tab adds a layer)."""
+    view = tabs.current_view()
+    if view is not None:
+        view.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
 def _scrolling(panel: QWidget) -> QScrollArea:

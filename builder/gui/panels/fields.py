@@ -4,7 +4,11 @@ A ``CheckedField`` is a line edit with a one-line note under it. Every keystroke
 field's parser: a value it refuses gets a red border and the parser's reason in the note,
 and nothing is committed. A valid value is committed (``committed`` signal) when editing
 finishes (Enter or focus out), and only when the user actually changed the text, so a field
-refreshed from the document never sends its own value back.
+refreshed from the document never sends its own value back. Enter on a valid value also says
+the user is done with the field (``entered``), so the window can give the canvas its keys back.
+
+A note line, once shown, keeps its place when the note goes (``NoteLabel``): committing a
+value clears "inferred from upstream", and the fields below must not jump under the mouse.
 """
 
 from __future__ import annotations
@@ -16,24 +20,46 @@ from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
-from builder.gui.theme import ERROR_COLOR
+from builder.gui.theme import ERROR_COLOR, error_text_color
 
 DERIVED_COLOR = "#8a8f98"  # values the user did not set: readable on light and dark
 Parser = Callable[[str], Any]  # text -> value; raises ValueError (or a subclass) saying why not
 
 
+class NoteLabel(QLabel):
+    """The line under a field: hidden until there is something to say, and from then on its
+    height stays reserved, empty or not, so the rows below never move."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hide()
+
+    def show_note(self, text: str) -> None:
+        if text and not self.reserved:
+            policy = self.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            self.setSizePolicy(policy)
+            self.setMinimumHeight(self.fontMetrics().lineSpacing())
+        self.setText(text)
+        self.setVisible(bool(text))
+
+    @property
+    def reserved(self) -> bool:
+        return self.sizePolicy().retainSizeWhenHidden()
+
+
 class CheckedField(QWidget):
     committed = Signal(object)  # the parsed value
     problem_changed = Signal(str)  # "" when the text is valid
+    entered = Signal()  # Enter on a valid value: the user is done with this field
 
     def __init__(self, parser: Parser, parent: QWidget | None = None):
         super().__init__(parent)
         self.parser = parser
         self.edit = QLineEdit()
-        self.note = QLabel()
-        self.note.setWordWrap(True)
-        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.note.hide()
+        self.note = NoteLabel()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(1)
@@ -46,6 +72,7 @@ class CheckedField(QWidget):
         self._shown = ""
         self.edit.textEdited.connect(self._on_edit_text_edited)
         self.edit.editingFinished.connect(self._on_edit_editing_finished)
+        self.edit.returnPressed.connect(self._on_edit_return_pressed)
         self.edit.installEventFilter(self)
 
     # -- what the document says ---------------------------------------------------------
@@ -87,6 +114,13 @@ class CheckedField(QWidget):
         self._restyle()
         self.committed.emit(value)
 
+    def _on_edit_return_pressed(self) -> None:
+        # Qt sends editingFinished right after this signal; commit now so that what comes
+        # after Enter (focus leaving for the canvas) follows the commit, not the other way.
+        self._on_edit_editing_finished()
+        if not self._dirty and not self._problem:
+            self.entered.emit()
+
     def revert(self) -> None:
         """Back to the document's value (Escape): the typing is dropped, nothing committed."""
         self._dirty = False
@@ -113,10 +147,9 @@ class CheckedField(QWidget):
             rules.append(f"color: {DERIVED_COLOR}; font-style: italic;")
         self.edit.setStyleSheet(" ".join(rules))
         note = self._problem or ("" if self._dirty else self._hint)
-        self.note.setText(note)
-        self.note.setStyleSheet(f"color: {ERROR_COLOR};" if self._problem
+        self.note.setStyleSheet(f"color: {error_text_color()};" if self._problem
                                 else f"color: {DERIVED_COLOR}; font-style: italic;")
-        self.note.setVisible(bool(note))
+        self.note.show_note(note)
 
 
 def first_line(message: str) -> str:

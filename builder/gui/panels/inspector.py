@@ -2,12 +2,13 @@
 
 It follows the canvas selection (``GraphTabs.selection_changed``) and the document's signals.
 One selected node gets a ``NodeForm``; several get a count (their fields differ, so nothing is
-editable); none gets a hint.
+editable); none gets a hint. Enter in one of its fields ends the edit (``edit_committed``),
+and the window hands the keyboard back to the canvas, where Tab adds the next layer.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from builder.gui.controller import EditController
@@ -19,6 +20,8 @@ NOTHING_SELECTED = "Select a layer on the canvas to see and edit it here."
 
 
 class Inspector(QWidget):
+    edit_committed = Signal()  # Enter ended an edit in the form
+
     def __init__(self, doc: ProjectDocument, controller: EditController, tabs: GraphTabs,
                  parent: QWidget | None = None):
         super().__init__(parent)
@@ -80,6 +83,7 @@ class Inspector(QWidget):
                 form.signature != form_signature(self.doc, self.key, node_id):
             self._drop_form()
             self.form = NodeForm(self.doc, self.controller, self.key, node_id)
+            self.form.edit_committed.connect(self.edit_committed)
             self.scroll.setWidget(self.form)
         else:
             form.refresh()

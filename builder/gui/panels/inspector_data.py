@@ -17,15 +17,16 @@ class ParamValue:
     """What a parameter's field shows."""
 
     value: Any  # the user's value, or the resolved one when the user set none
-    origin: str  # "set", "inferred", "argument", "default" or "unknown" (inferable, no input yet)
+    origin: str  # "set", "inferred", "argument", "default" or "unknown" (inferable, not yet)
     argument: str | None = None  # the network argument the value is bound to
+    waiting_for: str = ""  # "unknown": what inference still needs ("the input is connected")
 
     @property
     def hint(self) -> str:
         return {
             "inferred": "inferred from upstream",
             "argument": f"from argument '{self.argument}'",
-            "unknown": "inferred once the input is connected",
+            "unknown": f"inferred once {self.waiting_for or 'the input is connected'}",
         }.get(self.origin, "")
 
     @property
@@ -33,12 +34,15 @@ class ParamValue:
         return self.origin in ("inferred", "argument")
 
 
-def param_values(spec: LayerSpec, node: Node, state: NodeState | None) -> dict[str, ParamValue]:
-    """Each parameter's value and how it came about (set, inferred, argument, default)."""
+def param_values(spec: LayerSpec, node: Node, state: NodeState | None,
+                 connected: bool = False) -> dict[str, ParamValue]:
+    """Each parameter's value and how it came about (set, inferred, argument, default).
+    ``connected``: every input the layer needs has an edge into it."""
     resolved = dict(spec.defaults)
     if state is not None:
         resolved.update(state.params)
     inferred = state.inferred if state is not None else frozenset()
+    waiting = inference_waits_for(spec, state, resolved, connected)
     shown: dict[str, ParamValue] = {}
     for param in spec.params:
         name = param.name
@@ -51,10 +55,25 @@ def param_values(spec: LayerSpec, node: Node, state: NodeState | None) -> dict[s
         elif name in inferred:
             shown[name] = ParamValue(resolved[name], "inferred")
         elif param.inferable and resolved.get(name) is None:
-            shown[name] = ParamValue(None, "unknown")
+            shown[name] = ParamValue(None, "unknown", waiting_for=waiting)
         else:
             shown[name] = ParamValue(resolved.get(name), "default")
     return shown
+
+
+def inference_waits_for(spec: LayerSpec, state: NodeState | None, resolved: dict,
+                        connected: bool) -> str:
+    """Why inferable parameters are still unknown, as the end of "inferred once ...": the
+    input, a parameter only the user can give (inference stops at it), or upstream."""
+    if not connected:
+        return "the input is connected"
+    unset = [p.name for p in spec.params
+             if p.required and not p.inferable and resolved.get(p.name) is None]
+    if unset:
+        return f"{' and '.join(unset)} {'is' if len(unset) == 1 else 'are'} set"
+    if state is not None and any(shape is None for shape in state.inputs[:spec.min_inputs]):
+        return "the input's shape is known (see the problems upstream)"
+    return "the problems below are fixed"
 
 
 def name_refusal(graph: Network, node_id: str, name: str) -> str | None:

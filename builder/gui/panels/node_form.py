@@ -2,14 +2,15 @@
 
 The form is built once per node (and again when its type or parameter list changes); after
 that ``refresh`` only puts the document's values into the fields, under signal blockers, so a
-refresh never commits anything back. Every edit goes through the controller.
+refresh never commits anything back. Every edit goes through the controller. Enter in a field
+ends the edit (``edit_committed``): the window gives the keyboard back to the canvas.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -21,14 +22,15 @@ from PySide6.QtWidgets import (
 )
 
 from builder.gui.controller import EditController
-from builder.gui.fixes import apply_fix
+from builder.gui.fixes import apply_fix, without_repeated_fixes
 from builder.gui.icons import family_icon
-from builder.gui.looks import type_label
+from builder.gui.looks import IO_ICONS, type_label
 from builder.gui.panels.fields import CheckedField, PausingTextEdit
 from builder.gui.panels.inspector_data import name_refusal, param_values, shape_lines
 from builder.gui.panels.param_row import ParamRow
 from builder.gui.panels.problem_list import ProblemList
 from builder.gui.project_document import GraphKey, ProjectDocument
+from graph_schema.catalog.counterparts import glyph_family
 from graph_schema.catalog.spec import LayerSpec
 from graph_schema.document import INIT_SCHEMES
 from graph_schema.specs import spec_for
@@ -42,7 +44,17 @@ def form_signature(doc: ProjectDocument, key: GraphKey, node_id: str) -> tuple:
     return (node.type, params, tuple(doc.graph(key).arguments))
 
 
+def offers_weight_init(spec: LayerSpec | None, init: str) -> bool:
+    """Weight init is for layers that hold weights (the catalog counts them) and blocks
+    (whose layers may); a choice already made stays visible so it can be undone."""
+    if init != "default":
+        return True
+    return spec is not None and (spec.has_weights or spec.family == "block")
+
+
 class NodeForm(QWidget):
+    edit_committed = Signal()  # Enter ended an edit: the user is done typing here
+
     def __init__(self, doc: ProjectDocument, controller: EditController, key: GraphKey,
                  node_id: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -72,8 +84,8 @@ class NodeForm(QWidget):
     def _header(self) -> QHBoxLayout:
         node = self.doc.node(self.key, self.node_id)
         icon = QLabel()
-        family = self.spec.family if self.spec is not None else "op"
-        icon.setPixmap(family_icon(family, 24).pixmap(24, 24))
+        family = glyph_family(self.spec) if self.spec is not None else "op"
+        icon.setPixmap(family_icon(family, 24, IO_ICONS.get(node.type)).pixmap(24, 24))
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: bold; font-size: 11pt;")
         self.description = QLabel(self.spec.description if self.spec is not None
@@ -94,12 +106,13 @@ class NodeForm(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         self.name_field = CheckedField(self._checked_name)
         self.name_field.committed.connect(self._on_name_field_committed)
+        self.name_field.entered.connect(self.edit_committed)
         form.addRow("Name", self.name_field)
         self.init_combo = QComboBox()
         self.init_combo.addItems(list(INIT_SCHEMES))
         self.init_combo.setToolTip("How the layer's weights start (default: PyTorch's own)")
         self.init_combo.activated.connect(self._on_init_combo_activated)
-        if not self.doc.node(self.key, self.node_id).type.startswith("io."):
+        if offers_weight_init(self.spec, self.doc.node(self.key, self.node_id).init):
             form.addRow("Weight init", self.init_combo)
         else:
             self.init_combo.hide()
@@ -113,6 +126,7 @@ class NodeForm(QWidget):
         for param in self.spec.params:
             row = ParamRow(param, arguments)
             row.value_committed.connect(self._on_row_value_committed)
+            row.entered.connect(self.edit_committed)
             label = QLabel(param.name)
             label.setToolTip(param.doc or param.name)
             form.addRow(label, row)
@@ -145,20 +159,28 @@ class NodeForm(QWidget):
         node = self.doc.node(self.key, self.node_id)
         analysis = self.doc.analysis(self.key)
         state = analysis.inference.states.get(self.node_id)
-        self.title.setText(f"{node.name}  ·  {type_label(node)}")
+        self.title.setText(f"{node.name}  ·  {type_label(node, self.spec)}")
         self.name_field.show_text(node.name)
         with QSignalBlocker(self.init_combo):
             self.init_combo.setCurrentText(node.init)
         if self.spec is not None:
-            for name, shown in param_values(self.spec, node, state).items():
+            for name, shown in param_values(self.spec, node, state, self._connected()).items():
                 self.rows[name].show_value(shown)
         inputs, outputs = shape_lines(self.spec, state)
         self.inputs_label.setText("\n".join(inputs) or "none")
         self.outputs_label.setText("\n".join(outputs) or "none")
-        diagnostics = analysis.by_node.get(self.node_id, [])
-        self.problems.show_problems(diagnostics)
+        # Errors first, as the list shows them; a repair two problems share gets one button.
+        diagnostics = sorted(analysis.by_node.get(self.node_id, []), key=lambda d: not d.is_error)
+        self.problems.show_problems(without_repeated_fixes(diagnostics))
         self.problems_box.setVisible(bool(diagnostics))
         self.notes.show_text(node.notes)
+
+    def _connected(self) -> bool:
+        """Every input the layer needs has an edge into it."""
+        ports = {e.target_port for e in self.doc.edges_of(self.key, self.node_id)
+                 if e.target == self.node_id}
+        needed = self.spec.min_inputs if self.spec is not None else 0
+        return set(range(needed)) <= ports
 
     def flush(self) -> None:
         """Commit notes still being typed (the form is about to go away)."""

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QMenu,
     QSizePolicy,
     QToolButton,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from builder.gui.controller import REMOVE
-from builder.gui.panels.fields import DERIVED_COLOR, CheckedField
+from builder.gui.panels.fields import DERIVED_COLOR, CheckedField, NoteLabel
 from builder.gui.panels.inspector_data import ParamValue
 from builder.gui.panels.param_text import format_param, parse_param
 from graph_schema.catalog.params import ParamSpec
@@ -32,12 +31,15 @@ from graph_schema.catalog.params import ParamSpec
 
 class ParamRow(QWidget):
     value_committed = Signal(str, object)  # parameter name, JSON value or REMOVE
+    entered = Signal()  # Enter on a valid value: the user is done with this field
 
     def __init__(self, spec: ParamSpec, arguments: list[str], parent: QWidget | None = None):
         super().__init__(parent)
         self.spec = spec
         self.editor = _make_editor(spec)
         self.editor.committed.connect(self._on_editor_committed)
+        if isinstance(self.editor, CheckedField):
+            self.editor.entered.connect(self.entered)
         self.reset_button = QToolButton(text="↺", autoRaise=True)
         self.reset_button.setToolTip(
             "Back to the inferred value" if spec.inferable else "Back to the default value")
@@ -107,9 +109,8 @@ class _NotedEditor(QWidget):
     def __init__(self, control: QWidget):
         super().__init__()
         self.control = control
-        self.note = QLabel()
+        self.note = NoteLabel()
         self.note.setStyleSheet(f"color: {DERIVED_COLOR}; font-style: italic;")
-        self.note.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(1)
@@ -120,8 +121,7 @@ class _NotedEditor(QWidget):
         # Every subclass defines _set: how its control displays a value.
         with QSignalBlocker(self.control):
             self._set(shown.value)
-        self.note.setText(shown.hint)
-        self.note.setVisible(bool(shown.hint))
+        self.note.show_note(shown.hint)
 
 
 class BoolEditor(_NotedEditor):
