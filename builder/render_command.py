@@ -55,6 +55,9 @@ def add_render_parser(sub) -> None:
     p.add_argument("--layout", action="store_true",
                    help="lay the network out first (done anyway when the file has no node "
                         "positions)")
+    p.add_argument("--with-messages", action="store_true",
+                   help="write each error's and warning's message beside its node's badge "
+                        "(the picture has no tooltips)")
     p.add_argument("--scale", type=float, metavar="S",
                    help="PNG pixels per canvas unit (default 2: sharp on HiDPI screens; 1 is "
                         "the canvas at 100%% on a plain screen)")
@@ -89,7 +92,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         print(f"{args.file}: {key[0]} {key[1]!r} has no node positions; laid it out "
               f"automatically", file=sys.stderr)
     try:
-        draw_graph(project, key, args.output, args.theme, args.layout, args.scale)
+        draw_graph(project, key, args.output, args.theme, args.layout, args.scale,
+                   with_messages=args.with_messages)
     except RenderError as err:
         return unusable(str(err))
     if key[0] == "network" and len(project.networks) > 1 and args.network is None:
@@ -121,14 +125,17 @@ def _chosen_graph(project, args: argparse.Namespace) -> tuple[tuple[str, str], s
 
 
 def draw_graph(project, key: tuple[str, str], output, theme: str = "light",
-               layout: bool = False, scale: float | None = None) -> None:
+               layout: bool = False, scale: float | None = None,
+               with_messages: bool = False) -> None:
     """Draw graph ``key`` (``("network", name)`` or ``("block", name)``) of ``project`` to
     ``output`` with the canvas's painting code; RenderError when it cannot be written.
-    ``scale``: PNG pixels per canvas unit (None: the default)."""
-    draw_graphs(project, {key: (output, scale)}, theme, layout)
+    ``scale``: PNG pixels per canvas unit (None: the default); ``with_messages``: each
+    diagnostic's message beside its node."""
+    draw_graphs(project, {key: (output, scale)}, theme, layout, with_messages)
 
 
-def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = False) -> None:
+def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = False,
+                with_messages: bool = False) -> None:
     """Draw several graphs of one project, ``{key: (output, scale or None)}``, analysing the
     project once.
 
@@ -145,6 +152,6 @@ def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = Fal
         if layout:
             lay_out(doc, key)
         render_graph(doc, key, output, theme_named(theme),
-                     scale=PNG_SCALE if scale is None else scale)
+                     scale=PNG_SCALE if scale is None else scale, with_messages=with_messages)
 
 
