@@ -59,6 +59,9 @@ def add_render_parser(sub) -> None:
     p.add_argument("--flow", choices=FLOWS,
                    help="draw top to bottom (down) or left to right (right) instead of the "
                         "project's own flow; a graph turned this way is laid out in it")
+    p.add_argument("--with-messages", action="store_true",
+                   help="write each error's and warning's message beside its node's badge "
+                        "(the picture has no tooltips)")
     p.add_argument("--scale", type=float, metavar="S",
                    help="PNG pixels per canvas unit (default 2: sharp on HiDPI screens; 1 is "
                         "the canvas at 100%% on a plain screen)")
@@ -111,7 +114,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         project.flow, args.layout = args.flow, True
     try:
         draw_graph(project, key, args.output, args.theme, args.layout, args.scale,
-                   depth=args.depth)
+                   depth=args.depth, with_messages=args.with_messages)
     except RenderError as err:
         return unusable(str(err))
     if key[0] == "network" and len(project.networks) > 1 and args.network is None:
@@ -143,16 +146,18 @@ def _chosen_graph(project, args: argparse.Namespace) -> tuple[tuple[str, str], s
 
 
 def draw_graph(project, key: tuple[str, str], output, theme: str = "light",
-               layout: bool = False, scale: float | None = None, depth: int = 0) -> None:
+               layout: bool = False, scale: float | None = None, depth: int = 0,
+               with_messages: bool = False) -> None:
     """Draw graph ``key`` (``("network", name)`` or ``("block", name)``) of ``project`` to
     ``output`` with the canvas's painting code; RenderError when it cannot be written.
     ``scale``: PNG pixels per canvas unit (None: the default); ``depth``: levels of blocks
-    drawn open in place."""
-    draw_graphs(project, {key: (output, scale)}, theme, layout, depth=depth)
+    drawn open in place; ``with_messages``: each diagnostic's message beside its node."""
+    draw_graphs(project, {key: (output, scale)}, theme, layout, depth=depth,
+                with_messages=with_messages)
 
 
 def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = False,
-                depth: int = 0) -> None:
+                depth: int = 0, with_messages: bool = False) -> None:
     """Draw several graphs of one project, ``{key: (output, scale or None)}``, analysing the
     project once.
 
@@ -169,6 +174,7 @@ def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = Fal
         if layout:
             lay_out(doc, key)
         render_graph(doc, key, output, theme_named(theme),
-                     scale=PNG_SCALE if scale is None else scale, depth=depth)
+                     scale=PNG_SCALE if scale is None else scale, depth=depth,
+                     with_messages=with_messages)
 
 

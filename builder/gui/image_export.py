@@ -2,8 +2,10 @@
 
 Used by File > Export Diagram and by ``torchcanvas render``. A temporary ``CanvasScene`` is
 built for the graph, so the file shows exactly what the canvas shows (glyphs, shape labels,
-red edges and badges for diagnostics), minus the selection. The file is written atomically:
-a failed export never leaves half an image over an older one.
+red edges and badges for diagnostics), minus the selection; ``with_messages`` adds each
+node's diagnostics in words beside its badge (builder/gui/message_callouts.py), for pictures
+only. The file is written atomically: a failed export never leaves half an image over an
+older one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from PySide6.QtSvg import QSvgGenerator
 from builder.gui.glyphs import node_size
 from builder.gui.kept_view_scene import KeptViewScene, viewed_block
 from builder.gui.looks import node_look
+from builder.gui.message_callouts import add_callouts
 from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.scene import CanvasScene
 from builder.gui.theme import Theme
@@ -80,10 +83,12 @@ def check_scale(scale: float) -> float:
 
 
 def render_graph(doc: ProjectDocument, key: GraphKey, path: str | os.PathLike, theme: Theme,
-                 scale: float = PNG_SCALE, depth: int = 0) -> Path:
+                 scale: float = PNG_SCALE, depth: int = 0,
+                 with_messages: bool = False) -> Path:
     """Draw graph ``key`` of ``doc`` to ``path`` (.png, .svg or .pdf) in ``theme``; a PNG
     has ``scale`` pixels per canvas unit (SVG and PDF are vector drawings). ``depth``: how
-    many levels of nested blocks are drawn open in place, framed (0: every block closed)."""
+    many levels of nested blocks are drawn open in place, framed (0: every block closed);
+    ``with_messages``: each diagnostic's words beside its node."""
     path = Path(path)
     suffix = check_format(path)
     check_scale(scale)
@@ -93,6 +98,8 @@ def render_graph(doc: ProjectDocument, key: GraphKey, path: str | os.PathLike, t
     if depth and isinstance(scene, CanvasScene):
         scene.inline.open_to_depth(depth)
     try:
+        if with_messages and isinstance(scene, CanvasScene):
+            add_callouts(scene, theme)
         items = scene.itemsBoundingRect()
         if items.isEmpty():
             items = QRectF(0, 0, *EMPTY_SIZE)

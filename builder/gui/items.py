@@ -1,10 +1,17 @@
-"""Canvas items: a node (its glyph and ports) and an edge (a curve with its tensor shape).
+"""Canvas items: a node (its glyph and ports) and an edge (its route and its tensor shape).
 
 Items only draw and report; every change goes through the controller, and the scene updates
-items when the document says something changed.
+items when the document says something changed. An edge is drawn along the route the scene
+gives it (builder/gui/edge_routes.py: round the boxes, its label where nothing covers it);
+while it has none that fits its ports (the router refused the data, or a node was just moved
+and the scene has not routed again yet) it is an S-curve between them, so it never comes
+loose from its ports.
 """
 
 from __future__ import annotations
+
+import math
+from functools import lru_cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -27,10 +34,13 @@ from builder.gui.glyphs import (
     port_position,
 )
 from builder.gui.theme import ERROR_COLOR, Theme, mono_font
+from graph_schema.routing import Route, path_steps
 
 GRID = 8.0  # snapping step, in scene units
 EDGE_FONT = mono_font(7.5)
 PORT_HIT = 9.0  # how close (scene units) a press must be to a port to grab it
+LABEL_PAD = (10.0, 4.0)  # room round a shape label's text, width and height
+PORT_SLACK = 0.01  # how far a route's end may be from its port and still be drawn
 
 
 def set_far(item: QGraphicsItem, far: bool) -> None:
@@ -133,8 +143,13 @@ class NodeItem(QGraphicsItem):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             for edge in self.edges:
                 edge.adjust()
-            if self.scene() is not None:
-                self.scene().overview.dirty = True
+            scene = self.scene()
+            if scene is not None:
+                scene.overview.dirty = True
+                # The canvas routes the edges again; a read-only scene has no routes.
+                moved = getattr(scene, "node_item_moved", None)
+                if moved is not None:
+                    moved(self.node_id)
         return super().itemChange(change, value)
 
 
@@ -149,7 +164,10 @@ class EdgeItem(QGraphicsItem):
         self.theme = theme
         self.label = ""
         self.error: str | None = None
+        self.route: Route | None = None  # from the scene's router; None: the S-curve
+        self.routed = False  # whether the path drawn now is the route
         self._path = QPainterPath()
+        self._points: list[QPointF] = []  # the polyline drawn far out (and in the overview)
         self._label_rect = QRectF()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0.0)
@@ -169,17 +187,43 @@ class EdgeItem(QGraphicsItem):
         self.setToolTip(f"{label}\n{error}" if error else label)
         self.adjust()
 
+    def set_route(self, route: Route | None) -> None:
+        if route != self.route:
+            self.route = route
+            self.adjust()
+
+    def ports(self) -> tuple[QPointF, QPointF]:
+        return (self.source.port_scene_pos("out", self.source_port),
+                self.target.port_scene_pos("in", self.target_port))
+
+    def polyline(self) -> list[QPointF]:
+        """The corners of what is drawn: the route's points, or the two ports."""
+        return self._points
+
     def adjust(self) -> None:
-        start = self.source.port_scene_pos("out", self.source_port)
-        end = self.target.port_scene_pos("in", self.target_port)
+        start, end = self.ports()
         self.prepareGeometryChange()
-        self._path = edge_path(start, end)
-        metrics = QFontMetricsF(EDGE_FONT)
-        width = metrics.horizontalAdvance(self.label) + 10 if self.label else 0.0
-        height = metrics.height() + 4
-        middle = self._path.pointAtPercent(0.5)
-        self._label_rect = QRectF(middle.x() - width / 2, middle.y() - height / 2, width, height)
+        route = self.route
+        self.routed = route is not None and _fits(route, start, end)
+        width, height = label_size(self.label)
+        if self.routed:
+            self._path = routed_path(route.points)
+            self._points = [QPointF(x, y) for x, y in route.points]
+            middle = _label_centre(route) or self._path.pointAtPercent(0.5)
+        else:
+            self._path = edge_path(start, end)
+            self._points = [start, end]
+            middle = self._path.pointAtPercent(0.5)
+        self._label_rect = QRectF(middle.x() - width / 2, middle.y() - height / 2, width,
+                                  height) if self.label else QRectF()
         self.update()
+
+    def label_rect(self) -> QRectF:
+        """Where the shape label is drawn, in scene units (empty without a label)."""
+        return QRectF(self._label_rect)
+
+    def path(self) -> QPainterPath:
+        return QPainterPath(self._path)
 
     def boundingRect(self) -> QRectF:  # noqa: N802
         return self._path.boundingRect().adjusted(-6, -6, 6, 6).united(self._label_rect)
@@ -197,16 +241,22 @@ class EdgeItem(QGraphicsItem):
             self.theme.selection if selected else self.theme.edge)
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         if lod < DETAIL_LOD:
-            # Far out: a hairline between the ports is all that can be seen anyway.
+            # Far out: the route's corners joined by hairlines is all that can be seen anyway.
             painter.setPen(QPen(color, 0))
-            painter.drawLine(self._path.pointAtPercent(0.0), self._path.pointAtPercent(1.0))
+            painter.drawPolyline(QPolygonF(self._points))
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         pen = QPen(color, 2.4 if self.error or selected else 1.6)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
-        _arrow_head(painter, self._path, color)
+        if self.routed:
+            (ax, ay), (bx, by) = self.route.points[-2], self.route.points[-1]
+            _arrow_head(painter, QPointF(bx, by), math.degrees(math.atan2(ay - by, bx - ax)),
+                        color)
+        else:
+            _arrow_head(painter, self._path.pointAtPercent(1.0),
+                        self._path.angleAtPercent(0.98), color)
         if self.label:
             painter.setPen(QPen(color, 1.0))
             painter.setBrush(self.theme.label_fill)
@@ -214,6 +264,41 @@ class EdgeItem(QGraphicsItem):
             painter.setFont(EDGE_FONT)
             painter.setPen(QColor(ERROR_COLOR) if self.error else self.theme.label_text)
             painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self.label)
+
+
+@lru_cache(maxsize=4096)
+def label_size(text: str) -> tuple[float, float]:
+    """How much room a shape label takes on the canvas (0 x 0 without a label)."""
+    if not text:
+        return 0.0, 0.0
+    metrics = QFontMetricsF(EDGE_FONT)
+    return metrics.horizontalAdvance(text) + LABEL_PAD[0], metrics.height() + LABEL_PAD[1]
+
+
+def _fits(route: Route, start: QPointF, end: QPointF) -> bool:
+    """Whether the route still runs from port to port (the ends move with their nodes)."""
+    (sx, sy), (ex, ey) = route.points[0], route.points[-1]
+    return max(abs(sx - start.x()), abs(sy - start.y()), abs(ex - end.x()),
+               abs(ey - end.y())) <= PORT_SLACK
+
+
+def _label_centre(route: Route) -> QPointF | None:
+    if route.label is None:
+        return None
+    x, y, w, h = route.label
+    return QPointF(x + w / 2, y + h / 2)
+
+
+def routed_path(points) -> QPainterPath:
+    """The route's polyline with rounded corners (graph_schema.routing.path_steps)."""
+    steps = path_steps(points)
+    path = QPainterPath(QPointF(*steps[0][1]))
+    for step in steps[1:]:
+        if step[0] == "line":
+            path.lineTo(QPointF(*step[1]))
+        else:
+            path.quadTo(QPointF(*step[1]), QPointF(*step[2]))
+    return path
 
 
 def edge_path(start: QPointF, end: QPointF) -> QPainterPath:
@@ -226,9 +311,9 @@ def edge_path(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
-def _arrow_head(painter: QPainter, path: QPainterPath, color: QColor) -> None:
-    tip = path.pointAtPercent(1.0)
-    angle = path.angleAtPercent(0.98)
+def _arrow_head(painter: QPainter, tip: QPointF, angle: float, color: QColor) -> None:
+    """An arrow head at ``tip`` pointing along ``angle`` (degrees, counter-clockwise, as
+    QPainterPath.angleAtPercent gives it)."""
     painter.save()
     painter.translate(tip)
     painter.rotate(-angle)

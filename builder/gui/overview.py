@@ -1,15 +1,16 @@
 """The far-zoom overview: a whole large network drawn in a handful of painter calls.
 
 Zoomed out far enough that no text is legible, every node is a box in its family colour and
-every edge a hairline. Painting two thousand items one Python call at a time costs tens of
-milliseconds a frame; instead the scene's items stop painting themselves (they stay in place
-for clicks and rubber-band selection) and the view draws these cached paths: one per colour.
+every edge a hairline along its route. Painting two thousand items one Python call at a time
+costs tens of milliseconds a frame; instead the scene's items stop painting themselves (they
+stay in place for clicks and rubber-band selection) and the view draws these cached paths:
+one per colour.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPolygonF
 
 from builder.gui.glyphs import merge_diameter
 from builder.gui.theme import ERROR_COLOR, WARNING_COLOR, Theme
@@ -42,11 +43,9 @@ class Overview:
             boxes.setdefault(color, QPainterPath()).addRect(rect)
         edges, errors = QPainterPath(), QPainterPath()
         for item in scene.edges.values():
-            start = item.source.port_scene_pos("out", item.source_port)
-            end = item.target.port_scene_pos("in", item.target_port)
+            # The route's corners, unrounded: at this zoom a corner is under a pixel.
             path = errors if item.error else edges
-            path.moveTo(start)
-            path.lineTo(end)
+            path.addPolygon(QPolygonF(item.polyline()))
         self._boxes, self._selected = boxes, selected
         self._edges, self._error_edges = edges, errors
         self.dirty = False

@@ -4,14 +4,22 @@ It listens to the document's signals and adds, removes or refreshes items, and a
 questions about them (what is at a point, what is selected). It keeps no controller: the
 view turns gestures into edits (builder/gui/interactions.py), and ``render`` paints a scene
 that nothing can edit.
+
+Its edges follow routes round the node boxes (builder/gui/edge_routes.py). A rebuild, a
+move the document announces and ``reroute_all`` route at once; every other change (an edge
+added, a label or a node's size changed) only marks the routes stale and routes once when
+the event loop is next free, so a paste of fifty layers routes once, not fifty times. A drag
+routes the dragged edges after each mouse move, before anything is painted. ``routes_updated``
+says the routes were done again.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
+from builder.gui.edge_routes import EdgeRoutes
 from builder.gui.inline_blocks import InlineBlocks
 from builder.gui.items import EdgeItem, NodeItem, set_far
 from builder.gui.looks import node_look
@@ -22,6 +30,7 @@ from graph_schema.dims import format_shape_compact
 from graph_schema.document import Edge, Position
 
 EdgeKey = tuple[str, int, str, int]
+UNKNOWN_SHAPE = "?"  # the label of an edge whose source has no shape (an error above it)
 
 
 def edge_key(edge: Edge) -> EdgeKey:
@@ -30,6 +39,8 @@ def edge_key(edge: Edge) -> EdgeKey:
 
 class CanvasScene(QGraphicsScene):
     node_activated = Signal(str)  # double-click on a node (open a block, focus the inspector)
+    routes_updated = Signal()  # the edges' routes were done again
+    _routes_went_stale = Signal()  # queued: routes once the current event is handled
 
     def __init__(self, doc: ProjectDocument, key: GraphKey, theme: Theme, parent=None):
         super().__init__(parent)
@@ -40,8 +51,14 @@ class CanvasScene(QGraphicsScene):
         self.edges: dict[EdgeKey, EdgeItem] = {}
         self.overview = Overview()
         self.far = False  # zoomed out: the view paints self.overview instead of the items
+        self.edge_routes = EdgeRoutes(self)
+        self._moved_items: set[str] = set()  # nodes moved since the routes were last done
+        self._routes_stale = False
+        self._in_mouse_move = False
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.selectionChanged.connect(self._on_self_selection_changed)
+        self._routes_went_stale.connect(self._on_self_routes_went_stale,
+                                        Qt.ConnectionType.QueuedConnection)
         self._connect_document()
         self.rebuild()
         # Block instances seen open in place (a view state); it listens after this scene.
@@ -82,6 +99,56 @@ class CanvasScene(QGraphicsScene):
         for edge in graph.edges:
             self._add_edge_item(edge)
         self._refresh_all()
+        self.reroute_all()
+
+    # -- routes ----------------------------------------------------------------------------
+    def reroute_all(self) -> None:
+        """Route every edge afresh (after the project's flow changed, say)."""
+        self._moved_items.clear()
+        self._routes_stale = False
+        self.edge_routes.route_all()
+        self._routes_done()
+
+    def flush_routes(self) -> None:
+        """Bring stale routes up to date now (they would be at the next turn of the loop)."""
+        if self._routes_stale or self._moved_items:
+            moved, self._moved_items = self._moved_items, set()
+            self._routes_stale = False
+            self.edge_routes.refresh(moved)
+            self._routes_done()
+
+    def _routes_done(self) -> None:
+        self.overview.dirty = True
+        self.routes_updated.emit()
+
+    def _mark_routes_stale(self) -> None:
+        if not self._routes_stale:
+            self._routes_stale = True
+            self._routes_went_stale.emit()
+
+    def _on_self_routes_went_stale(self) -> None:
+        self.flush_routes()
+
+    def node_item_moved(self, node_id: str) -> None:
+        """A node item moved (NodeItem calls this): by a drag, or to follow the document."""
+        self._moved_items.add(node_id)
+        if not self._in_mouse_move:
+            self._mark_routes_stale()
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        self._in_mouse_move = True
+        try:
+            super().mouseMoveEvent(event)  # Qt drags the selected nodes here
+        finally:
+            self._in_mouse_move = False
+        if self._moved_items:
+            moved, self._moved_items = self._moved_items, set()
+            self.edge_routes.drag_step(moved)
+            self._routes_done()
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        super().mouseReleaseEvent(event)
+        self.edge_routes.drag_too_slow = False  # the next drag tries live routes again
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -121,6 +188,7 @@ class CanvasScene(QGraphicsScene):
         self.overview.dirty = True
         self.addItem(item)
         self.edges[edge_key(edge)] = item
+        self._mark_routes_stale()
 
     def _look(self, node_id: str):
         analysis = self.doc.analysis(self.key)
@@ -132,6 +200,7 @@ class CanvasScene(QGraphicsScene):
     # -- refreshing ------------------------------------------------------------------------
     def _refresh_nodes(self, node_ids) -> None:
         self.overview.dirty = True
+        self._mark_routes_stale()  # a node's size may have changed
         analysis = self.doc.analysis(self.key)
         for node_id in node_ids:
             item = self.nodes.get(node_id)
@@ -157,12 +226,14 @@ class CanvasScene(QGraphicsScene):
 
     def _refresh_edges(self, items) -> None:
         self.overview.dirty = True
+        self._mark_routes_stale()  # a label's size may have changed
         analysis = self.doc.analysis(self.key)
         inference = analysis.inference
         for key, item in items:
             source, source_port, target, target_port = key
             shape = inference.output_shape(source, source_port)
-            label = format_shape_compact(shape) if shape is not None else ""
+            # Unknown (an error above): say so, rather than show a bare line.
+            label = format_shape_compact(shape) if shape is not None else UNKNOWN_SHAPE
             error = next((d.message for d in analysis.by_node.get(target, [])
                           if d.is_error and d.port == target_port), None)
             item.set_state(label, error)
@@ -184,6 +255,8 @@ class CanvasScene(QGraphicsScene):
         if item is not None:
             self.removeItem(item)
             self.overview.dirty = True
+            self._moved_items.discard(node_id)
+            self._mark_routes_stale()
 
     def _on_doc_node_changed(self, key: GraphKey, node_id: str) -> None:
         if key == self.key:
@@ -198,6 +271,10 @@ class CanvasScene(QGraphicsScene):
                 position = self.doc.node(key, node_id).position
                 if item.pos() != QPointF(position.x, position.y):
                     item.setPos(position.x, position.y)
+        # The drop of a drag (or an undo, a nudge, a layout): route exactly, now.
+        self._moved_items.update(n for n in node_ids if n in self.nodes)
+        self._routes_stale = True
+        self.flush_routes()
 
     def _on_doc_edge_added(self, key: GraphKey, edge: Edge) -> None:
         if key != self.key:
@@ -214,6 +291,7 @@ class CanvasScene(QGraphicsScene):
         if item is not None:
             item.detach()
             self.removeItem(item)
+            self.overview.dirty = True
         self._refresh_nodes([edge.target])
 
     def _on_doc_shapes_changed(self, key: GraphKey, node_ids) -> None:
@@ -238,11 +316,10 @@ class CanvasScene(QGraphicsScene):
         return self.doc.project.flow
 
     def _on_doc_flow_changed(self, _flow: str) -> None:
-        """Every port moves to its new side; the edges follow them."""
+        """Every port moves to its new side, and every edge is routed again for it."""
         for item in self.nodes.values():
             item.follow_flow()
-        if hasattr(self, "reroute_all"):  # routed edges (builder/gui/edge routing)
-            self.reroute_all()
+        self.reroute_all()
         self.overview.dirty = True
 
     # -- user gestures ---------------------------------------------------------------------
@@ -292,6 +369,7 @@ class CanvasScene(QGraphicsScene):
 
     def render_to(self, painter: QPainter, target: QRectF, source: QRectF) -> None:
         """Draw the graph with nothing selected (exports must not show the selection)."""
+        self.flush_routes()
         selected = self.selectedItems()
         far = self.far
         self.clearSelection()
