@@ -240,7 +240,7 @@ class StructureActions(QObject):
         scene = view.canvas
         sizes = {n: item.size for n, item in scene.nodes.items()}
         engine = arrange.auto_layout(self._controller(), scene.key, sizes)
-        view.fit()
+        view.show_start()  # legible, at the inputs: a fit of a big graph reads as nothing
         self._status(f"Auto layout by {arrange.engine_label(engine)}")
 
     def arrange_selection(self) -> None:

@@ -13,6 +13,7 @@ from functools import lru_cache
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 
+from builder.gui.far_text import paint_far_name
 from builder.gui.icons import paint_family_icon
 from builder.gui.theme import ERROR_COLOR, WARNING_COLOR, Theme, ui_font
 from graph_schema.document import FLOWS
@@ -29,8 +30,9 @@ MERGE_ARC = math.radians(60)  # a merge's ports stay within this of their side's
 MERGE_LABEL_GAP = 6.0  # between a merge's circle and its name
 BADGE_RADIUS = 10.0  # half of badge_rect: ports keep clear of it
 RADIUS = 7.0
-# Below this zoom a node is drawn as a coloured box: text would be unreadable anyway.
-DETAIL_LOD = 0.4
+# Below this zoom a node is drawn as a coloured box with its name at a fixed size on screen
+# (far_text.py): drawn to scale, the glyph's text would be under 6 px, unreadable.
+DETAIL_LOD = 0.5
 
 NAME_FONT = ui_font(9.5, bold=True)
 TYPE_FONT = ui_font(8.0)
@@ -223,15 +225,18 @@ def paint_node(painter: QPainter, look: NodeLook, size: tuple[float, float], the
 
 
 def _paint_far(painter, look, size, theme, selected) -> None:
-    """Zoomed far out, a node is a box in its family colour: a few calls, no text, so a
-    thousand-node overview still pans smoothly."""
+    """Zoomed far out, a node is a box in its family colour with its name written at a fixed
+    size on screen (or its first letters, or a merge's operator) when the box holds it: a
+    few calls, so a thousand-node overview still pans smoothly."""
     color = theme.selection if selected else theme.family_color(look.family)
     if look.severity == "error":
         color = QColor(ERROR_COLOR)
     elif look.severity == "warning":
         color = QColor(WARNING_COLOR)
     width = merge_diameter(look) if look.is_merge else size[0]
-    painter.fillRect(QRectF(0, 0, width, size[1]), color)
+    box = QRectF(0, 0, width, size[1])
+    painter.fillRect(box, color)
+    paint_far_name(painter, box, look.operator or look.name, color)
 
 
 def _border_pen(look: NodeLook, theme: Theme, selected: bool) -> QPen:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QTabWidget
 from builder.gui.controller import EditController
 from builder.gui.kept_block_tab import KeptBlockView
 from builder.gui.kept_view_scene import KeptBlockScene, kept_block
+from builder.gui.minimap import Minimap
 from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.scene import CanvasScene
 from builder.gui.theme import Theme
@@ -28,6 +29,7 @@ class GraphTabs(QTabWidget):
     selection_changed = Signal(object, object)  # GraphKey, set of node ids
     node_activated = Signal(object, str)  # GraphKey, node id (double-click)
     view_created = Signal(object)  # CanvasView: the window wires its menus and popups
+    resized = Signal()  # (the find bar keeps to the top right corner)
 
     def __init__(self, doc: ProjectDocument, controller: EditController, theme: Theme,
                  parent=None):
@@ -35,6 +37,7 @@ class GraphTabs(QTabWidget):
         self.doc = doc
         self.controller = controller
         self.theme = theme
+        self.minimaps_wanted = True  # View > Show Minimap
         self.setDocumentMode(True)
         self.setMovable(True)
         self.setTabsClosable(True)
@@ -91,8 +94,32 @@ class GraphTabs(QTabWidget):
             view = CanvasView(scene, self.controller)
             # Bound methods, not lambdas: Qt drops the connection when either side dies.
             scene.node_activated.connect(self._on_scene_node_activated)
+            view.minimap = Minimap(view)
+            view.minimap.set_wanted(self.minimaps_wanted)
         scene.setParent(view)  # the scene lives and dies with its view
         scene.selectionChanged.connect(self._on_scene_selection_changed)
+        return view
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.resized.emit()
+
+    def set_minimaps_wanted(self, wanted: bool) -> None:
+        """Show or hide the minimap in the corner of every canvas (a kept block's recorded
+        view is small and has none)."""
+        self.minimaps_wanted = wanted
+        for view in self.views():
+            minimap = getattr(view, "minimap", None)
+            if minimap is not None:
+                minimap.set_wanted(wanted)
+
+    def focus_node(self, key: GraphKey, node_id: str) -> CanvasView | None:
+        """Open the graph's tab, then select and centre the node there (a row of the summary
+        or of the diagnostics, a find result)."""
+        if not self.doc.has_graph(key):
+            return None
+        view = self.open_graph(key)
+        view.focus_node(node_id)
         return view
 
     def set_theme(self, theme: Theme) -> None:

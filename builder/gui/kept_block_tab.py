@@ -44,6 +44,8 @@ class KeptBlockView(CanvasView):
     """Zoom, pan and fit as on any canvas; no drops from the palette, no quick-add, and a
     context menu with only the view's own entries."""
 
+    start_fitted = True  # a recording is a handful of calls: show all of it
+
     def __init__(self, scene: KeptBlockScene, controller: EditController, parent=None):
         super().__init__(scene, ReadOnlyEdits(scene.doc, controller.refused, scene), parent)
         self.shown_menu: QMenu | None = None  # the context menu on screen (tests read it)

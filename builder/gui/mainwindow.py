@@ -17,6 +17,7 @@ from builder.gui.canvas_menu import CanvasMenu
 from builder.gui.controller import EditController
 from builder.gui.edit_actions import StructureActions
 from builder.gui.file_controller import FileController
+from builder.gui.find_bar import FindBar
 from builder.gui.flow_action import FlowActions
 from builder.gui.graph_edits import add_network, remove_network, rename_graph
 from builder.gui.graph_tabs import GraphTabs
@@ -58,7 +59,9 @@ class MainWindow(QMainWindow):
             apply_to_application(self.theme_name)
         self.theme = theme_named(self.theme_name)
         self.tabs = GraphTabs(self.doc, self.controller, self.theme)
+        self.tabs.set_minimaps_wanted(_setting_bool("view/minimap", True))
         self.setCentralWidget(self.tabs)
+        self.find_bar = FindBar(self.tabs)
         self.docks: dict[str, QDockWidget] = {}
         self.palette = Palette(self.doc)
         self.quick_add = QuickAdd(self.doc, self)
@@ -72,6 +75,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self._update_title()
         self.panels = install_panels(self, self.files.kept_source.review)
+        self._on_panels_menu_about_to_show()  # with the panels just docked
 
     # -- parts ------------------------------------------------------------------------------
     def _build_parts(self, windows: WindowOpener) -> None:
@@ -95,8 +99,6 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks[name] = dock
-        if hasattr(self, "view_menu"):
-            self.view_menu.addAction(dock.toggleViewAction())
         return dock
 
     def current_view(self) -> CanvasView | None:
@@ -146,6 +148,15 @@ class MainWindow(QMainWindow):
         self.action("Add Layer…", self.show_quick_add, None, menu)
         fill_menu(menu, [None, *self.structure.block_and_layout_entries(),
                          None, self.files.kept_source.action])
+        self._build_find_entries(menu)
+
+    def _build_find_entries(self, menu: QMenu) -> None:
+        """Find a layer by name or type (builder/gui/find_bar.py). F3, not the platform's
+        FindNext: on some desktops that is Ctrl+G, which groups into a block here."""
+        menu.addSeparator()
+        self.action("&Find Layer…", self.find_bar.open, QKeySequence.StandardKey.Find, menu)
+        self.action("Find &Next", self.find_bar.find_next, "F3", menu)
+        self.action("Find Pre&vious", self.find_bar.find_previous, "Shift+F3", menu)
 
     def _build_view_menu(self) -> None:
         menu = self.view_menu
@@ -163,6 +174,36 @@ class MainWindow(QMainWindow):
             act.setChecked(name == self.theme_name)
         self._theme_actions = themes.actions()
         menu.addSeparator()
+        self._build_room_entries(menu)
+
+    def _build_room_entries(self, menu: QMenu) -> None:
+        """The minimap toggle, and Panels: every dock (the palette too) can be shown again
+        after it was closed."""
+        minimap = self.action("Show &Minimap", self._on_minimap_toggled, None, menu)
+        minimap.setCheckable(True)
+        minimap.setChecked(self.tabs.minimaps_wanted)
+        self.minimap_action = minimap
+        self.panels_menu = menu.addMenu("&Panels")
+        self._show_all_panels = make_action(self, "Show &All Panels", self.show_all_panels)
+        self.panels_menu.aboutToShow.connect(self._on_panels_menu_about_to_show)
+        self._on_panels_menu_about_to_show()
+
+    def _on_panels_menu_about_to_show(self) -> None:
+        menu = self.panels_menu
+        menu.clear()
+        for dock in self.docks.values():
+            menu.addAction(dock.toggleViewAction())
+        menu.addSeparator()
+        menu.addAction(self._show_all_panels)
+
+    def show_all_panels(self) -> None:
+        for dock in self.docks.values():
+            dock.show()
+
+    def _on_minimap_toggled(self) -> None:
+        wanted = self.minimap_action.isChecked()
+        self.tabs.set_minimaps_wanted(wanted)
+        settings().setValue("view/minimap", wanted)
 
     def _build_network_menu(self) -> None:
         menu = self.network_menu
@@ -279,6 +320,12 @@ class MainWindow(QMainWindow):
         self.save_layout()
         super().closeEvent(event)
         self.closed.emit(self)
+
+
+def _setting_bool(name: str, default: bool) -> bool:
+    """A yes/no setting: an INI file gives back the text "true" or "false"."""
+    value = settings().value(name, default)
+    return value if isinstance(value, bool) else str(value).lower() == "true"
 
 
 def _free_spot(view: CanvasView, near: QPointF) -> QPointF:

@@ -13,15 +13,22 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView
 
 from builder.gui.controller import EditController
+from builder.gui.far_labels import FarLabels
+from builder.gui.glyphs import DETAIL_FONT, DETAIL_LOD, TYPE_FONT
 from builder.gui.interactions import Interaction, LinkDrag, MoveTracker, Pan
-from builder.gui.items import GRID, NodeItem
+from builder.gui.items import EDGE_FONT, GRID, NodeItem
 from builder.gui.overview import OVERVIEW_ZOOM
 from builder.gui.scene import CanvasScene
 from graph_schema.document import Position
 
 LAYER_MIME = "application/x-torchcanvas-layer"
 MIN_ZOOM, MAX_ZOOM = 0.005, 4.0  # far enough out to fit 10,000 nodes
-LEGIBLE_ZOOM = 0.6  # below this a freshly opened graph would be too small to read
+# A view that opens a graph, or centres a node, shows its smallest text (the edges' shapes,
+# the nodes' type lines) at least this many pixels high: the font's pixel size, the height a
+# "9 px font" has. Smaller than that, shapes cannot be read without leaning in.
+LEGIBLE_PX = 9.0
+SMALLEST_FONTS = (EDGE_FONT, TYPE_FONT, DETAIL_FONT)
+START_MARGIN = 40.0  # scene units between the view's edge and the drawing's first row
 NUDGE = GRID
 
 
@@ -36,6 +43,8 @@ class CanvasView(QGraphicsView):
     quick_add_requested = Signal(QPointF)  # scene position for a new layer
     context_menu_requested = Signal(QPoint, QPointF, object)  # global pos, scene pos, node id
     zoom_changed = Signal(float)
+    resized = Signal()  # the viewport has its new size (the minimap moves to its corner)
+    start_fitted = False  # a view of something small (a kept block's recording) starts fitted
 
     def __init__(self, scene: CanvasScene, controller: EditController, parent=None):
         super().__init__(scene, parent)
@@ -51,8 +60,13 @@ class CanvasView(QGraphicsView):
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._space_held = False
+        self._start_pending = False  # the start view, until the user moves it themselves
+        self._far_labels = FarLabels(self.viewport().update)
         self._update_scene_rect()
         scene.changed.connect(self._update_scene_rect)
+        scene.changed.connect(self._on_scene_changed)
+        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
+            bar.sliderPressed.connect(self._on_user_moved_view)
 
     @property
     def canvas(self) -> CanvasScene:
@@ -63,9 +77,13 @@ class CanvasView(QGraphicsView):
 
     # -- zoom and fit ----------------------------------------------------------------------
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
-        target = max(MIN_ZOOM, min(MAX_ZOOM, self.zoom() * factor))
+        self._start_pending = False
+        self._scale_to(self.zoom() * factor, anchor is None)
+
+    def _scale_to(self, zoom: float, about_center: bool = True) -> None:
+        target = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
         factor = target / self.zoom()
-        if anchor is None:
+        if about_center:
             self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.scale(factor, factor)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -80,34 +98,115 @@ class CanvasView(QGraphicsView):
 
     def fit(self) -> None:
         """Show every node, at no more than 100 % zoom."""
+        self._start_pending = False
+        self._fit_drawing()
+
+    def _fit_drawing(self) -> None:
         rect = self.canvas.itemsBoundingRect()
         if rect.isEmpty():
             return
         self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.0:
-            self.reset_zoom()
+            self._scale_to(1.0)
             self.centerOn(rect.center())
         self._zoom_changed()
+    # -- the legible start view (issue 15) -------------------------------------------------
+    def legible_zoom(self) -> float:
+        """The zoom at which the smallest text on the canvas is LEGIBLE_PX high on screen
+        (computed from the fonts, on this screen's DPI: scene units are pixels at 100 %)."""
+        dpi = self.logicalDpiY() or 96
+        smallest = min(font.pixelSize() if font.pixelSize() > 0
+                       else font.pointSizeF() * dpi / 72.0 for font in SMALLEST_FONTS)
+        return LEGIBLE_PX / smallest
 
     def show_start(self) -> None:
-        """What a freshly opened graph shows: all of it if that stays legible, else its top
-        (the inputs) at a zoom where names and shapes can be read."""
-        self.fit()
-        if self.zoom() >= LEGIBLE_ZOOM:
-            return
-        self.zoom_by(LEGIBLE_ZOOM / self.zoom())
+        """What an opened (or laid out) graph shows: all of it if it stays legible, else its
+        inputs (the top of the drawing, or its left when the project flows right) at the
+        legible zoom. Until the user zooms or pans, a resize shows it again, so a view sized
+        after it was filled (a new tab, a docked panel growing) still starts at its inputs."""
+        self._start_pending = True
+        self._apply_start()
+
+    def _apply_start(self) -> None:
         rect = self.canvas.itemsBoundingRect()
-        visible = self.mapToScene(self.viewport().rect()).boundingRect()
-        self.centerOn(rect.center().x(), rect.top() + visible.height() / 2 - 40)
+        if rect.isEmpty():
+            return
+        legible = self.legible_zoom()
+        port = self.viewport().rect()
+        fitting = min(port.width() / (rect.width() + 80), port.height() / (rect.height() + 80))
+        if self.start_fitted or min(fitting, 1.0) >= legible:
+            self._fit_drawing()
+            return
+        self._scale_to(legible)
+        half_w = port.width() / legible / 2
+        half_h = port.height() / legible / 2
+        inputs = self._start_point(rect)
+        if self._flow() == "right":
+            x = rect.left() - START_MARGIN + half_w
+            y = _clamp(inputs.y(), rect.top() - START_MARGIN + half_h,
+                       rect.bottom() + START_MARGIN - half_h)
+        else:
+            x = _clamp(inputs.x(), rect.left() - START_MARGIN + half_w,
+                       rect.right() + START_MARGIN - half_w)
+            y = rect.top() - START_MARGIN + half_h
+        self.centerOn(x, y)
+
+    def _flow(self) -> str:
+        doc = getattr(self.canvas, "doc", None)
+        return getattr(doc.project, "flow", "down") if doc is not None else "down"
+
+    def _start_point(self, rect: QRectF) -> QPointF:
+        """Where the inputs are: the middle of the graph's input nodes (or of the drawing's
+        first row, for a graph without any)."""
+        scene = self.canvas
+        doc, key = getattr(scene, "doc", None), getattr(scene, "key", None)
+        items = []
+        if doc is not None and key is not None and doc.has_graph(key):
+            items = [scene.nodes[n.id] for n in doc.graph(key).nodes
+                     if n.type == "io.Input" and n.id in scene.nodes]
+        if not items:
+            return rect.center()
+        centers = [item.sceneBoundingRect().center() for item in items]
+        return QPointF(sum(c.x() for c in centers) / len(centers),
+                       sum(c.y() for c in centers) / len(centers))
 
     def focus_node(self, node_id: str) -> None:
+        """Select the node and centre it, zoomed in to the legible zoom if further out."""
         item = self.canvas.nodes.get(node_id)
         if item is None:
             return
+        self._start_pending = False
         self.canvas.select_nodes([node_id])
-        if self.zoom() < 0.6:
-            self.zoom_by(0.8 / self.zoom())
+        if self.zoom() < self.legible_zoom():
+            self._scale_to(self.legible_zoom())
         self.centerOn(item.sceneBoundingRect().center())
+
+    def center_on(self, point: QPointF) -> None:
+        """Centre the view on a scene point (the minimap's clicks and drags)."""
+        self._start_pending = False
+        self.centerOn(point)
+
+    def _on_user_moved_view(self) -> None:
+        self._start_pending = False
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._start_pending:
+            self._apply_start()
+        self.resized.emit()
+
+    def _on_scene_changed(self, *_args) -> None:
+        # Far out, shapes and names are drawn at a fixed screen size, larger than the items
+        # they belong to: place them again, and repaint the whole viewport so no stale label
+        # is left behind.
+        self._far_labels.invalidate()
+        if self.zoom() < DETAIL_LOD:
+            self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        if self.zoom() < DETAIL_LOD and hasattr(self.canvas, "edges"):
+            visible = self.mapToScene(self.viewport().rect()).boundingRect()
+            self._far_labels.paint(painter, self.canvas, rect, visible, self.canvas.theme)
 
     def _update_scene_rect(self, *_args) -> None:
         # Leave room around the drawing so nodes can be dragged past the current edge.
@@ -118,7 +217,7 @@ class CanvasView(QGraphicsView):
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta:
-            self.zoom_by(1.0015 ** delta, event.position())
+            self.zoom_by(1.0015 ** delta, event.position())  # the user's zoom: no start view
         event.accept()
 
     # -- gestures --------------------------------------------------------------------------
@@ -144,6 +243,7 @@ class CanvasView(QGraphicsView):
         return self.mapToScene(event.position().toPoint())
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._start_pending = False
         self.interaction = self._gesture_for(event)
         if self.interaction is not None and self.interaction.mouse_press(
                 self._gesture_pos(event)):
@@ -180,6 +280,7 @@ class CanvasView(QGraphicsView):
         return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        self._start_pending = False
         key = event.key()
         if key == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = True
@@ -284,3 +385,11 @@ class CanvasView(QGraphicsView):
         while y < rect.bottom():
             painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
             y += step
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    """``value`` kept within [low, high]; their middle when the range is empty (the drawing
+    is narrower than the view: centre it)."""
+    if low > high:
+        return (low + high) / 2
+    return max(low, min(high, value))

@@ -3,6 +3,8 @@
 ``install(window, review_kept_source)`` builds them and docks them: the inspector, the
 generated code and the project notes share the right side (tabbed); diagnostics and the layer
 summary share the bottom. Every panel listens to the document and edits only through the controller.
+The docks start narrow, so the canvas has most of the window, and give way when they have
+nothing to say (builder/gui/panels/room.py).
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from builder.gui.panels.common import problem_count_text
 from builder.gui.panels.diagnostics_panel import DiagnosticsPanel
 from builder.gui.panels.inspector import Inspector
 from builder.gui.panels.notes_panel import NotesPanel
+from builder.gui.panels.room import CollapsingChecks, InspectorForward
 from builder.gui.panels.summary_panel import SummaryPanel
 
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+# Starting sizes (pixels): at 1600 x 1000 the canvas gets about two thirds of the width.
+PALETTE_WIDTH, RIGHT_WIDTH, BOTTOM_HEIGHT = 200, 330, 170
 
 
 @dataclass
@@ -31,6 +36,8 @@ class Panels:
     code: CodePanel
     summary: SummaryPanel
     notes: NotesPanel
+    checks_room: CollapsingChecks | None = None
+    inspector_forward: InspectorForward | None = None
 
 
 def install(window: QMainWindow, review_kept_source: Callable[[str], object]) -> Panels:
@@ -69,8 +76,10 @@ def install(window: QMainWindow, review_kept_source: Callable[[str], object]) ->
     checks.currentChanged.connect(summary_in_front)
     bottom.visibilityChanged.connect(summary_in_front)
     inspector.raise_()
-    window.resizeDocks([inspector], [430], Qt.Orientation.Horizontal)
-    window.resizeDocks([bottom], [170], Qt.Orientation.Vertical)
+    _give_canvas_room(window, inspector, bottom)
+    panels.checks_room = CollapsingChecks(window, bottom, checks, panels.diagnostics,
+                                          BOTTOM_HEIGHT)
+    panels.inspector_forward = InspectorForward(tabs, inspector)
     return panels
 
 
@@ -79,6 +88,13 @@ def _focus_canvas(tabs) -> None:
     view = tabs.current_view()
     if view is not None:
         view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+
+def _give_canvas_room(window: QMainWindow, inspector, bottom) -> None:
+    """Narrow side docks (the window docked the palette before the panels)."""
+    window.resizeDocks([window.docks["palette"], inspector], [PALETTE_WIDTH, RIGHT_WIDTH],
+                       Qt.Orientation.Horizontal)
+    window.resizeDocks([bottom], [BOTTOM_HEIGHT], Qt.Orientation.Vertical)
 
 
 def _scrolling(panel: QWidget) -> QScrollArea:

@@ -129,11 +129,10 @@ class DiagnosticsPanel(QWidget):
     def focus(self, diagnostic: Diagnostic) -> None:
         """Open the diagnostic's graph and select and centre its node."""
         key = graph_key_of(diagnostic)
-        if not self.doc.has_graph(key):
-            return
-        view = self.tabs.open_graph(key)
         if diagnostic.node_id is not None:
-            view.focus_node(diagnostic.node_id)
+            self.tabs.focus_node(key, diagnostic.node_id)
+        elif self.doc.has_graph(key):
+            self.tabs.open_graph(key)
 
     def apply(self, diagnostic: Diagnostic) -> bool:
         return apply_fix(self.controller, graph_key_of(diagnostic), diagnostic)
