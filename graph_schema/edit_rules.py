@@ -10,14 +10,18 @@ tested without a window.
 from __future__ import annotations
 
 import re
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import networkx as nx
 
 from graph_schema.document import Edge, Network, Node, Position, Project, name_problem
 from graph_schema.inference import Inference
+from graph_schema.placement import room_for_insert
 from graph_schema.specs import spec_for
+
+Size = tuple[float, float]  # a node's glyph, width and height
 
 
 # -- names and ids -----------------------------------------------------------------------------
@@ -73,6 +77,14 @@ def new_node(network: Network, type_name: str, position: Position, params: dict 
 
 
 # -- connections -------------------------------------------------------------------------------
+class PortEnd(NamedTuple):
+    """One end of a connection being drawn: a node's input ("in") or output ("out") port."""
+
+    node_id: str
+    kind: str
+    port: int
+
+
 def replaced_edges(network: Network, edge: Edge) -> list[Edge]:
     """What a new connection takes the place of: an input takes one edge, so connecting an
     occupied input replaces the edge it had."""
@@ -95,7 +107,8 @@ def connection_problem(project: Project, network: Network, inference: Inference,
     spec = spec_for(dst.type, project)
     if spec is not None and spec.max_inputs is not None and edge.target_port >= spec.max_inputs:
         return f"'{dst.name}' ({dst.type}) has no input {edge.target_port}"
-    outputs = inference.states[edge.source].outputs
+    state = inference.states.get(edge.source)  # None: a layer about to be added
+    outputs = state.outputs if state is not None else None
     if outputs is not None and edge.source_port >= len(outputs):
         return f"'{src.name}' has no output {edge.source_port}"
     return rank_problem(project, network, inference, edge)
@@ -103,12 +116,9 @@ def connection_problem(project: Project, network: Network, inference: Inference,
 
 def rank_problem(project: Project, network: Network, inference: Inference,
                  edge: Edge) -> str | None:
-    """Try the connection on a copy: a tensor of a rank the layer can never take is refused
-    (a wrong size is allowed: it shows as a diagnostic with a fix)."""
-    trial = network.model_copy(deep=True)
-    trial.edges = [e for e in trial.edges if e.key != edge.key] + [edge]
-    tried = Inference(trial, project, input_shapes=inference.input_shapes,
-                      arguments=inference.arguments)
+    """Try the connection: a tensor of a rank the layer can never take is refused (a wrong
+    size is allowed: it shows as a diagnostic with a fix)."""
+    tried = _tried_target(project, network, inference, edge)
     for diagnostic in tried.states[edge.target].diagnostics:
         if diagnostic.code == "rank-mismatch" and diagnostic.port == edge.target_port:
             return f"cannot connect: '{diagnostic.node_name}' ({diagnostic.node_type}) " \
@@ -116,11 +126,41 @@ def rank_problem(project: Project, network: Network, inference: Inference,
     return None
 
 
+def _tried_target(project: Project, network: Network, inference: Inference,
+                  edge: Edge) -> Inference:
+    """The target's inference with ``edge`` in place of what its input had.
+
+    A new edge into the target changes nothing upstream of it, so the target alone is tried,
+    fed by stand-in inputs that carry the shapes its inputs would receive: a drag over a
+    graph of thousands of nodes can ask about every port it passes. A target that shares
+    another node's module needs that node, and an input of unknown shape keeps the rule from
+    running at all: those are tried in a copy of the whole graph."""
+    target = network.node_map()[edge.target]
+    feeds = {e.port: (e.source, e.source_port) for e in inference.incoming.get(target.id, [])}
+    feeds[edge.target_port] = (edge.source, edge.source_port)
+    shapes = {port: inference.output_shape(*feed) for port, feed in feeds.items()}
+    if target.reuses is not None or any(shape is None for shape in shapes.values()):
+        trial = network.model_copy(deep=True)
+        trial.edges = [e for e in trial.edges if e.key != edge.key] + [edge]
+        return Inference(trial, project, input_shapes=inference.input_shapes,
+                         arguments=inference.arguments)
+    nodes, edges, stand_in_shapes = [target.model_copy(deep=True)], [], {}
+    for port, shape in sorted(shapes.items()):
+        stand_in = f"{target.id}_feed{port}"
+        nodes.append(Node(id=stand_in, type="io.Input", name=f"{target.name}_feed{port}",
+                          params={"shape": [1]}, position=Position(x=0, y=0)))
+        edges.append(Edge(source=stand_in, target=target.id, target_port=port))
+        stand_in_shapes[stand_in] = shape
+    trial = Network(name=network.name, nodes=nodes, edges=edges, arguments=network.arguments)
+    return Inference(trial, project, input_shapes=stand_in_shapes,
+                     arguments=inference.arguments)
+
+
 # -- a layer put into a connection -------------------------------------------------------------
 @dataclass(frozen=True)
 class InsertPlan:
     """source -> node -> target in place of source -> target, with the target and everything
-    below it moved down to make room: the editor makes each part an undo step."""
+    below it moved to make room: the editor makes each part an undo step."""
 
     node: Node
     removed: Edge
@@ -141,19 +181,37 @@ def insert_problem(project: Project, network: Network, edge: Edge,
 
 
 def plan_insert(network: Network, inference: Inference, edge: Edge, type_name: str,
-                params: dict | None = None, *, step: float) -> InsertPlan:
-    """Where a new layer goes in ``edge``: at the target's place, the target and what
-    depends on it ``step`` lower. Ask ``insert_problem`` first."""
+                params: dict | None = None, *, step: float | None = None,
+                sizes: Mapping[str, Size] | None = None, new_size: Size | None = None,
+                flow: str = "down") -> InsertPlan:
+    """Where a new layer goes in ``edge``. Ask ``insert_problem`` first.
+
+    Given the glyph ``sizes`` of the nodes and the new one's ``new_size``, the new layer goes
+    a row after the source, on no other node, and the target and what depends on it move
+    along the flow as far as that takes (graph_schema.placement). Without sizes the new
+    layer takes the target's place and those nodes move ``step`` down."""
     nodes = network.node_map()
     target = nodes[edge.target]
-    node = new_node(network, type_name, target.position, params)
     below = {target.id} | nx.descendants(inference.graph, target.id)
-    old = {n: nodes[n].position for n in below}
+    if sizes is None or new_size is None:
+        if step is None:
+            raise ValueError("plan_insert needs the node sizes or a step")
+        position = target.position
+        shifts = {n: (0.0, step) for n in below}
+    else:
+        boxes = {n.id: (n.position.x, n.position.y, *sizes[n.id])
+                 for n in network.nodes if n.id in sizes}
+        corner, shifts = room_for_insert(boxes, edge.source, edge.target, below, new_size,
+                                         flow)
+        position = Position(x=corner[0], y=corner[1])
+    node = new_node(network, type_name, position, params)
+    old = {n: nodes[n].position for n in shifts}
     return InsertPlan(
         node=node,
         removed=edge,
         added=(Edge(source=edge.source, source_port=edge.source_port, target=node.id),
                Edge(source=node.id, target=edge.target, target_port=edge.target_port)),
         moved_from=old,
-        moved_to={n: Position(x=p.x, y=p.y + step) for n, p in old.items()},
+        moved_to={n: Position(x=p.x + shifts[n][0], y=p.y + shifts[n][1])
+                  for n, p in old.items()},
     )

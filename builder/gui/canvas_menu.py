@@ -19,12 +19,11 @@ from builder.gui.inline_actions import edit_inner_node, inline_of
 from builder.gui.items import EdgeItem
 from builder.gui.kept_source import KeptSourceReview
 from builder.gui.palette import QuickAdd
+from builder.gui.placing import insert_plan
 from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.view import CanvasView
 from graph_schema import edit_rules
 from graph_schema.document import Edge
-
-RANK_STEP = 112.0  # how far an inserted layer pushes the layers below it
 
 
 class CanvasMenu(QObject):
@@ -185,14 +184,13 @@ def edge_at(view: CanvasView, scene_pos: QPointF) -> Edge | None:
 def insert_layer(controller: EditController, key: GraphKey, edge: Edge,
                  type_name: str) -> str | None:
     """Put a new layer into a connection: source -> new -> target, with the target and
-    everything below it moved down a rank to make room. One undo step."""
+    everything below it moved as far as it takes to make room. One undo step."""
     doc = controller.doc
     problem = edit_rules.insert_problem(doc.project, doc.graph(key), edge, type_name)
     if problem:
         controller.refused.emit(problem)
         return None
-    plan = edit_rules.plan_insert(doc.graph(key), doc.analysis(key).inference, edge,
-                                  type_name, step=RANK_STEP)
+    plan = insert_plan(doc, key, edge, type_name)
     label = type_name.split(":", 1)[-1].split(".", 1)[-1]
     controller.push(f"Insert {label}", controller.insertion_steps(key, plan))
     return plan.node.id

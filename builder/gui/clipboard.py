@@ -3,7 +3,8 @@
 The clipboard carries a fragment (see fragments.py) twice: under TorchCanvas's own MIME type
 and as plain text, so layers travel between windows and projects, and a user can still look
 at what was copied in a text editor. Each paste, cut or duplicate is one undo step; what
-cannot be pasted is refused through the controller with the reason.
+cannot be pasted is refused through the controller with the reason. Pasted layers never land
+on layers already there (graph_schema.placement moves them, together, clear).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import atexit
 from PySide6.QtCore import QMimeData, QPointF
 from PySide6.QtGui import QClipboard, QGuiApplication
 
-from builder.gui.commands import removal_steps
+from builder.gui import placing
+from builder.gui.commands import AddNode, removal_steps
 from builder.gui.fragments import (
     Fragment,
     FragmentError,
@@ -145,9 +147,26 @@ def place(view: CanvasView, fragment: Fragment, at: QPointF | None, verb: str) -
     except FragmentError as err:
         controller.refused.emit(f"Cannot {verb.lower()}: {err}")
         return []
+    _clear_of_the_graph(view, placement.steps)
     text = f"{verb} {layers_label(len(placement.node_ids))}"
     if placement.new_blocks:
         text += f" (with block {', '.join(placement.new_blocks)})"
     controller.push(text, placement.steps)
     scene.select_nodes(placement.node_ids)
     return placement.node_ids
+
+
+def _clear_of_the_graph(view: CanvasView, steps: list) -> None:
+    """Move the layers about to be added, together, to the nearest place where none of them
+    lands on a node already there (a paste in a crowded spot, a duplicate beside a chain)."""
+    scene = view.canvas
+    adding = [step for step in steps if isinstance(step, AddNode) and step.key == scene.key]
+    if not adding:
+        return
+    dx, dy = placing.free_offset_for(scene.doc, scene.key, [s.node for s in adding],
+                                     view.glyph_sizes())
+    if dx or dy:
+        for step in adding:
+            position = step.node.position
+            step.node = step.node.model_copy(update={"position": Position(
+                x=position.x + dx, y=position.y + dy)})

@@ -27,6 +27,8 @@ from builder.gui.commands import (
 from builder.gui.project_document import GraphKey, ProjectDocument
 from graph_schema import edit_rules
 from graph_schema.document import Edge, Node, Position, name_problem
+from graph_schema.edit_rules import PortEnd
+from graph_schema.specs import spec_for
 
 REMOVE = object()  # a parameter value meaning "back to the default / inferred value"
 
@@ -62,11 +64,47 @@ class EditController(QObject):
         ]
 
     def add_node(self, key: GraphKey, type_name: str, position: Position,
-                 params: dict | None = None) -> str:
+                 params: dict | None = None, link: PortEnd | None = None,
+                 making_room: dict[str, Position] | None = None) -> str:
+        """Add a layer; with ``link``, connected to that port as well (an output feeds the
+        new layer's first input, an input is fed by its first output), and with
+        ``making_room``, those nodes moved out of its way, all in one undo step. A
+        connection that cannot work is left out and ``refused`` says why."""
         node = self.make_node(key, type_name, position, params)
-        label = type_name.split(".", 1)[-1]
-        self.push(f"Add {label}", [AddNode(self.doc, key, node)])
+        label = type_name.split(":", 1)[-1].split(".", 1)[-1]
+        steps: list[Step] = []
+        if making_room:
+            old = {n: self.doc.node(key, n).position for n in making_room}
+            steps.append(MoveNodes(self.doc, key, old, making_room))
+        steps.append(AddNode(self.doc, key, node))
+        edge = self._link_edge(key, node, link) if link is not None else None
+        if edge is not None:
+            steps += [RemoveEdge(self.doc, key, e)
+                      for e in edit_rules.replaced_edges(self.doc.graph(key), edge)]
+            steps.append(AddEdge(self.doc, key, edge))
+        self.push(f"Add {label}", steps)
         return node.id
+
+    def _link_edge(self, key: GraphKey, node: Node, link: PortEnd) -> Edge | None:
+        """The connection between a new node and ``link``, or None (with the reason told)
+        when the layer has no such port or the connection cannot work."""
+        spec = spec_for(node.type, self.doc.project)
+        if link.kind == "out":
+            if spec is not None and spec.max_inputs == 0:
+                return None
+            edge = Edge(source=link.node_id, source_port=link.port, target=node.id)
+        else:
+            if spec is not None and not spec.outputs:
+                return None
+            edge = Edge(source=node.id, target=link.node_id, target_port=link.port)
+        graph = self.doc.graph(key)
+        with_node = graph.model_copy(update={"nodes": [*graph.nodes, node]})
+        problem = edit_rules.connection_problem(self.doc.project, with_node,
+                                                self.doc.analysis(key).inference, edge)
+        if problem:
+            self.refused.emit(f"Added {node.name}, not connected: {problem}")
+            return None
+        return edge
 
     def delete(self, key: GraphKey, node_ids: set[str], edges: list[Edge] = ()) -> None:
         if not node_ids and not edges:

@@ -12,12 +12,10 @@ from collections.abc import Iterable
 
 from builder.gui.commands import AddEdge, Step, UpdateNode, removal_steps
 from builder.gui.controller import EditController
+from builder.gui.placing import insert_plan
 from builder.gui.project_document import GraphKey
 from graph_schema.diagnostics import Diagnostic
 from graph_schema.document import Edge
-from graph_schema.edit_rules import plan_insert
-
-RANK_STEP = 110.0  # how far downstream layers move to make room for an inserted layer
 
 
 class FixError(Exception):
@@ -97,8 +95,7 @@ def _insert_node(controller, key, diagnostic) -> list[Step]:
         raise FixError(f"input {port} of '{target.name}' is not connected")
     (edge,) = incoming
     args = diagnostic.fix.args
-    plan = plan_insert(doc.graph(key), doc.analysis(key).inference, edge, args["type"],
-                       args.get("params"), step=RANK_STEP)
+    plan = insert_plan(doc, key, edge, args["type"], args.get("params"))
     return controller.insertion_steps(key, plan)
 
 

@@ -7,12 +7,16 @@ returns whether it handled the event; one it did not handle goes on to Qt's own 
 
 ``Pan``: the middle button, or the left button with Space held, drags the canvas.
 ``LinkDrag``: press on a port, drag, release on another port (or on a node, which picks its
-first free input). Pressing a connected input picks its connection up: drop it on another
-input to move it, or on empty canvas to remove it.
+first free input); released on empty canvas, quick-add offers a layer to connect there.
+Ports that cannot take the wire are dimmed while it is drawn (builder/gui/link_feedback.py).
+Pressing a connected input picks its connection up: drop it on another input to move it,
+or on empty canvas to remove it.
 ``MoveTracker``: a drag of selected nodes becomes one move command on release.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QPen
@@ -20,7 +24,9 @@ from PySide6.QtWidgets import QAbstractScrollArea, QGraphicsPathItem
 
 from builder.gui.controller import EditController
 from builder.gui.items import NodeItem, edge_path
+from builder.gui.link_feedback import LinkFeedback
 from graph_schema.document import Edge
+from graph_schema.edit_rules import PortEnd
 
 
 class Interaction:
@@ -61,9 +67,14 @@ class Pan(Interaction):
 
 
 class LinkDrag(Interaction):
+    """``on_dropped(point, end)`` hears of a new wire let go on empty canvas (quick-add
+    offers a layer to connect there); while the wire is drawn a LinkFeedback overlay dims
+    the ports that cannot take it and says why at the cursor."""
+
     def __init__(self, scene, controller: EditController, item: NodeItem, kind: str,
-                 index: int):
+                 index: int, on_dropped: Callable[[QPointF, PortEnd], None] | None = None):
         self.scene, self.controller = scene, controller
+        self.on_dropped = on_dropped
         self.picked: Edge | None = None
         if kind == "in":
             self.picked = self._edge_into(item.node_id, index)
@@ -80,7 +91,22 @@ class LinkDrag(Interaction):
         self.line.setPen(pen)
         self.line.setZValue(10)
         scene.addItem(self.line)
-        self.mouse_move(self.anchor.port_scene_pos(self.kind, self.index))
+        start = self.anchor.port_scene_pos(self.kind, self.index)
+        self.feedback = LinkFeedback(scene, self.wanted, self._problem, start)
+        scene.addItem(self.feedback)
+        self.mouse_move(start)
+
+    @property
+    def wanted(self) -> str:
+        """The kind of port the wire's other end goes to."""
+        return "in" if self.kind == "out" else "out"
+
+    def _problem(self, node_id: str, port: int) -> str | None:
+        """Why the wire cannot end at that port of that node, or None."""
+        key, anchor = self.scene.key, self.anchor.node_id
+        if self.kind == "out":
+            return self.controller.connection_problem(key, anchor, self.index, node_id, port)
+        return self.controller.connection_problem(key, node_id, port, anchor, self.index)
 
     def _edge_into(self, node_id: str, port: int) -> Edge | None:
         for edge in self.scene.doc.graph(self.scene.key).edges:
@@ -94,12 +120,14 @@ class LinkDrag(Interaction):
     def mouse_move(self, pos: QPointF) -> bool:
         start = self.anchor.port_scene_pos(self.kind, self.index)
         self.line.setPath(edge_path(start, pos) if self.kind == "out" else edge_path(pos, start))
+        self.feedback.hover(pos, self._other_end(pos, self.wanted))
         return True
 
     def mouse_release(self, pos: QPointF) -> bool:
         self.scene.removeItem(self.line)
-        wanted = "in" if self.kind == "out" else "out"
-        other = self._other_end(pos, wanted)
+        self.feedback.finish()
+        self.scene.removeItem(self.feedback)
+        other = self._other_end(pos, self.wanted)
         controller, key = self.controller, self.scene.key
         if self.picked is not None:
             self._restore_picked()
@@ -109,6 +137,8 @@ class LinkDrag(Interaction):
                 controller.reroute(key, self.picked, other[0].node_id, other[1])
             return True
         if other is None:
+            if self.on_dropped is not None and self._over_nothing(pos):
+                self.on_dropped(pos, PortEnd(self.anchor.node_id, self.kind, self.index))
             return True
         if self.kind == "out":
             controller.connect(key, self.anchor.node_id, self.index, other[0].node_id, other[1])
@@ -122,6 +152,9 @@ class LinkDrag(Interaction):
                                      edge.target_port))
         if item is not None:
             item.setVisible(True)
+
+    def _over_nothing(self, pos: QPointF) -> bool:
+        return self.scene.port_at(pos) is None and self.scene.node_item_at(pos) is None
 
     def _other_end(self, pos: QPointF, wanted: str) -> tuple[NodeItem, int] | None:
         port = self.scene.port_at(pos)

@@ -6,6 +6,7 @@ every panel listens to the document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, Signal
@@ -27,6 +28,9 @@ from builder.gui.panels import install as install_panels
 from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.theme import apply_to_application, system_theme, theme_named
 from builder.gui.view import CanvasView
+from graph_schema.dims import format_shape_compact
+from graph_schema.edit_rules import PortEnd
+from graph_schema.suggest import NOTHING, Wanted
 
 SETTINGS_ORG, SETTINGS_APP = "TorchCanvas", "TorchCanvas"
 
@@ -65,7 +69,9 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = {}
         self.palette = Palette(self.doc)
         self.quick_add = QuickAdd(self.doc, self)
-        self._quick_add_at = QPointF()
+        # The graph the open quick-add adds to, and how (at a point, after a node, at a wire)
+        self._quick_add_for: tuple[GraphKey, Callable[[CanvasView, str, dict], str]] | None = \
+            None
         self.add_dock("palette", "Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._build_parts(windows)
         self._build_menus()
@@ -117,6 +123,8 @@ class MainWindow(QMainWindow):
         self.tabs.node_activated.connect(self._on_tabs_node_activated)
         self.palette.layer_chosen.connect(self._on_palette_layer_chosen)
         self.quick_add.chosen.connect(self._on_quick_add_chosen)
+        self.quick_add.chained.connect(self._on_quick_add_chained)
+        self.quick_add.dismissed.connect(self._on_quick_add_dismissed)
 
     # -- menus ------------------------------------------------------------------------------
     def action(self, text: str, slot, shortcut=None, menu: QMenu | None = None) -> QAction:
@@ -220,28 +228,97 @@ class MainWindow(QMainWindow):
                 item.setSelected(True)
 
     def show_quick_add(self, at: QPointF | None = None) -> None:
+        """Edit > Add Layer… (no point: after the one selected node, else mid-view) and the
+        canvas menu's Add Layer… (at the point it was opened on)."""
         view = self.current_view()
         if view is None:
             return
-        self._quick_add_at = at if at is not None else view.mapToScene(
-            view.viewport().rect().center())
-        local = view.mapFromScene(self._quick_add_at)
-        self.quick_add.popup(view.viewport().mapToGlobal(local))
+        anchor = _only_selected(view) if at is None else None
+        if anchor is not None:
+            self._quick_add_after(view, anchor)
+            return
+        point = at if at is not None else view.mapToScene(view.viewport().rect().center())
+        self._open_quick_add(view, point,
+                             lambda v, type_name, params: v.add_layer(type_name, point, params))
 
-    def _on_quick_add_chosen(self, type_name: str) -> None:
+    def _on_view_quick_add_requested(self, point: QPointF) -> None:
+        """Tab: after the one selected node, else at the cursor."""
         view = self.current_view()
-        if view is not None:
-            view.add_layer(type_name, self._quick_add_at)
+        if view is None:
+            return
+        anchor = _only_selected(view)
+        if anchor is not None:
+            self._quick_add_after(view, anchor)
+        else:
+            self._open_quick_add(view, point, lambda v, type_name, params:
+                                 v.add_layer(type_name, point, params))
+
+    def _on_view_link_dropped(self, point: QPointF, end: PortEnd) -> None:
+        """A wire let go on empty canvas: the chosen layer goes there, connected to it."""
+        view = self.current_view()
+        if view is None or end.node_id not in view.canvas.nodes:
+            return
+        key = view.canvas.key
+        name = self.doc.node(key, end.node_id).name
+        if end.kind == "out":
+            shape = self.doc.analysis(key).inference.output_shape(end.node_id, end.port)
+            wanted, hint = Wanted(shape=shape, fed=True), _after_hint(name, shape)
+        else:
+            wanted, hint = Wanted(feeding=True), f"feeding {name}, input {end.port}"
+        self._open_quick_add(view, point, lambda v, type_name, params:
+                             v.add_layer_at_link(type_name, point, end, params), wanted, hint)
+
+    def _quick_add_after(self, view: CanvasView, anchor: str) -> None:
+        key = view.canvas.key
+        shape = self.doc.analysis(key).inference.output_shape(anchor, 0)
+        item = view.canvas.nodes[anchor]
+        below = item.mapToScene(QPointF(item.size[0] / 2, item.size[1] + 16))
+        self._open_quick_add(view, below, lambda v, type_name, params:
+                             v.add_layer_after(anchor, type_name, params),
+                             Wanted(shape=shape, fed=True),
+                             _after_hint(self.doc.node(key, anchor).name, shape))
+
+    def _open_quick_add(self, view: CanvasView, point: QPointF,
+                        add: Callable[[CanvasView, str, dict], str],
+                        wanted: Wanted = NOTHING, hint: str = "") -> None:
+        self._quick_add_for = (view.canvas.key, add)
+        local = view.mapFromScene(point)
+        self.quick_add.popup(view.viewport().mapToGlobal(local), wanted, hint, chains=True)
+
+    def _on_quick_add_chosen(self, type_name: str) -> str | None:
+        pending, self._quick_add_for = self._quick_add_for, None
+        if pending is None:
+            return None
+        key, add = pending
+        view = self.tabs.view_for(key)
+        params = dict(self.quick_add.chosen_params)
+        return add(view, type_name, params) if view is not None else None
+
+    def _on_quick_add_chained(self, type_name: str) -> None:
+        """Tab in quick-add: add the layer, then offer the next one after it."""
+        added = self._on_quick_add_chosen(type_name)
+        view = self.current_view()
+        if added is not None and view is not None and added in view.canvas.nodes:
+            self._quick_add_after(view, added)
+
+    def _on_quick_add_dismissed(self) -> None:
+        self._quick_add_for = None
 
     def _on_palette_layer_chosen(self, type_name: str) -> None:
+        """A double-click (or Enter) in the palette: after the one selected node, else in
+        the middle of the view, on no other node."""
         view = self.current_view()
         if view is None:
             return
-        center = view.mapToScene(view.viewport().rect().center())
-        view.add_layer(type_name, _free_spot(view, center))
+        anchor = _only_selected(view)
+        if anchor is not None:
+            view.add_layer_after(anchor, type_name)
+        else:
+            view.add_layer(type_name, view.mapToScene(view.viewport().rect().center()))
 
     def _on_tabs_view_created(self, view: CanvasView) -> None:
-        view.quick_add_requested.connect(self.show_quick_add)
+        view.quick_add_requested.connect(self._on_view_quick_add_requested)
+        view.link_dropped.connect(self._on_view_link_dropped)
 
     def _on_tabs_node_activated(self, key: GraphKey, node_id: str) -> None:
         block = self.doc.node(key, node_id).block_name
@@ -328,12 +405,11 @@ def _setting_bool(name: str, default: bool) -> bool:
     return value if isinstance(value, bool) else str(value).lower() == "true"
 
 
-def _free_spot(view: CanvasView, near: QPointF) -> QPointF:
-    """A point near ``near`` where a new node does not cover an existing one."""
-    point = QPointF(near)
-    for _ in range(40):
-        if view.canvas.node_item_at(point) is None and \
-                view.canvas.node_item_at(point + QPointF(80, 30)) is None:
-            return point
-        point += QPointF(24, 24)
-    return point
+def _only_selected(view: CanvasView) -> str | None:
+    """The selected node when exactly one is selected: what quick-add adds after."""
+    selected = view.canvas.selected_node_ids()
+    return next(iter(selected)) if len(selected) == 1 else None
+
+
+def _after_hint(name: str, shape) -> str:
+    return f"after {name}" + (f" · {format_shape_compact(shape)}" if shape is not None else "")

@@ -12,6 +12,7 @@ from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, Signa
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView
 
+from builder.gui import placing
 from builder.gui.controller import EditController
 from builder.gui.far_labels import FarLabels
 from builder.gui.glyphs import DETAIL_FONT, DETAIL_LOD, TYPE_FONT
@@ -19,7 +20,9 @@ from builder.gui.interactions import Interaction, LinkDrag, MoveTracker, Pan
 from builder.gui.items import EDGE_FONT, GRID, NodeItem
 from builder.gui.overview import OVERVIEW_ZOOM
 from builder.gui.scene import CanvasScene
-from graph_schema.document import Position
+from graph_schema import edit_rules, placement
+from graph_schema.document import Edge, Position
+from graph_schema.edit_rules import PortEnd
 
 LAYER_MIME = "application/x-torchcanvas-layer"
 MIN_ZOOM, MAX_ZOOM = 0.005, 4.0  # far enough out to fit 10,000 nodes
@@ -41,6 +44,7 @@ def layer_mime(type_name: str) -> QMimeData:
 
 class CanvasView(QGraphicsView):
     quick_add_requested = Signal(QPointF)  # scene position for a new layer
+    link_dropped = Signal(QPointF, object)  # a wire from a PortEnd let go on empty canvas
     context_menu_requested = Signal(QPoint, QPointF, object)  # global pos, scene pos, node id
     zoom_changed = Signal(float)
     resized = Signal()  # the viewport has its new size (the minimap moves to its corner)
@@ -231,7 +235,8 @@ class CanvasView(QGraphicsView):
         point = self.mapToScene(event.position().toPoint())
         port = self.canvas.port_at(point)
         if port is not None:
-            return LinkDrag(self.canvas, self.controller, *port)
+            return LinkDrag(self.canvas, self.controller, *port,
+                            on_dropped=self.link_dropped.emit)
         pressed = self.canvas.node_item_at(point)
         if pressed is not None:
             return MoveTracker(self.canvas, self.controller, pressed)
@@ -346,12 +351,74 @@ class CanvasView(QGraphicsView):
         self.add_layer(type_name, point)
         event.acceptProposedAction()
 
-    def add_layer(self, type_name: str, point: QPointF) -> str:
+    def add_layer(self, type_name: str, point: QPointF, params: dict | None = None) -> str:
+        """Add a layer with its corner at ``point``, or the nearest place on no other node."""
         scene = self.canvas
-        position = Position(x=round(point.x() / GRID) * GRID, y=round(point.y() / GRID) * GRID)
-        node_id = self.controller.add_node(scene.key, type_name, position)
-        scene.select_nodes([node_id])
+        wanted = Position(x=round(point.x() / GRID) * GRID, y=round(point.y() / GRID) * GRID)
+        position = placing.free_corner(scene.doc, scene.key, type_name, wanted,
+                                       self.glyph_sizes(), params)
+        return self._added(self.controller.add_node(scene.key, type_name, position, params))
+
+    def add_layer_after(self, anchor: str, type_name: str, params: dict | None = None) -> str:
+        """Add a layer after ``anchor`` (below it, or right of it in a rightward drawing),
+        fed by its first output (if it has one: an output node has none), as one undo
+        step."""
+        scene = self.canvas
+        into = self._edge_to_output(anchor, type_name)
+        if into is not None:
+            plan = placing.insert_plan(scene.doc, scene.key, into, type_name, params)
+            label = type_name.split(":", 1)[-1].split(".", 1)[-1]
+            self.controller.push(f"Add {label}", self.controller.insertion_steps(scene.key, plan))
+            return self._added(plan.node.id)
+        position, moves = placing.place_after(scene.doc, scene.key, anchor, type_name,
+                                              self.glyph_sizes())
+        feeds = anchor in scene.nodes and scene.nodes[anchor].look.outputs > 0
+        return self._added(self.controller.add_node(
+            scene.key, type_name, position, params,
+            link=PortEnd(anchor, "out", 0) if feeds else None, making_room=moves))
+
+    def _edge_to_output(self, anchor: str, type_name: str) -> Edge | None:
+        """The edge from ``anchor``'s first output when its only use is the network's output
+        (a new network comes wired Input -> Output): a chain typed after it goes into that
+        edge, so the output stays last. None when the layer could not go there."""
+        scene = self.canvas
+        graph = scene.doc.graph(scene.key)
+        uses = [e for e in graph.edges if e.source == anchor and e.source_port == 0]
+        outputs = {node.id for node in graph.outputs()}
+        if len(uses) != 1 or uses[0].target not in outputs:
+            return None
+        if edit_rules.insert_problem(scene.doc.project, graph, uses[0], type_name):
+            return None
+        return uses[0]
+
+    def add_layer_at_link(self, type_name: str, point: QPointF, end: PortEnd,
+                          params: dict | None = None) -> str:
+        """Add a layer where a wire from ``end`` was dropped, connected to it."""
+        scene = self.canvas
+        position = placing.corner_at_link(scene.doc, scene.key, type_name,
+                                          Position(x=point.x(), y=point.y()), end,
+                                          self.glyph_sizes())
+        return self._added(self.controller.add_node(scene.key, type_name, position, params,
+                                                    link=end))
+
+    def _added(self, node_id: str) -> str:
+        """Select the new layer and bring it into view: a chain typed with Tab grows past
+        the bottom of the window, and the canvas follows it."""
+        self.canvas.select_nodes([node_id])
+        item = self.canvas.nodes.get(node_id)
+        if item is not None:
+            rect = item.sceneBoundingRect()
+            # ...with the spot where the next layer of the chain would go.
+            if self.canvas.doc.project.flow == "right":
+                rect.adjust(0, 0, rect.width() + placement.RANK_GAP, 0)
+            else:
+                rect.adjust(0, 0, 0, rect.height() + placement.RANK_GAP)
+            self.ensureVisible(rect, 40, 40)
         return node_id
+
+    def glyph_sizes(self) -> dict[str, tuple[float, float]]:
+        """The size of every node's glyph, as drawn."""
+        return {node_id: item.size for node_id, item in self.canvas.nodes.items()}
 
     # -- context menu and background -------------------------------------------------------
     def contextMenuEvent(self, event) -> None:  # noqa: N802

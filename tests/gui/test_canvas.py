@@ -239,9 +239,9 @@ def test_refused_connection_says_why_in_the_status_bar(qtbot):
 def test_palette_search_and_quick_add(qtbot):
     window = open_window(qtbot)
     window.palette.search.setText("batch norm")
-    assert window.palette.best_type() == "nn.BatchNorm1d"
+    assert window.palette.best_type() == "nn.BatchNorm2d"  # the common one of its kind
     # The layer's own name beats a mention in another's description (GELU's tanh).
-    for typed, best in (("tanh", "nn.Tanh"), ("conv", "nn.Conv1d"), ("avgpool2d",
+    for typed, best in (("tanh", "nn.Tanh"), ("conv", "nn.Conv2d"), ("avgpool2d",
                         "nn.AvgPool2d"), ("relu", "nn.ReLU"), ("linear", "nn.Linear")):
         window.palette.search.setText(typed)
         assert window.palette.best_type() == best, typed
