@@ -57,6 +57,40 @@ def shoot(app: QApplication, name: str, example: str, theme: str, select: str,
     print(f"wrote docs/{name}")
 
 
+def shoot_block(app: QApplication, name: str, example: str, block: str, theme: str) -> None:
+    """A block's own tab, as the user sees it when they open it (its skip edge included)."""
+    path = ROOT / "examples" / example
+    window = Windows().new_window(ProjectDocument(load_project(path), path))
+    window.set_theme(theme)
+    window.resize(1500, 940)
+    window.show()
+    window.tabs.open_graph(("block", block))
+    settle(app)
+    window.grab().save(str(ROOT / "docs" / name))
+    window.close()
+    print(f"wrote docs/{name}")
+
+
+def shoot_large(app: QApplication, name: str, size: int) -> None:
+    """A large network fitted to the window: the minimap, and the names and shapes that
+    stay legible far out."""
+    from bench.bench_gui import laid_out_project
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"residual_{size}.json"
+        laid_out_project(size, path)
+        window = Windows().new_window(ProjectDocument(load_project(path), path))
+        window.set_theme("light")
+        window.resize(1500, 940)
+        window.show()
+        settle(app)
+        window.current_view().fit()
+        settle(app)
+        window.grab().save(str(ROOT / "docs" / name))
+        window.close()
+    print(f"wrote docs/{name}")
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as settings_dir:
         QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, settings_dir)
@@ -65,6 +99,9 @@ def main() -> int:
         app = QApplication.instance() or QApplication([])
         for shot in SHOTS:
             shoot(app, *shot)
+        shoot_block(app, "canvas-basicblock.png", "resnet18.json", "BasicBlock", "light")
+        shoot_block(app, "canvas-basicblock-dark.png", "resnet18.json", "BasicBlock", "dark")
+        shoot_large(app, "canvas-500-fit.png", 500)
     return 0
 
 
