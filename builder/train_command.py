@@ -24,6 +24,7 @@ from builder.train_stop import (
     StopFlag,
     UsageProblem,
 )
+from builder.training.logs import write_line
 from graph_schema import ProjectError
 
 
@@ -119,7 +120,7 @@ def run_worker(config, argv: list[str]) -> int:
             write_rank_error(world.rank if world is not None else None, f"{code}\n{message}")
         elif message:
             rank = f"rank {world.rank}: " if world is not None and world.distributed else ""
-            print(f"torchcanvas: {rank}{message}", file=sys.stderr)
+            write_line(f"torchcanvas: {rank}{message}", sys.stderr)
         return code
     finally:
         if world is not None:
@@ -134,8 +135,8 @@ def _say_weights(world, result) -> None:
     model = getattr(result, "model", None)
     if model is None:
         return
-    print(f"rank {world.rank} of {world.size}: final weights sha256 "
-          f"{weights_sha256(model)[:16]}", file=sys.stderr)
+    write_line(f"rank {world.rank} of {world.size}: final weights sha256 "
+               f"{weights_sha256(model)[:16]}", sys.stderr)
 
 
 def exit_for(err: BaseException, stop: StopFlag | None = None,

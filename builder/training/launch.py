@@ -18,6 +18,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from builder.training.logs import write_line
+
 # The worker's own one-line error goes here, so the launcher can repeat it after torchrun's noise.
 ERROR_DIR_VARIABLE = "TORCHCANVAS_ERROR_DIR"
 LOOPBACK_INTERFACE = "lo" if sys.platform.startswith("linux") else "lo0"
@@ -237,7 +239,7 @@ class TorchrunOutput:
         self._traceback = None
 
     def _say(self, line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
+        write_line(line, sys.stderr)
 
     def summary(self) -> str:
         """One line on what torchrun saw fail, or ""."""

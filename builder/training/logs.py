@@ -55,6 +55,14 @@ METRICS_FILE, LOG_FILE, CURVES_FILE, TENSORBOARD_DIR = (
 AXIS_COLUMNS = ("epoch", "step")  # the x-axes: not scalars of their own in TensorBoard
 
 
+
+def write_line(line: str, stream) -> None:
+    """One whole line in one write: print() writes the text and its newline separately, and
+    with unbuffered output (PYTHONUNBUFFERED, as under torchrun) the ranks that share a
+    terminal then interleave mid-line."""
+    stream.write(line + "\n")
+    stream.flush()
+
 class RunLog:
     """The run's logs (see the module docstring). ``total_epochs``: shown as ``epoch 3/15``
     when known; None prints ``epoch 3``."""
@@ -227,7 +235,7 @@ class RunLog:
 
             tqdm.write(line, file=self._stream)  # above the bar, which is drawn again
         else:
-            print(line, file=self._stream, flush=True)
+            write_line(line, self._stream)
 
     def _write_log(self, line: str) -> None:
         self._log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')}  {line}\n")
@@ -255,7 +263,7 @@ class RunLog:
         except Exception as err:  # a picture must never fail a finished run
             message = f"could not draw {CURVES_FILE}: {type(err).__name__}: {err}"
             self._write_log(message)
-            print(message, file=self._stream, flush=True)
+            write_line(message, self._stream)
 
 
 def _isatty(stream) -> bool:
