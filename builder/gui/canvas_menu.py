@@ -18,9 +18,9 @@ from builder.gui.graph_tabs import GraphTabs
 from builder.gui.inline_actions import edit_inner_node, inline_of
 from builder.gui.items import EdgeItem
 from builder.gui.kept_source import KeptSourceReview
-from builder.gui.palette import QuickAdd
 from builder.gui.placing import insert_plan
 from builder.gui.project_document import GraphKey, ProjectDocument
+from builder.gui.quick_add import QuickAdd
 from builder.gui.view import CanvasView
 from graph_schema import edit_rules
 from graph_schema.document import Edge

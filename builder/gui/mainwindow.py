@@ -23,9 +23,10 @@ from builder.gui.flow_action import FlowActions
 from builder.gui.graph_edits import add_network, remove_network, rename_graph
 from builder.gui.graph_tabs import GraphTabs
 from builder.gui.inline_actions import InlineActions
-from builder.gui.palette import Palette, QuickAdd
+from builder.gui.palette import Palette
 from builder.gui.panels import install as install_panels
 from builder.gui.project_document import GraphKey, ProjectDocument
+from builder.gui.quick_add import QuickAdd
 from builder.gui.theme import apply_to_application, system_theme, theme_named
 from builder.gui.view import CanvasView
 from graph_schema.dims import format_shape_compact
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self.palette.layer_chosen.connect(self._on_palette_layer_chosen)
         self.quick_add.chosen.connect(self._on_quick_add_chosen)
         self.quick_add.chained.connect(self._on_quick_add_chained)
+        self.quick_add.chain_chosen.connect(self._on_quick_add_chain_chosen)
         self.quick_add.dismissed.connect(self._on_quick_add_dismissed)
 
     # -- menus ------------------------------------------------------------------------------
@@ -299,6 +301,25 @@ class MainWindow(QMainWindow):
         added = self._on_quick_add_chosen(type_name)
         view = self.current_view()
         if added is not None and view is not None and added in view.canvas.nodes:
+            self._quick_add_after(view, added)
+
+    def _on_quick_add_chain_chosen(self, go_on: bool) -> None:
+        """A chain typed in one entry: its layers one after another where the first one was
+        asked for, as one undo step; with Tab, then the next one after the last."""
+        pending, self._quick_add_for = self._quick_add_for, None
+        links = self.quick_add.chain
+        view = self.tabs.view_for(pending[0]) if pending is not None else None
+        if view is None or not links:
+            return
+        stack = self.controller.undo_stack
+        stack.beginMacro(f"Add {len(links)} layers")
+        try:
+            added = pending[1](view, links[0].type_name, dict(links[0].params))
+            for link in links[1:]:
+                added = view.add_layer_after(added, link.type_name, dict(link.params))
+        finally:
+            stack.endMacro()
+        if go_on and added in view.canvas.nodes:
             self._quick_add_after(view, added)
 
     def _on_quick_add_dismissed(self) -> None:

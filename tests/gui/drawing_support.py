@@ -31,8 +31,10 @@ class Actions:
         self._did(f"key {key.name}")
 
     def type(self, widget: QWidget, text: str) -> None:
+        """Typing one entry (a name, a shape, a chain) is one action, as the issue counts
+        "Tab, 'conv', Enter"; the log keeps the text."""
         QTest.keyClicks(widget, text)
-        self._did(f"type {text!r}", len(text.split()))
+        self._did(f"type {text!r}")
 
     def click(self, widget: QWidget, at: QPoint | None = None) -> None:
         if at is None:

@@ -19,7 +19,6 @@ from tests.gui.drawing_support import (
     glyph_rect,
     node_point,
     overlapping,
-    port_point,
 )
 from tests.gui.windows import open_window
 
@@ -29,10 +28,14 @@ LENET = [("conv2d 6 5", "nn.Conv2d"), ("tanh", "nn.Tanh"), ("avgpool2d 2", "nn.A
          ("linear 84", "nn.Linear"), ("tanh", "nn.Tanh"), ("linear 10", "nn.Linear")]
 SHAPES = ["N×1×32×32", "N×6×28×28", "N×6×28×28", "N×6×14×14", "N×16×10×10", "N×16×10×10",
           "N×16×5×5", "N×400", "N×120", "N×120", "N×84", "N×84", "N×10"]
-# One click to pick the input; a click, Ctrl+A, 4 words and Enter to retype its shape; one
-# click back on the canvas; Tab; the 21 words of the chain with a Tab (Enter at the end)
-# after each of its 12 layers; and one drag into the output.
-LENET_ACTIONS = 1 + 7 + 1 + 1 + 21 + 12 + 1
+# One click to pick the input; a click, Ctrl+A, the typed shape and Enter to retype it; one
+# click back on the canvas; Tab; each of the 12 layers typed, then Tab (Enter at the end);
+# the chain goes into the new network's Input -> Output wire. A typed entry counts as one
+# action (drawing_support.Actions).
+LENET_ACTIONS = 1 + 4 + 1 + 1 + 2 * 12
+# The same network typed as one chain: the input's shape as above, then Tab, the chain, Enter.
+LENET_CHAIN = ", ".join(typed for typed, _ in LENET)
+LENET_CHAIN_ACTIONS = 1 + 4 + 3
 
 
 class QTestKeys:
@@ -83,8 +86,6 @@ def test_lenet_typed_as_a_chain_from_an_empty_canvas(qtbot, tmp_path):
         user.key(popup.edit, Qt.Key.Key_Return if last else Qt.Key.Key_Tab)
     assert not popup.isVisible()
 
-    (fc3,) = canvas.selected_node_ids()
-    user.drag(viewport, port_point(window, fc3, "out"), port_point(window, "n2", "in"))
 
     graph = doc.graph(key)
     assert chain_from(graph, "n1") == ["io.Input", *[t for _, t in LENET], "io.Output"]
@@ -103,6 +104,63 @@ def test_lenet_typed_as_a_chain_from_an_empty_canvas(qtbot, tmp_path):
     view.centerOn(canvas.itemsBoundingRect().center())
     picture = tmp_path / "lenet.png"
     assert view.grab().save(str(picture)) and picture.stat().st_size > 0
+
+
+def test_lenet_typed_as_one_chain_in_eight_actions(qtbot):
+    window = open_window(qtbot, active=True, size=(1200, 900))
+    view, key, doc = window.current_view(), window.current_key(), window.doc
+    viewport, popup = view.viewport(), window.quick_add
+    user = Actions()
+    user.click(viewport, node_point(window, "n1"))
+    shape = window.panels.inspector.form.rows["shape"].editor.edit
+    user.click(shape)
+    user.key(shape, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    user.type(shape, "N, 1, 32, 32")
+    user.key(shape, Qt.Key.Key_Return)  # the edit is committed and the canvas has the keys
+    user.key(view, Qt.Key.Key_Tab)
+    user.type(popup.edit, LENET_CHAIN)
+    assert popup.preview.text().startswith("12 layers: Conv2d(6, 5) → Tanh → AvgPool2d(2) → ")
+    assert popup.list.count() == 12
+    user.key(popup.edit, Qt.Key.Key_Return)
+
+    graph = doc.graph(key)
+    assert chain_from(graph, "n1") == ["io.Input", *[t for _, t in LENET], "io.Output"]
+    assert [d.message for d in validate(doc.project) if d.is_error] == []
+    assert sum(row.params or 0 for row in summarize(doc.project, graph).rows) == 61_706
+    labels = sorted((view.canvas.nodes[k[0]].y(), item.label)
+                    for k, item in view.canvas.edges.items())
+    assert [label for _, label in labels] == SHAPES
+    assert overlapping(view) == []
+    assert user.count == LENET_CHAIN_ACTIONS <= 15, user.log
+    (last,) = view.canvas.selected_node_ids()
+    assert doc.node(key, last).params == {"out_features": 10}
+    # The chain is one undo step on top of the shape edit.
+    window.controller.undo_stack.undo()
+    assert chain_from(doc.graph(key), "n1") == ["io.Input", "io.Output"]
+
+
+def test_a_chain_with_a_piece_that_names_no_layer_says_which_and_adds_nothing(qtbot):
+    window = open_window(qtbot, active=True)
+    view = window.current_view()
+    Actions().click(view.viewport(), node_point(window, "n1"))
+    keys = QTestKeys(window)
+    keys.open()
+    keys.type("conv2d 8 3, blorp, relu")
+    assert window.quick_add.preview.text() == "⚠ layer 2 ('blorp'): no layer by that name"
+    keys.key(Qt.Key.Key_Return)
+    assert window.quick_add.isVisible() and window.controller.undo_stack.count() == 0
+    for _ in "blorp, relu":
+        keys.key(Qt.Key.Key_Backspace)
+    keys.type("relu > maxpool 2")  # arrows separate as commas do
+    assert window.quick_add.preview.text() == "3 layers: Conv2d(8, 3) → ReLU → MaxPool2d(2)"
+    keys.key(Qt.Key.Key_Tab)  # added, and quick-add asks for the next one after the last
+    assert window.quick_add.isVisible()
+    keys.type("flatten")
+    keys.key(Qt.Key.Key_Return)
+    graph = window.doc.graph(window.current_key())
+    assert chain_from(graph, "n1") == ["io.Input", "nn.Conv2d", "nn.ReLU", "nn.MaxPool2d",
+                                       "nn.Flatten", "io.Output"]
+    assert window.controller.undo_stack.count() == 2
 
 
 def test_tab_after_a_selected_node_adds_below_it_connected_in_one_undo_step(qtbot):

@@ -44,7 +44,7 @@ def test_a_wire_from_an_output_dropped_on_empty_canvas_gets_a_connected_layer(qt
     arrived = view.canvas.nodes[new].port_scene_pos("in", 0) - dropped_at
     assert abs(arrived.x()) <= 4 and abs(arrived.y()) <= 4
     assert window.controller.undo_stack.count() == 2  # one step for layer and connection
-    assert user.count == 5  # the drag, three words, Enter
+    assert user.count == 3  # the drag, the typed entry, Enter
 
 
 def test_a_wire_from_an_input_dropped_on_empty_canvas_gets_a_layer_feeding_it(qtbot):
