@@ -109,12 +109,15 @@ def cmd_render(args: argparse.Namespace) -> int:
         args.layout = True
         print(f"{args.file}: {key[0]} {key[1]!r} has no node positions; laid it out "
               f"automatically", file=sys.stderr)
-    if args.flow is not None and args.flow != project.flow:
-        # Positions made for the other direction would run every edge into a box's side.
+    turned = args.flow is not None and args.flow != project.flow
+    if turned:
+        # Positions made for the other direction would run every edge into a box's side:
+        # the graph is laid out again, and so is every block that is drawn open in it.
         project.flow, args.layout = args.flow, True
     try:
         draw_graph(project, key, args.output, args.theme, args.layout, args.scale,
-                   depth=args.depth, with_messages=args.with_messages)
+                   depth=args.depth, with_messages=args.with_messages,
+                   lay_out_blocks=turned and args.depth > 0)
     except RenderError as err:
         return unusable(str(err))
     if key[0] == "network" and len(project.networks) > 1 and args.network is None:
@@ -147,17 +150,19 @@ def _chosen_graph(project, args: argparse.Namespace) -> tuple[tuple[str, str], s
 
 def draw_graph(project, key: tuple[str, str], output, theme: str = "light",
                layout: bool = False, scale: float | None = None, depth: int = 0,
-               with_messages: bool = False) -> None:
+               with_messages: bool = False, lay_out_blocks: bool = False) -> None:
     """Draw graph ``key`` (``("network", name)`` or ``("block", name)``) of ``project`` to
     ``output`` with the canvas's painting code; RenderError when it cannot be written.
     ``scale``: PNG pixels per canvas unit (None: the default); ``depth``: levels of blocks
-    drawn open in place; ``with_messages``: each diagnostic's message beside its node."""
+    drawn open in place; ``with_messages``: each diagnostic's message beside its node;
+    ``lay_out_blocks``: lay every block out too (their bodies are drawn in the frames)."""
     draw_graphs(project, {key: (output, scale)}, theme, layout, depth=depth,
-                with_messages=with_messages)
+                with_messages=with_messages, lay_out_blocks=lay_out_blocks)
 
 
 def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = False,
-                depth: int = 0, with_messages: bool = False) -> None:
+                depth: int = 0, with_messages: bool = False,
+                lay_out_blocks: bool = False) -> None:
     """Draw several graphs of one project, ``{key: (output, scale or None)}``, analysing the
     project once.
 
@@ -170,6 +175,9 @@ def draw_graphs(project, outputs: dict, theme: str = "light", layout: bool = Fal
     from builder.gui.project_document import ProjectDocument
 
     doc = ProjectDocument(project.model_copy(deep=True))
+    for block in doc.project.blocks if lay_out_blocks else ():
+        if block.opaque is None:
+            lay_out(doc, ("block", block.name))
     for key, (output, scale) in outputs.items():
         if layout:
             lay_out(doc, key)

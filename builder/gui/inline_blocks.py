@@ -55,7 +55,8 @@ class InlineBlocks(QObject):
             doc.edge_added, doc.edge_removed, doc.shapes_changed)] + [
             (doc.diagnostics_changed, self._on_doc_graph_changed),
             (doc.graph_removed, self._on_doc_graph_changed),
-            (doc.graph_renamed, self._on_doc_graph_renamed)]
+            (doc.graph_renamed, self._on_doc_graph_renamed),
+            (doc.flow_changed, self._on_doc_flow_changed)]
 
     def detach(self) -> None:
         self._rebuild_soon.stop()
@@ -164,9 +165,9 @@ class InlineBlocks(QObject):
         boxes = {}
         for node_id, item in scene.nodes.items():
             position = scene.doc.node(scene.key, node_id).position
-            boxes[node_id] = (position.x, position.y, *node_size(item.look))
-        room = make_room(boxes, {n: f.body.size for n, f in frames.items()}, step=GRID,
-                         margin=ROOM_MARGIN)
+            boxes[node_id] = (position.x, position.y, *node_size(item.look, scene.flow))
+        room = make_room(boxes, {n: f.body.size for n, f in frames.items()}, flow=scene.flow,
+                         step=GRID, margin=ROOM_MARGIN)
         self.offsets = {n: o for n, o in room.offsets.items() if o != (0.0, 0.0)}
         for node_id, item in scene.nodes.items():
             if node_id in frames:
@@ -199,7 +200,7 @@ class InlineBlocks(QObject):
     @staticmethod
     def _restore(item: NodeItem) -> None:
         item.prepareGeometryChange()
-        item.size = node_size(item.look)
+        item.size = node_size(item.look, item.flow)
         item.snapping = True
         item.setVisible(True)
         for edge in item.edges:
@@ -224,6 +225,10 @@ class InlineBlocks(QObject):
     def _on_doc_graph_renamed(self, old, _new) -> None:
         if self.opened and old in self._drawn_keys():
             self._rebuild_soon.start()  # the titles name the block
+
+    def _on_doc_flow_changed(self, _flow: str) -> None:
+        if self.opened:  # every frame turns: its ports, its body's layout and routes
+            self._rebuild_soon.start()
 
     def _on_frame_activated(self, body: Body, node_id: str) -> None:
         self.inner_node_activated.emit(body.key, node_id)

@@ -8,7 +8,10 @@ frame's border, at the very points where the outer edges meet it (``port_positio
 instance's own glyph stretched to the frame), so a tensor's path reads straight through.
 Nested instances that are open too become frames inside the frame, room made for them with
 graph_schema/inline_layout.py, and the edges are routed round the boxes by
-graph_schema/routing.py. The result is plain data; builder/gui/inline_frame.py draws it.
+graph_schema/routing.py. A body reads the way the project's drawings do (``Project.flow``):
+in a rightward one the border ports are on the frame's left and right sides, the room for
+edges to turn is on the left, and the body is centred top to bottom. The result is plain
+data; builder/gui/inline_frame.py draws it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ IO_TYPES = ("io.Input", "io.Output")
 TITLE_FONT = ui_font(8.5, bold=True)
 PAD = 20.0  # between the frame and its body
 PAD_TOP = 48.0  # room for the title, and below it for edges from the input ports to turn
+PAD_IN = 36.0  # in a rightward body: room left of it for edges from the input ports to turn
 MIN_WIDTH = 180.0
 ROOM_MARGIN = 8.0  # a frame keeps this much more room around it than the node had
 Point = tuple[float, float]
@@ -58,6 +62,7 @@ class Body:
     block: Block
     look: NodeLook  # the instance's collapsed glyph: its port counts place the border ports
     inference: Inference  # the body under this placement's shapes and arguments
+    flow: str = "down"  # the project's: which sides the border ports are on
     width: float = 0.0
     height: float = 0.0
     title: str = ""
@@ -78,13 +83,16 @@ class Body:
     def port(self, kind: str, index: int) -> Point:
         """A port on the border, where glyphs.port_position puts a glyph's: after the
         glyph's coloured band, so a frame's port is where its collapsed node's was."""
-        point = port_position(self.look, self.size, kind, index)
+        point = port_position(self.look, self.size, kind, index, self.flow)
         return point.x(), point.y()
 
     def title_box(self) -> tuple[float, float, float, float]:
-        """Where the title is written: top left, ending before the first input port."""
-        first_port = self.port("in", 0)[0] if self.look.inputs else self.width
+        """Where the title is written: top left, ending before the first input port (in a
+        rightward body no port is on the top side: the whole width)."""
         height = QFontMetricsF(TITLE_FONT).height()
+        if self.flow == "right":
+            return PAD - 8, 8.0, max(20.0, self.width - 2 * PAD + 16), height
+        first_port = self.port("in", 0)[0] if self.look.inputs else self.width
         return PAD - 8, 8.0, max(20.0, first_port - 2 * PAD + 8), height
 
 
@@ -102,7 +110,7 @@ def open_body(project: Project, path: Path, instance: Node, state: NodeState | N
     if block is None or block.name in inside:
         return None
     body = Body(path, instance, block, look, _placed_inference(project, block, instance, state),
-                title=f"{instance.name} · {block.name}")
+                flow=project.flow, title=f"{instance.name} · {block.name}")
     drawn = [n for n in block.nodes if n.type not in IO_TYPES]
     for node in drawn:
         body.looks[node.id] = _inner_look(project, body.inference, node)
@@ -136,39 +144,52 @@ def _inner_look(project: Project, inference: Inference, node: Node) -> NodeLook:
 
 def _box_size(body: Body, node_id: str) -> tuple[float, float]:
     child = body.children.get(node_id)
-    return child.size if child is not None else node_size(body.looks[node_id])
+    return child.size if child is not None else node_size(body.looks[node_id], body.flow)
 
 
 def _place(body: Body, drawn: list[Node]) -> None:
     """Positions inside the frame, and the frame's size: the block tab's layout with room
     made for the open nested instances, centred."""
-    sizes = {n.id: node_size(body.looks[n.id]) for n in drawn}
+    sizes = {n.id: node_size(body.looks[n.id], body.flow) for n in drawn}
     if lacks_positions(body.block):
-        laid = layout_network(body.block, sizes).positions
+        laid = layout_network(body.block, sizes, flow=body.flow).positions
         corners = {n.id: (laid[n.id].x, laid[n.id].y) for n in drawn}
     else:
         corners = {n.id: (n.position.x, n.position.y) for n in drawn}
     boxes = {n: (*corners[n], *sizes[n]) for n in corners}
     grown = {n: child.size for n, child in body.children.items()}
-    room = make_room(boxes, grown, step=GRID, margin=ROOM_MARGIN)
+    room = make_room(boxes, grown, flow=body.flow, step=GRID, margin=ROOM_MARGIN)
     placed = {n: room.frames.get(n) or (x + room.offsets[n][0], y + room.offsets[n][1], w, h)
               for n, (x, y, w, h) in boxes.items()}
     left = min((b[0] for b in placed.values()), default=0.0)
     top = min((b[1] for b in placed.values()), default=0.0)
     right = max((b[0] + b[2] for b in placed.values()), default=0.0)
     bottom = max((b[1] + b[3] for b in placed.values()), default=0.0)
-    content = right - left
+    shift = _size_frame(body, right - left, bottom - top)
+    body.positions = {n: (b[0] + shift[0] - left, b[1] + shift[1] - top)
+                      for n, b in placed.items()}
+
+
+def _size_frame(body: Body, content_width: float, content_height: float) -> Point:
+    """The frame's size round a body of the given extent, and where the body's corner goes.
+    The body is centred across the flow as a glyph is on its column, so a node in the middle
+    has its input port in line with the frame's."""
     title = QFontMetricsF(TITLE_FONT).horizontalAdvance(body.title)
+    if body.flow == "right":
+        title_height = QFontMetricsF(TITLE_FONT).height()
+        pad_top = 8.0 + title_height + PAD
+        body.width = max(MIN_WIDTH, content_width + PAD_IN + PAD, title + 2 * PAD)
+        # As much room below as above: the middle row's ports meet the frame's, and an edge
+        # round the body (a skip connection) has room to pass under it.
+        body.height = content_height + 2 * pad_top
+        return PAD_IN + (body.width - PAD_IN - PAD - content_width) / 2, pad_top
     inputs = max(1, body.look.inputs)
     # Wide enough that the title ends before the first input port (the title sits left of it).
-    body.width = max(MIN_WIDTH, content + 2 * PAD,
-                     min(BAND + (inputs + 1) * (title + 2 * PAD - BAND), content + 2 * PAD + 400))
-    body.height = (bottom - top) + PAD_TOP + PAD
-    # Centred in the frame as a glyph is on its column: a node (or frame) in the middle has
-    # its input port right under the frame's, BAND / 2 right of the middle.
-    shift_x = body.width / 2 - content / 2 - left
-    shift_y = PAD_TOP - top
-    body.positions = {n: (b[0] + shift_x, b[1] + shift_y) for n, b in placed.items()}
+    body.width = max(MIN_WIDTH, content_width + 2 * PAD,
+                     min(BAND + (inputs + 1) * (title + 2 * PAD - BAND),
+                         content_width + 2 * PAD + 400))
+    body.height = content_height + PAD_TOP + PAD
+    return body.width / 2 - content_width / 2, PAD_TOP
 
 
 def _inner_edges(body: Body) -> list[InnerEdge]:
@@ -193,7 +214,7 @@ def _inner_edges(body: Body) -> list[InnerEdge]:
                             metrics.height() + 4)
         errors[index] = _error_at(body, edge.target, edge.target_port)
     try:
-        routes = route_edges(boxes, requests, label_sizes=sizes).routes
+        routes = route_edges(boxes, requests, flow=body.flow, label_sizes=sizes).routes
     except ValueError:  # numbers the router refuses: draw straight lines rather than fail
         routes = {}
     edges = []
@@ -212,7 +233,7 @@ def _end(body: Body, node_id: str, port: int, kind: str, border: dict[str, int],
     if node_id in border:
         x, y = body.port("in" if kind == "out" else "out", border[node_id])
         sliver = f"<{kind} port {border[node_id]}>"  # never a node id: ids have no spaces
-        boxes[sliver] = (x - 1.0, y - 2.0 if kind == "out" else y, 2.0, 2.0)
+        boxes[sliver] = _sliver(body.flow, kind, x, y)
         return sliver, (x, y)
     if node_id not in body.positions:
         return None
@@ -221,10 +242,19 @@ def _end(body: Body, node_id: str, port: int, kind: str, border: dict[str, int],
         x, y = child.port(kind, port)
     else:
         look = body.looks[node_id]
-        point: QPointF = port_position(look, node_size(look), kind, port)
+        point: QPointF = port_position(look, node_size(look, body.flow), kind, port, body.flow)
         x, y = point.x(), point.y()
     left, top = body.positions[node_id]
     return node_id, (left + x, top + y)
+
+
+def _sliver(flow: str, kind: str, x: float, y: float) -> tuple[float, float, float, float]:
+    """A 2-unit box just outside the border at a port: before it for the edges that start
+    there (``kind`` "out"), after it for those that end there."""
+    before = kind == "out"
+    if flow == "right":
+        return (x - 2.0 if before else x, y - 1.0, 2.0, 2.0)
+    return (x - 1.0, y - 2.0 if before else y, 2.0, 2.0)
 
 
 def _error_at(body: Body, node_id: str, port: int) -> str | None:

@@ -101,7 +101,7 @@ class InnerNodeItem(QGraphicsItem):
         self.body = body
         self.node_id = node_id
         self.look = body.looks[node_id]
-        self.size = node_size(self.look)
+        self.size = node_size(self.look, body.flow)
         self._on_activated = on_activated
         self._connected = frozenset(e.port for e in body.inference.incoming.get(node_id, []))
         _read_only(self)
@@ -122,7 +122,7 @@ class InnerNodeItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         paint_node(painter, self.look, self.size, _theme_of(self), False, lod,
-                   self._connected)
+                   self._connected, self.body.flow)
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         event.accept()  # a press here starts no rubber band: the body is read-only
