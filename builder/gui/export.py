@@ -114,7 +114,9 @@ class Exporter:
         if path is None or not self._may_write([path], "Cannot export the diagram"):
             return False
         try:
-            render_graph(self.doc, key, path, self.tabs.theme)
+            view = self.tabs.view_for(key)  # its open blocks are drawn open, as seen
+            opened = view.canvas.inline.opened if view is not None else ()
+            render_graph(self.doc, key, path, self.tabs.theme, opened=opened)
         except RenderError as err:
             self.prompts.error("Cannot export the diagram", str(err))
             return False

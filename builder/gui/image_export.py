@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSize, QSizeF
@@ -84,19 +85,23 @@ def check_scale(scale: float) -> float:
 
 def render_graph(doc: ProjectDocument, key: GraphKey, path: str | os.PathLike, theme: Theme,
                  scale: float = PNG_SCALE, depth: int = 0,
-                 with_messages: bool = False) -> Path:
+                 with_messages: bool = False,
+                 opened: Iterable[tuple[str, ...]] = ()) -> Path:
     """Draw graph ``key`` of ``doc`` to ``path`` (.png, .svg or .pdf) in ``theme``; a PNG
     has ``scale`` pixels per canvas unit (SVG and PDF are vector drawings). ``depth``: how
     many levels of nested blocks are drawn open in place, framed (0: every block closed);
-    ``with_messages``: each diagnostic's words beside its node."""
+    ``opened``: block instances drawn open as well, as paths of node ids (the ones a canvas
+    has open: what the user sees is what is exported); ``with_messages``: each diagnostic's
+    words beside its node."""
     path = Path(path)
     suffix = check_format(path)
     check_scale(scale)
     kept = viewed_block(doc, key)  # a block kept as source draws what it was seen to do
     scene = KeptViewScene(kept, theme) if kept is not None else \
         CanvasScene(doc, key, theme)
-    if depth and isinstance(scene, CanvasScene):
+    if (depth or opened) and isinstance(scene, CanvasScene):
         scene.inline.open_to_depth(depth)
+        scene.inline.open_paths(opened)
     try:
         if with_messages and isinstance(scene, CanvasScene):
             add_callouts(scene, theme)

@@ -83,6 +83,10 @@ class InlineBlocks(QObject):
         path = tuple(path)
         self._set_opened({p for p in self.opened if p[:len(path)] != path})
 
+    def open_paths(self, paths) -> None:
+        """Open these instances too (paths of node ids, as ``opened`` holds them)."""
+        self._set_opened(self.opened | {tuple(path) for path in paths})
+
     def open_all_of(self, block_name: str) -> None:
         """Open every instance of the block that can be seen: on this canvas and inside the
         frames open now."""

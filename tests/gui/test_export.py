@@ -116,6 +116,22 @@ def test_export_diagram_writes_png_svg_and_pdf(window_on, tmp_path):
     assert pdf.startswith(b"%PDF-") and b"/MediaBox" in pdf and len(pdf) > 1000
 
 
+def test_blocks_open_on_the_canvas_are_exported_open(window_on, tmp_path):
+    window = window_on("resnet18.json")
+    prompts = window.files.prompts.answer("diagram_path", tmp_path / "closed.png",
+                                          tmp_path / "open.png")
+    assert window.files.exporter.export_diagram()
+    canvas = window.current_view().canvas
+    canvas.inline.open(("l10",))
+    assert window.files.exporter.export_diagram()
+
+    closed, opened = QImage(str(tmp_path / "closed.png")), QImage(str(tmp_path / "open.png"))
+    assert (opened.width(), opened.height()) == expected_png_size(window)  # as on the canvas
+    assert opened.height() > closed.height() + 400  # the frame and its body are in it
+    assert set(canvas.inline.frames) == {"l10"}  # the canvas is left as it was
+    assert prompts.errors == []
+
+
 def test_the_exported_diagram_does_not_show_the_selection(window_on, tmp_path):
     window = window_on("lenet.json")
     canvas = window.current_view().canvas
