@@ -15,6 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
 
 from builder.gui.far_text import paint_far_name
 from builder.gui.icons import paint_family_icon
+from builder.gui.init_glyph import paint_init_badge
 from builder.gui.theme import ERROR_COLOR, WARNING_COLOR, Theme, ui_font
 from graph_schema.document import FLOWS
 
@@ -71,6 +72,8 @@ class NodeLook:
     opaque: bool = False  # an imported class kept as source: drawn hatched
     functional: bool = False  # a function call (F.relu) drawn as its layer: marked "ƒ"
     icon: str | None = None  # when not the family's own: "input" and "output" share io
+    # The init check flagged it (builder/gui/init_badges.py): "vanish", "explode" or "both".
+    init_flag: str | None = None
 
     @property
     def is_merge(self) -> bool:
@@ -140,18 +143,26 @@ def _merge_fits(look: NodeLook, diameter: float) -> bool:
     """Whether every port of ``look`` on a circle of ``diameter`` stays on its own side of
     the circle and clear of the diagnostic badge, in either flow."""
     radius = diameter / 2
-    badge_x, badge_y = diameter - 1.0, 1.0  # the centre of badge_rect for this diameter
     clear = BADGE_RADIUS + PORT_RADIUS + 1.0
     for kind, count in (("in", look.inputs), ("out", look.outputs)):
         angles = _arc_angles(count, radius)
         if count > 1 and (angles[-1] > MERGE_ARC or _arc_step(radius) >= math.pi):
             return False
         for flow in FLOWS:
+            badges = _merge_badge_centres(diameter, flow)
             for angle in angles:
                 x, y = _arc_point(flow, kind, angle, radius)
-                if math.hypot(x - badge_x, y - badge_y) < clear:
+                if any(math.hypot(x - bx, y - by) < clear for bx, by in badges):
                     return False
     return True
+
+
+def _merge_badge_centres(diameter: float, flow: str) -> tuple[tuple[float, float], ...]:
+    """Where a merge's diagnostic badge and init badge go: corners of its circle's square.
+    The diagnostic's top right; the init's bottom left when the name is beside the circle
+    (away from the edges coming in from above), top left when the name is below it."""
+    init = (1.0, 1.0) if flow == "right" else (1.0, diameter - 1.0)
+    return (diameter - 1.0, 1.0), init
 
 
 @lru_cache(maxsize=256)
@@ -221,6 +232,8 @@ def paint_node(painter: QPainter, look: NodeLook, size: tuple[float, float], the
         _paint_ports(painter, look, size, theme, connected_inputs, flow)
         if look.severity:
             _paint_badge(painter, look, size, flow)
+        if look.init_flag:
+            paint_init_badge(painter, init_badge_rect(look, size, flow), look.init_flag)
     painter.restore()
 
 
@@ -383,10 +396,27 @@ def badge_rect(look: NodeLook, size: tuple[float, float], flow: str = "down") ->
     when they are on the left and right."""
     if look.is_merge:
         diameter = merge_diameter(look)
-        center = QPointF(diameter - 1.0, 1.0)
+        center = QPointF(*_merge_badge_centres(diameter, flow)[0])
     elif flow == "right":
         center = QPointF(size[0] - 2 * BADGE_RADIUS, 0.0)
     else:
         center = QPointF(size[0], min(PAD + 6, size[1] / 2))
+    r = BADGE_RADIUS
+    return QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r)
+
+
+def init_badge_rect(look: NodeLook, size: tuple[float, float], flow: str = "down") -> QRectF:
+    """Where the init check's badge sits: as badge_rect, on a side without ports, and never
+    on the diagnostic badge. A merge's is on another corner of its circle's square
+    (_merge_badge_centres); a box's is on its right edge near the bottom when
+    ports are on top and bottom, and on its bottom edge near the right when they are on the
+    left and right."""
+    if look.is_merge:
+        center = QPointF(*_merge_badge_centres(merge_diameter(look), flow)[1])
+    elif flow == "right":
+        center = QPointF(size[0] - 2 * BADGE_RADIUS, size[1])
+    else:
+        diagnostic_y = min(PAD + 6, size[1] / 2)
+        center = QPointF(size[0], max(size[1] - PAD - 6, diagnostic_y + 2 * BADGE_RADIUS + 2))
     r = BADGE_RADIUS
     return QRectF(center.x() - r, center.y() - r, 2 * r, 2 * r)

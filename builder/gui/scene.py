@@ -15,11 +15,14 @@ says the routes were done again.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from builder.gui.edge_routes import EdgeRoutes
+from builder.gui.init_marks import InitMark
 from builder.gui.inline_blocks import InlineBlocks
 from builder.gui.items import EdgeItem, NodeItem, set_far
 from builder.gui.looks import node_look
@@ -55,6 +58,9 @@ class CanvasScene(QGraphicsScene):
         self._moved_items: set[str] = set()  # nodes moved since the routes were last done
         self._routes_stale = False
         self._in_mouse_move = False
+        # The init check's word on nodes (builder/gui/init_badges.py keeps it current): kept
+        # across rebuilds, as it is not the document's.
+        self.init_marks: dict[str, InitMark] = {}
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.selectionChanged.connect(self._on_self_selection_changed)
         self._routes_went_stale.connect(self._on_self_routes_went_stale,
@@ -194,8 +200,17 @@ class CanvasScene(QGraphicsScene):
         analysis = self.doc.analysis(self.key)
         node = analysis.inference.nodes[node_id]
         ports = {e.port for e in analysis.inference.incoming.get(node_id, [])}
-        return node_look(self.doc.project, node, analysis.inference.states.get(node_id),
+        look = node_look(self.doc.project, node, analysis.inference.states.get(node_id),
                          analysis.by_node.get(node_id, []), ports)
+        mark = self.init_marks.get(node_id)
+        return replace(look, init_flag=mark.flag) if mark is not None else look
+
+    def set_init_marks(self, marks: dict[str, InitMark]) -> None:
+        """Show the init check's flags as badges and its numbers in tooltips ({} clears)."""
+        changed = {n for n in {*marks, *self.init_marks}
+                   if marks.get(n) != self.init_marks.get(n)}
+        self.init_marks = dict(marks)
+        self._refresh_nodes(changed)
 
     # -- refreshing ------------------------------------------------------------------------
     def _refresh_nodes(self, node_ids) -> None:
@@ -220,6 +235,8 @@ class CanvasScene(QGraphicsScene):
             level = "error" if diagnostic.is_error else "warning"
             fix = f" (fix: {diagnostic.fix.label})" if diagnostic.fix else ""
             lines.append(f"{level}: {where}{diagnostic.message}{fix}")
+        if node_id in self.init_marks:
+            lines.extend(self.init_marks[node_id].lines)
         if node.notes:
             lines.append(node.notes)
         return "\n".join(lines)
