@@ -4,6 +4,10 @@ Exit codes: 0 trained; 1 the run failed (the project has errors, the loss does n
 model, the loss diverged, the model's code raised, a rank failed); 2 unusable input (a bad flag,
 data that will not load, a SPEC that does not resolve, a checkpoint that cannot be read);
 130 / 143 interrupted by Ctrl+C / SIGTERM after saving a checkpoint.
+
+With --json-progress, a run that exits 1 or 2 ends its stdout with `{"event": "error",
+"message": str, "code": int}` (the stderr line's message and the exit status); the other events
+are listed in builder/training/logs.py.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from builder.train_stop import (
     StopFlag,
     UsageProblem,
 )
-from builder.training.logs import write_line
+from builder.training.logs import emit_error, write_line
 from graph_schema import ProjectError
 
 
@@ -39,7 +43,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from builder.training.distributed import under_torchrun
 
     argv = list(getattr(args, "argv", None) or sys.argv[1:])
-    with reported() as outcome:
+    with reported(json_progress=bool(getattr(args, "json_progress", None))) as outcome:
         config = resolve_config(args)
         if config.task == "gan":
             from builder.gan_command import train_gan
@@ -121,6 +125,8 @@ def run_worker(config, argv: list[str]) -> int:
         elif message:
             rank = f"rank {world.rank}: " if world is not None and world.distributed else ""
             write_line(f"torchcanvas: {rank}{message}", sys.stderr)
+            if config.json_progress and (world is None or world.is_main):
+                say_error_event(f"{rank}{message}", code)
         return code
     finally:
         if world is not None:
@@ -188,11 +194,20 @@ def _out_of_memory_message(batch_size: int | None) -> str:
             f"effective batch), or --precision bf16-mixed")
 
 
-class reported:
-    """Turns errors a user can cause, raised while setting up, into one line and a status."""
+def say_error_event(message: str, code: int) -> None:
+    """The --json-progress `error` line for a run ending with exit 1 or 2 (an interrupted run's
+    130 / 143 is a stop the user asked for, not an error)."""
+    if code in (EXIT_FAILED, EXIT_UNUSABLE):
+        emit_error(message, code)
 
-    def __init__(self):
+
+class reported:
+    """Turns errors a user can cause, raised while setting up, into one line and a status;
+    with `json_progress`, into an `error` line on stdout too."""
+
+    def __init__(self, json_progress: bool = False):
         self.code = EXIT_OK
+        self.json_progress = json_progress
 
     def __enter__(self):
         return self
@@ -203,7 +218,9 @@ class reported:
         code, message = exit_for(err)
         if code is None:
             return False
-        print(f"torchcanvas: {message}", file=sys.stderr)
+        write_line(f"torchcanvas: {message}", sys.stderr)
+        if self.json_progress:
+            say_error_event(message, code)
         self.code = code
         return True
 
@@ -229,26 +246,29 @@ def launch_workers(config, argv: list[str]) -> int:
         launched = launch(command, error_dir=errors, machine_local=machine_local)
         if launched.status == 0:
             return EXIT_OK
-        return _rank_failure(Path(errors), launched, None if config.out else out)
+        code, message = _rank_failure(Path(errors), launched, None if config.out else out)
+        write_line(f"torchcanvas: {message}", sys.stderr)
+        if config.json_progress:
+            say_error_event(message, code)
+        return code
 
 
-def _rank_failure(errors: Path, launched, chosen_out: str | None) -> int:
-    """One line for a failed launch: the rank that caused it (not the ranks that then lost
-    it), else what torchrun saw. `chosen_out`: the run folder the launcher named, for resuming."""
+def _rank_failure(errors: Path, launched, chosen_out: str | None) -> tuple[int, str]:
+    """The exit status and one line for a failed launch: the rank that caused it (not the
+    ranks that then lost it), else what torchrun saw. `chosen_out`: the run folder the launcher
+    named, for resuming."""
     from builder.training.launch import read_rank_errors
 
     reports = read_rank_errors(errors, EXIT_FAILED)
     if reports and reports[0].code in EXIT_SIGNAL.values():
         resume = f" --out {chosen_out}" if chosen_out else ""
-        print(f"torchcanvas: {reports[0].message}{resume}", file=sys.stderr)
-        return reports[0].code
+        return reports[0].code, f"{reports[0].message}{resume}"
     if reports:
         waited = " (it waited longer than --dist-timeout for another rank: one is stuck, or much " \
                  "slower)" if "timed out" in reports[0].message.lower() else ""
-        print(f"torchcanvas: the distributed run failed: rank {reports[0].rank}: "
-              f"{reports[0].message}{waited}", file=sys.stderr)
-        return reports[0].code
+        return reports[0].code, (f"the distributed run failed: rank {reports[0].rank}: "
+                                 f"{reports[0].message}{waited}")
     status = launched.status
     said = launched.torchrun_said or f"torchrun exited with status {status}"
-    print(f"torchcanvas: the distributed run failed: {said}", file=sys.stderr)
-    return EXIT_SIGNAL.get(-status, EXIT_FAILED) if status < 0 else EXIT_FAILED
+    code = EXIT_SIGNAL.get(-status, EXIT_FAILED) if status < 0 else EXIT_FAILED
+    return code, f"the distributed run failed: {said}"

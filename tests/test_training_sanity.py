@@ -102,6 +102,7 @@ def test_softmax_before_cross_entropy_fails_and_is_named_from_the_output(digits)
     assert report.causes[0].startswith("softmax before the loss")
     assert "raw logits" in report.causes[0]
     assert "softmax before the loss" in format_ladder(report)
+    assert report.cause_nodes == [(report.causes[0], "probs")]  # the last layer to run
 
 
 def test_softmax_before_cross_entropy_is_named_by_the_graphs_lint(digits):
@@ -115,6 +116,7 @@ def test_softmax_before_cross_entropy_is_named_by_the_graphs_lint(digits):
     assert report.causes == ["softmax before the loss: node 'probs' feeds output 'y', but the "
                              "training loss cross_entropy applies log-softmax itself, so the "
                              "network should output raw logits (fix: remove 'probs')"]
+    assert report.cause_nodes == [(report.causes[0], "probs")]
 
 
 @pytest.mark.parametrize("make_optimizer", [adam, sgd], ids=["adam", "sgd"])
@@ -129,8 +131,14 @@ def test_a_learning_rate_of_100_fails_naming_the_learning_rate(digits, make_opti
 
 
 def test_a_tiny_learning_rate_fails_suggesting_a_bigger_one(digits):
-    report = run_ladder(problem_for(fresh(), digits, lr=1e-7), steps=SHORT)
+    seen = []
+    report = run_ladder(problem_for(fresh(), digits, lr=1e-7), steps=SHORT,
+                        started=lambda name: seen.append(("started", name)),
+                        finished=lambda rung: seen.append(("finished", rung.name)))
+    assert seen == [(kind, name) for name in ("init", "1 sample", "10 samples", "full")
+                    for kind in ("started", "finished")]
     assert not report.passed
+    assert report.cause_nodes == []  # the learning rate is about no one node
     assert any(c.startswith("learning rate may be too low") and "--lr 1e-06" in c
                for c in report.causes), report.causes
 
@@ -141,6 +149,8 @@ def test_a_detached_layer_is_named_by_its_node(digits):
     named = [c for c in report.causes if "gets no gradient" in c]
     assert [c.split("'")[1] for c in named] == ["conv1", "bn1", "conv2", "bn2"]
     assert "detached" in named[0]
+    assert [node for cause, node in report.cause_nodes if cause in named] == \
+        ["conv1", "bn1", "conv2", "bn2"]
 
 
 def test_a_frozen_layer_is_named_by_its_drawn_name_not_its_module_path(digits):
@@ -154,6 +164,7 @@ def test_a_frozen_layer_is_named_by_its_drawn_name_not_its_module_path(digits):
     assert not report.rungs[0].passed
     assert report.causes[0].startswith("node 'hidden' is frozen: 1.weight has "
                                        "requires_grad=False")
+    assert report.cause_nodes[0] == (report.causes[0], "hidden")
 
 
 def test_a_dead_relu_initialisation_is_named(digits):
@@ -165,6 +176,7 @@ def test_a_dead_relu_initialisation_is_named(digits):
     # The root cause first, then what it causes: nothing before relu3 gets a gradient.
     assert report.causes[0] == ("node 'relu3' (ReLU) at initialisation: dead: 100% of its "
                                 "outputs are zero (see --check-init)"), report.causes
+    assert report.cause_nodes[0] == (report.causes[0], "relu3")
     assert any(c.startswith("node 'fc1' gets an all-zero gradient") for c in report.causes)
 
 

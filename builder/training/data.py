@@ -167,12 +167,13 @@ class ArrayDataset(TensorDataset):
     A sample is (x, y); x is a tuple of tensors when `x` holds several inputs."""
 
     def __init__(self, x: torch.Tensor | tuple[torch.Tensor, ...], y: torch.Tensor, task: str,
-                 num_classes: int | None):
+                 num_classes: int | None, classes: list[str] | None = None):
         inputs = x if isinstance(x, tuple) else (x,)
         super().__init__(*inputs, y)
         self.n_inputs = len(inputs)
         self.task = task
         self.num_classes = num_classes
+        self.classes = classes  # class names (a folder: dataset's subfolders), or None
 
     def __getitem__(self, index):
         *inputs, y = super().__getitem__(index)
@@ -190,7 +191,7 @@ def load_dataset(spec: DataSpec, model_input) -> Dataset:
     x = fit.fit_inputs(raw, inputs, spec.text)
     if raw.y.dtype == torch.int64:
         classes = int(raw.y.max()) + 1 if len(raw.y) else 0
-        return ArrayDataset(x, raw.y, "classification", classes)
+        return ArrayDataset(x, raw.y, "classification", classes, raw.classes)
     return ArrayDataset(x, raw.y.float(), "regression", None)
 
 

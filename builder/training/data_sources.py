@@ -30,6 +30,7 @@ class Raw:
     x: torch.Tensor | tuple[torch.Tensor, ...]
     y: torch.Tensor
     image: bool = False
+    classes: list[str] | None = None  # the class names, where the source has them
 
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -191,7 +192,8 @@ def read_folder(path: Path, mode: str, size: tuple[int, int]) -> Raw:
             xs.append(pixels.reshape(size[1], size[0], -1).transpose(2, 0, 1))
             ys.append(index)
     x = torch.from_numpy(np.stack(xs).astype(np.float32) / 255.0)
-    return Raw(x, torch.tensor(ys, dtype=torch.int64), image=True)
+    return Raw(x, torch.tensor(ys, dtype=torch.int64), image=True,
+               classes=[folder.name for folder in classes])
 
 
 def call_factory(target: str, factory: str) -> Dataset:

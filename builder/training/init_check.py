@@ -5,6 +5,11 @@ layer after layer trains badly or not at all; this is where a wrong init scheme 
 normalisation shows before a single step. One forward in training mode, the mode the first step
 sees (batch norm normalising by the batch, not by its untouched running statistics), with the
 weights, buffers and every torch RNG put back afterwards, so checking does not change a seeded run.
+
+As JSON (``layer_json``: the runner's ``init_check`` event and ``init_check.json``, sanity's
+``"init_check"``), one object per layer in the order they ran: ``{"name": str, "type": str,
+"shape": [int], "mean": float | null, "std": float | null, "near_zero": float, "vanishing":
+bool, "exploding": bool, "reason": str}``; a mean or std that is NaN or infinite is null.
 """
 
 from __future__ import annotations
@@ -128,6 +133,22 @@ def _exploding_reason(finite: bool, std: float, previous_std: float | None,
         return (f"exploding: output std grew {std / previous_std:.0f}x over the layer before "
                 f"({previous_std:.2g} -> {std:.2g})")
     return ""
+
+
+def layer_json(stats: LayerStats) -> dict:
+    """One layer's statistics as JSON values (see the module docstring)."""
+    return {"name": stats.name, "type": stats.type, "shape": [int(d) for d in stats.shape],
+            "mean": _finite_or_none(stats.mean), "std": _finite_or_none(stats.std),
+            "near_zero": _finite_or_none(stats.near_zero) or 0.0,
+            "vanishing": stats.vanishing, "exploding": stats.exploding, "reason": stats.reason}
+
+
+def report_json(stats: list[LayerStats]) -> list[dict]:
+    return [layer_json(s) for s in stats]
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
 
 
 def format_report(stats: list[LayerStats]) -> str:

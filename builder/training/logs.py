@@ -24,8 +24,32 @@ flushed at once, for the app to follow the run. Every object has ``"event"`` (a 
   ``log_every_n_steps`` steps (the loop decides when);
 - ``{"event": "epoch", "epoch": int, "step": int, <every metrics.csv column>: number}``;
 - ``{"event": "info", "message": str}`` for every human-readable line of ``info``;
-- whatever the loop sends through ``event(kind, **fields)``, with the fields as given; the
-  runner's are ``start``, ``checkpoint``, ``end`` and ``error`` (see the loop for their fields).
+- whatever the runner sends through ``event(kind, **fields)`` or ``progress(kind, **fields)``,
+  with the fields as given. The runner's, in the order they come:
+
+  - ``{"event": "init_check", "layers": [LAYER, ...]}`` with ``--check-init``, first of all
+    (also with ``--fast-dev-run``), where LAYER is ``{"name": str, "type": str, "shape": [int],
+    "mean": float | null, "std": float | null, "near_zero": float, "vanishing": bool,
+    "exploding": bool, "reason": str}`` (builder/training/init_check.py; ``name`` is the drawn
+    node's name, a dotted path inside a block; the same list is saved as ``init_check.json``
+    = ``{"layers": [LAYER, ...]}`` in a run folder);
+  - ``{"event": "start", "run_dir": str | null, "device": str, "world_size": int,
+    "max_epochs": int, "batches_per_epoch": int, "train_samples": int, "val_samples": int,
+    "test_samples": int, "resumed": bool}`` once the loop is set up (``run_dir`` null: a
+    ``--fast-dev-run`` keeps nothing);
+  - ``{"event": "checkpoint", "step": int, "epoch": int, "best": bool}`` after each save;
+  - ``{"event": "evaluation", "confusion": "confusion.json", "misclassified":
+    "misclassified.json", "weights": "final"}`` at the end of a classification run that keeps
+    its folder and has a validation split: paths relative to the run folder, formats in
+    builder/training/evaluation.py;
+  - ``{"event": "end", "epochs": int, "steps": int, "stopped": str, "test": {"loss": float,
+    "metric": float} | null}`` when training finished (``stopped``: max_epochs, max_steps or
+    early_stopping);
+- ``{"event": "error", "message": str, "code": int}``, the last line of a run that fails with
+  exit status 1 or 2 (a NaN loss, a bad dataset, a project with errors...): the same message
+  the command prints to stderr after ``torchcanvas: ``, and the exit status. ``sanity`` and
+  ``lr-find`` end with it too under their ``--json-progress``. An interrupted run (Ctrl+C,
+  SIGTERM: exit 130 / 143) ends with its ``checkpoint`` line and no ``error``.
 
 Readers must ignore events and fields they do not know: new ones may be added.
 
@@ -55,13 +79,43 @@ METRICS_FILE, LOG_FILE, CURVES_FILE, TENSORBOARD_DIR = (
 AXIS_COLUMNS = ("epoch", "step")  # the x-axes: not scalars of their own in TensorBoard
 
 
-
 def write_line(line: str, stream) -> None:
     """One whole line in one write: print() writes the text and its newline separately, and
     with unbuffered output (PYTHONUNBUFFERED, as under torchrun) the ranks that share a
     terminal then interleave mid-line."""
     stream.write(line + "\n")
     stream.flush()
+
+
+def progress_line(kind: str, fields: Mapping[str, Any]) -> str:
+    """One --json-progress line (without its newline): ``event`` and ``time`` first, then the
+    fields; NaN and infinities as null."""
+    record = {"event": kind, "time": round(time.time(), 3),
+              **{k: v for k, v in fields.items() if k not in ("event", "time")}}
+    return json.dumps(jsonable(record), allow_nan=False)
+
+
+class ProgressLines:
+    """--json-progress lines on ``stdout`` for commands without a run folder (sanity, lr-find,
+    a run's final error). Stops quietly when the reader goes away."""
+
+    def __init__(self, enabled: bool = True, stdout: TextIO | None = None):
+        self.enabled = enabled
+        self._stdout = stdout
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        if not self.enabled:
+            return
+        try:
+            write_line(progress_line(kind, fields), self._stdout or sys.stdout)
+        except (OSError, ValueError):
+            self.enabled = False
+
+
+def emit_error(message: str, code: int, stdout: TextIO | None = None) -> None:
+    """The ``error`` line a failed command ends with under --json-progress."""
+    ProgressLines(stdout=stdout).emit("error", message=message, code=code)
+
 
 class RunLog:
     """The run's logs (see the module docstring). ``total_epochs``: shown as ``epoch 3/15``
@@ -180,6 +234,12 @@ class RunLog:
         self._write_log(f"[{kind}] {details}".rstrip())
         self._emit({"event": kind, **fields})
 
+    def progress(self, kind: str, **fields: Any) -> None:
+        """A JSON-progress line alone, for records too bulky for train.log (which has them as
+        text already, through ``info``)."""
+        if self.enabled:
+            self._emit({"event": kind, **fields})
+
     def close(self) -> None:
         """Close the bar and the files, then draw curves.png. Safe to call twice."""
         if not self.enabled or self._closed:
@@ -244,9 +304,7 @@ class RunLog:
     def _emit(self, record: dict[str, Any]) -> None:
         if not self.json_progress:
             return
-        record = {"event": record["event"], "time": round(time.time(), 3),
-                  **{k: v for k, v in record.items() if k != "event"}}
-        text = json.dumps(jsonable(record), allow_nan=False)
+        text = progress_line(record["event"], record)
         try:
             self._stdout.write(text + "\n")
             self._stdout.flush()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,9 +45,15 @@ class LrFindResult:
     stopped_early: bool  # diverged (or a NaN) before end_lr
 
 
+def _ignore(_step: int, _lr: float, _loss: float) -> None:
+    pass
+
+
 def lr_range_test(problem: Problem, *, start_lr: float = 1e-7, end_lr: float = 10,
-                  steps: int = 100, smoothing: float = 0.05,
-                  diverge_factor: float = 4) -> LrFindResult:
+                  steps: int = 100, smoothing: float = 0.05, diverge_factor: float = 4,
+                  on_step: Callable[[int, float, float], None] = _ignore) -> LrFindResult:
+    """The sweep; `on_step(step, lr, loss)` after each step's loss is measured (step counts
+    from 0, the loss may be NaN: the sweep stops there)."""
     _check_arguments(start_lr, end_lr, steps, smoothing, diverge_factor)
     model, task = problem.model, problem.task
     result = LrFindResult([], [], [], None, False)
@@ -62,6 +69,7 @@ def lr_range_test(problem: Problem, *, start_lr: float = 1e-7, end_lr: float = 1
                 group["lr"] = lr
             loss = task.loss_fn(call(model, x), y)
             value = loss.item()
+            on_step(step, lr, value)
             if not math.isfinite(value):
                 result.stopped_early = True
                 break

@@ -1,5 +1,7 @@
 """One run, start to end, inside one process (a torchrun worker or the only process): read the
-model and data, make the run folder, check the loss fits, train, test, write the summary.
+model and data, make the run folder, check the loss fits, train, test, evaluate a classifier on
+the validation set (confusion.json, misclassified.json: builder/training/evaluation.py), write
+the summary. Its --json-progress events are listed in builder/training/logs.py.
 
 Errors a user can cause surface as the exceptions named in `EXIT_CODES`; the command line turns
 them into one line and an exit status.
@@ -23,6 +25,7 @@ from builder.training.config import TrainConfig
 from builder.training.data import load_dataset, parse_data, split
 from builder.training.distributed import World, barrier, share_object, share_text
 from builder.training.errors import model_failure
+from builder.training.evaluation import evaluates
 from builder.training.loop import Parts, Progress, Trainer
 from builder.training.models import ModelError, ModelSource, build_models, read_source
 from builder.training.run_folder import choose_run_dir, write_json
@@ -101,17 +104,20 @@ def _train(config, world, log_factory, stop_requested, command, source, network,
             write_json(run_dir / "config.json",
                        _config_record(config, source, model, task, world, command))
         if config.check_init:
-            _check_init(log, model, train, world)
+            _check_init(log, model, train, world, run_dir)
         torch.manual_seed(config.seed + world.rank)  # dropout differs per rank, repeatably
         parts = Parts(model, task, train, val if len(val) else None, run_dir, log,
                       stop_requested, {"source_sha256": source.sha256})
         trainer = Trainer(config, parts, world)
+        _say_start(log, config, world, trainer, (train, val, test), run_dir, resume)
         if resume is not None:
             trainer.restore(resume)
             log.info(f"resumed at epoch {trainer.progress.epoch + 1}, step "
                      f"{trainer.progress.step}")
         progress = trainer.fit()
         scores = trainer.evaluate(test) if len(test) else {}
+        if run_dir is not None and world.is_main and len(val) and evaluates(task):
+            _evaluate(log, config, trainer.module, task, val, world, run_dir)
         _finish(log, run_dir, world, progress, task, scores)
         return RunResult(run_dir, progress, scores, model)
     finally:
@@ -201,13 +207,53 @@ def _say_setup(log, config, source, model, task, world, parts, run_dir) -> None:
         log.info(f"run folder {run_dir}")
 
 
-def _check_init(log, model, train, world) -> None:
-    from builder.training.init_check import activation_report, format_report
+def _say_start(log, config, world, trainer, parts, run_dir, resume) -> None:
+    train, val, test = parts
+    log.event("start", run_dir=str(run_dir) if run_dir is not None else None,
+              device=str(world.device), world_size=world.size,
+              max_epochs=1 if config.fast_dev_run else config.max_epochs,
+              batches_per_epoch=trainer.batches_per_epoch, train_samples=len(train),
+              val_samples=len(val), test_samples=len(test), resumed=resume is not None)
 
-    count = min(64, len(train))
-    x = inputs.stack([train[i] for i in range(count)])
-    if world.is_main:
-        log.info("activations at initialisation:\n" + format_report(activation_report(model, x)))
+
+def _check_init(log, model, train, world, run_dir: Path | None) -> None:
+    """The table for people (the terminal, train.log), the numbers for programs (an
+    ``init_check`` event, init_check.json in a kept run folder)."""
+    from builder.training.init_check import activation_report, format_report, report_json
+
+    if not world.is_main:
+        return
+    x = inputs.stack([train[i] for i in range(min(64, len(train)))])
+    stats = activation_report(model, x)
+    log.info("activations at initialisation:\n" + format_report(stats))
+    layers = report_json(stats)
+    if run_dir is not None:
+        write_json(run_dir / "init_check.json", {"layers": layers})
+    log.progress("init_check", layers=layers)
+
+
+def _evaluate(log, config, module, task, val, world, run_dir: Path) -> None:
+    """Rank 0's pass over the validation set for the confusion matrix and the mistakes."""
+    from builder.training.evaluation import (
+        CONFUSION_FILE,
+        MISCLASSIFIED_FILE,
+        evaluate_classifier,
+        write_evaluation,
+    )
+
+    result = evaluate_classifier(module, val, task, world.device, config.batch_size,
+                                 config.precision)
+    try:
+        write_evaluation(run_dir, result, val)
+    except OSError as err:  # the run itself is done and saved; say so and end normally
+        log.info(f"could not write {CONFUSION_FILE}: {err.strerror or err}")
+        return
+    wrong = sum(sum(row) for row in result.matrix) - sum(
+        row[i] for i, row in enumerate(result.matrix))
+    log.info(f"validation: {wrong} of {len(val)} samples misclassified (final weights); "
+             f"see {CONFUSION_FILE} and {MISCLASSIFIED_FILE}")
+    log.event("evaluation", confusion=CONFUSION_FILE, misclassified=MISCLASSIFIED_FILE,
+              weights="final")
 
 
 def _config_record(config, source, model, task, world, command) -> dict:

@@ -22,13 +22,18 @@ Every rung restarts from the same initial weights with the same seed, and the mo
 every torch RNG are put back afterwards. When a rung fails, the likely causes the ladder can detect
 come one line each: a softmax before the loss (the graph's lint, or the output itself), a layer
 that gets no gradient (frozen, detached, unused), a learning rate too high (the loss rose or became
-NaN) or too low (it barely moved), and dead or exploding activations at initialisation.
+NaN) or too low (it barely moved), and dead or exploding activations at initialisation. A cause
+about one layer also names its node (`LadderReport.cause_nodes`), for the app to point at it.
+
+The rungs' names, in order: "init", "1 sample", "10 samples", "full" (`RUNG_NAMES`).
+`run_ladder` reports each rung as it starts and ends through `started` and `finished`; the
+`sanity --json-progress` lines built from them are described in builder/training/probe_events.py.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -50,6 +55,7 @@ from graph_schema.diagnostics import one_line
 SOFTMAX_LINT = "softmax-before-loss"  # graph_schema/lints.py
 FULL_WINDOW = 10  # the full rung judges the mean of this many last batch losses
 MAX_INIT_CAUSES = 3
+RUNG_NAMES = ("init", "1 sample", "10 samples", "full")
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,11 @@ class Rung:
     threshold: float | None  # rung 1: the expected loss; None when there is nothing to compare
     steps: int  # optimiser steps taken (until the loss fell below the threshold, or all)
     losses: list[float] = field(default_factory=list)  # one per step, before it
-    note: str = ""  # why it failed, or how it ran
+    notes: list[str] = field(default_factory=list)  # why it failed, or how it ran; one a line
+
+    @property
+    def note(self) -> str:
+        return "; ".join(self.notes)
 
 
 @dataclass
@@ -86,10 +96,16 @@ class LadderReport:
     causes: list[str]  # likely causes of a failure, one line each ([] when every rung passes)
     init_stats: list[LayerStats]
     lr: float
+    # (cause, node name) for each cause about one drawn node (a module path for a SPEC)
+    cause_nodes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
         return all(rung.passed for rung in self.rungs)
+
+
+# A likely cause: its line, and the node it is about (None when it is about no one node).
+Cause = tuple[str, str | None]
 
 
 @dataclass(frozen=True)
@@ -97,23 +113,35 @@ class _Probe:
     """What one forward and backward at initialisation showed."""
 
     output: str  # "probabilities", "log-probabilities" or "scores"
-    gradient_findings: list[str]
+    gradient_findings: list[Cause]
+
+
+def _ignore(_value) -> None:
+    pass
 
 
 def run_ladder(problem: Problem, *, steps: Steps = Steps(),
-               thresholds: Thresholds = Thresholds()) -> LadderReport:
+               thresholds: Thresholds = Thresholds(),
+               started: Callable[[str], None] = _ignore,
+               finished: Callable[[Rung], None] = _ignore) -> LadderReport:
+    """Climb the ladder; `started(name)` before each rung, `finished(rung)` after it."""
     model = problem.model
     with restored(model) as initial, preserved_rng(problem.device):
         x, y = first_batch(problem, problem.batch_size)
         init_stats = activation_report(model, x, problem.node_names)
+        started(RUNG_NAMES[0])
         init, probe = _init_rung(problem, initial, x, y, thresholds)
-        rungs = [init,
-                 _overfit_rung(problem, initial, "1 sample", 1, steps.one_sample, thresholds),
-                 _overfit_rung(problem, initial, "10 samples", 10, steps.ten_samples, thresholds),
-                 _full_rung(problem, initial, init.loss, steps, thresholds)]
+        finished(init)
+        rungs = [init]
+        for name in RUNG_NAMES[1:]:
+            started(name)
+            rungs.append(_training_rung_named(name, problem, initial, init.loss, steps,
+                                              thresholds))
+            finished(rungs[-1])
     failed = not all(rung.passed for rung in rungs)
     causes = _likely_causes(problem, rungs, probe, init_stats, thresholds) if failed else []
-    return LadderReport(rungs, causes, init_stats, problem.lr)
+    return LadderReport(rungs, [text for text, _node in causes], init_stats, problem.lr,
+                        [(text, node) for text, node in causes if node])
 
 
 # --- the rungs ---------------------------------------------------------------------------------
@@ -138,7 +166,15 @@ def _init_rung(problem: Problem, initial: dict, x: torch.Tensor, y: torch.Tensor
     if probe.gradient_findings:
         notes.append(f"{len(probe.gradient_findings)} layer(s) will not learn")
     model.zero_grad(set_to_none=True)
-    return Rung("init", not notes, value, expected, 0, [value], "; ".join(notes)), probe
+    return Rung(RUNG_NAMES[0], not notes, value, expected, 0, [value], notes), probe
+
+
+def _training_rung_named(name: str, problem: Problem, initial: dict, init_loss: float,
+                         steps: Steps, thresholds: Thresholds) -> Rung:
+    if name == RUNG_NAMES[3]:
+        return _full_rung(problem, initial, init_loss, steps, thresholds)
+    n, budget = (1, steps.one_sample) if name == RUNG_NAMES[1] else (10, steps.ten_samples)
+    return _overfit_rung(problem, initial, name, n, budget, thresholds)
 
 
 def _overfit_rung(problem: Problem, initial: dict, name: str, n: int, budget: int,
@@ -153,7 +189,7 @@ def _overfit_rung(problem: Problem, initial: dict, name: str, n: int, budget: in
     def reached(losses: list[float]) -> bool:
         return losses[-1] < threshold(losses)
 
-    note = ""
+    notes = []
     try:
         losses = _train(problem, initial, _repeat((x, y)), budget, reached, train_mode=True)
     except ValueError as error:
@@ -161,8 +197,8 @@ def _overfit_rung(problem: Problem, initial: dict, name: str, n: int, budget: in
             raise
         # BatchNorm1d cannot normalise a batch of one: train in eval mode (running statistics).
         losses = _train(problem, initial, _repeat((x, y)), budget, reached, train_mode=False)
-        note = "batch norm cannot train on one sample, so it ran in eval mode"
-    return _training_rung(name, losses, threshold(losses), reached(losses), note)
+        notes.append("batch norm cannot train on one sample, so it ran in eval mode")
+    return _training_rung(name, losses, threshold(losses), reached(losses), notes)
 
 
 def _full_rung(problem: Problem, initial: dict, init_loss: float, steps: Steps,
@@ -178,18 +214,17 @@ def _full_rung(problem: Problem, initial: dict, init_loss: float, steps: Steps,
 
     losses = _train(problem, initial, shuffled_batches(problem), steps.full, reached,
                     train_mode=True)
-    rung = _training_rung("full", losses, limit, reached(losses), "")
+    rung = _training_rung(RUNG_NAMES[3], losses, limit, reached(losses), [])
     rung.loss = _recent(losses)
     return rung
 
 
 def _training_rung(name: str, losses: list[float], threshold: float, reached: bool,
-                   note: str) -> Rung:
+                   notes: Sequence[str]) -> Rung:
     steps = len(losses) - 1
-    if not math.isfinite(losses[-1]):
-        why = f"the loss became {losses[-1]} at step {steps}"
-        note = f"{why}; {note}" if note else why
-    return Rung(name, reached, losses[-1], threshold, steps, losses, note)
+    why = [f"the loss became {losses[-1]} at step {steps}"] if not math.isfinite(losses[-1]) \
+        else []
+    return Rung(name, reached, losses[-1], threshold, steps, losses, why + list(notes))
 
 
 def _train(problem: Problem, initial: dict, batches: Iterator[Batch], budget: int,
@@ -247,15 +282,15 @@ def _rows_sum_to_one(out: torch.Tensor) -> bool:
     return bool(((out.sum(dim=1) - 1).abs() < 1e-3).all())
 
 
-def _gradient_findings(problem: Problem) -> list[str]:
+def _gradient_findings(problem: Problem) -> list[Cause]:
     """One line per layer holding parameters that will not learn: frozen, without a gradient
-    (detached or unused), or with an all-zero gradient."""
+    (detached or unused), or with an all-zero gradient; with the layer's node."""
     found: dict[tuple[str, str], list[str]] = {}
     for name, param in problem.model.named_parameters():
         kind = _gradient_kind(param)
         if kind:
             found.setdefault((name.rpartition(".")[0], kind), []).append(name)
-    return [_gradient_line(problem.node_name(path), kind, names)
+    return [(_gradient_line(problem.node_name(path), kind, names), problem.node_name(path))
             for (path, kind), names in found.items()]
 
 
@@ -283,39 +318,45 @@ def _gradient_line(node: str, kind: str, names: list[str]) -> str:
 
 
 def _likely_causes(problem: Problem, rungs: list[Rung], probe: _Probe,
-                   init_stats: list[LayerStats], thresholds: Thresholds) -> list[str]:
+                   init_stats: list[LayerStats], thresholds: Thresholds) -> list[Cause]:
     # Root causes first: a dead layer at init is why the layers before it get zero gradients.
-    causes = _softmax_causes(problem, probe)
+    causes = _softmax_causes(problem, probe, init_stats)
     flagged = [s for s in init_stats if s.flagged]
-    causes += [f"node '{s.name}' ({s.type}) at initialisation: {s.reason} (see --check-init)"
-               for s in flagged[:MAX_INIT_CAUSES]]
+    causes += [(f"node '{s.name}' ({s.type}) at initialisation: {s.reason} (see --check-init)",
+                s.name) for s in flagged[:MAX_INIT_CAUSES]]
     if len(flagged) > MAX_INIT_CAUSES:
-        causes.append(f"... and {len(flagged) - MAX_INIT_CAUSES} more flagged layers "
-                      f"(see --check-init)")
+        causes.append((f"... and {len(flagged) - MAX_INIT_CAUSES} more flagged layers "
+                       f"(see --check-init)", None))
     causes += probe.gradient_findings
-    causes += _lr_causes(problem, rungs, thresholds, explained=bool(causes))
+    causes += [(text, None) for text in
+               _lr_causes(problem, rungs, thresholds, explained=bool(causes))]
     if not math.isfinite(rungs[0].loss):
-        causes.append("the loss is NaN or Inf before any step: look for NaN in the data and "
-                      "for an exploding initialisation (--check-init)")
-    return causes or ["no likely cause detected: try `torchcanvas lr-find` for the learning "
-                      "rate and --check-init for the initialisation"]
+        causes.append(("the loss is NaN or Inf before any step: look for NaN in the data and "
+                       "for an exploding initialisation (--check-init)", None))
+    return causes or [("no likely cause detected: try `torchcanvas lr-find` for the learning "
+                       "rate and --check-init for the initialisation", None)]
 
 
-def _softmax_causes(problem: Problem, probe: _Probe) -> list[str]:
+def _softmax_causes(problem: Problem, probe: _Probe,
+                    init_stats: list[LayerStats]) -> list[Cause]:
     lints = [d for d in problem.diagnostics if getattr(d, "code", "") == SOFTMAX_LINT]
     if lints:
-        return [one_line(f"softmax before the loss: node '{d.node_name or d.node_id}' "
-                         f"{d.message}" + (f" (fix: {d.fix.label})" if d.fix else ""))
+        return [(one_line(f"softmax before the loss: node '{d.node_name or d.node_id}' "
+                          f"{d.message}" + (f" (fix: {d.fix.label})" if d.fix else "")),
+                 d.node_name or d.node_id)
                 for d in lints]
     loss = problem.task.loss
+    # Without the graph's lint, the softmax is the last layer to run when it is one at all.
+    last = init_stats[-1] if init_stats else None
+    node = last.name if last is not None and last.type == "Softmax" else None
     if loss in CLASS_LOSSES and probe.output == "probabilities":
         wants = "raw logits, since it applies log-softmax itself" if loss == "cross_entropy" \
             else "log-probabilities: end the network with LogSoftmax instead"
-        return [f"softmax before the loss: the model's output rows are probabilities (they sum "
-                f"to 1), but {loss} expects {wants}; remove the final softmax"]
+        return [(f"softmax before the loss: the model's output rows are probabilities (they "
+                 f"sum to 1), but {loss} expects {wants}; remove the final softmax", node)]
     if loss == "nll" and probe.output == "scores":
-        return ["loss nll expects log-probabilities, but the model's output rows are not: end "
-                "the network with LogSoftmax, or use --loss cross_entropy on raw logits"]
+        return [("loss nll expects log-probabilities, but the model's output rows are not: end "
+                 "the network with LogSoftmax, or use --loss cross_entropy on raw logits", None)]
     return []
 
 
