@@ -13,9 +13,10 @@ op.add), laid out by graph_schema.layout and saved to a temporary file.
 - routes: in the opened window, routing every edge round the boxes (``reroute_all``: what a
   rebuild or a new flow costs, gathering the boxes, ports and labels from the items
   included); the reroute after one node in the middle moved sideways, as the drop of a drag
-  does it (``flush_routes`` after the item moved: exact, every label placed again); and one
-  drag step, a real mouse move of the view with the node under it (Qt moves the item, the
-  scene reroutes its edges live, placing only their labels). Baseline: the full routing, in
+  does it (``flush_routes`` after the item moved: exact routes; the labels the move
+  displaced are placed again around the others, which stay); and one drag step, a real
+  mouse move of the view with the node under it (Qt moves the item, the scene reroutes its
+  edges live, placing only their labels). Baseline: the full routing, in
   the same run. Target: the reroute and the drag step under 16 ms (one frame at 60 Hz).
 - frames: render the canvas viewport to an image after each pan step (40 px) and each zoom
   step (x1.1 in, then out), at "fit" (the whole network visible) and at 100 %, with the

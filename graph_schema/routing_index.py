@@ -5,6 +5,11 @@ only at the cells along the segment. Queries are clamped to the cells that hold 
 segment running far out past the layout costs no more than one across it. Rectangles are open:
 a segment running along a rectangle's border does not meet it, which is what lets a route run
 exactly one clearance away from a box.
+
+The cells hold tuples, never changed in place, so ``copy`` (two dictionary copies) gives an
+index that can take and lose rectangles without touching the original: a reroute brings the
+previous routing's index up to date for the moved boxes only, and the previous routing stays
+as it was.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ class RectIndex:
     def __init__(self, cell: float):
         self.cell = max(float(cell), 1.0)
         self.rects: dict[Hashable, Rect] = {}
-        self.cells: dict[tuple[int, int], list[Hashable]] = {}
-        self.low = [0, 0]  # smallest cell column and row in use
+        self.cells: dict[tuple[int, int], tuple[Hashable, ...]] = {}
+        # The smallest and largest cell column and row in use, or once in use: they only
+        # clamp queries, so they may stay wider than the rectangles after a removal.
+        self.low = [0, 0]
         self.high = [-1, -1]
         self.inset = 0.0  # how much smaller than listed the rectangles are, on every side
 
@@ -35,30 +42,52 @@ class RectIndex:
         view.inset = self.inset + inset
         return view
 
+    def copy(self) -> RectIndex:
+        """An index with the same rectangles, to change without changing this one."""
+        twin = RectIndex(self.cell)
+        twin.rects, twin.cells = dict(self.rects), dict(self.cells)
+        twin.low, twin.high, twin.inset = list(self.low), list(self.high), self.inset
+        return twin
+
     def _span(self, low: float, high: float, axis: int) -> range:
         cell = self.cell
         first = self.low[axis] if low == -INF else max(int(low // cell), self.low[axis])
         last = self.high[axis] if high == INF else min(int(high // cell), self.high[axis])
         return range(first, last + 1)
 
-    def add(self, key: Hashable, rect: Rect) -> None:
-        self.rects[key] = rect
+    def _cells_of(self, rect: Rect) -> tuple[int, int, int, int]:
         cell = self.cell
-        c0, c1 = int(rect[0] // cell), int(rect[2] // cell)
-        r0, r1 = int(rect[1] // cell), int(rect[3] // cell)
-        if not self.cells:
-            self.low, self.high = [c0, r0], [c1, r1]
+        return int(rect[0] // cell), int(rect[1] // cell), int(rect[2] // cell), \
+            int(rect[3] // cell)
+
+    def add(self, key: Hashable, rect: Rect) -> None:
+        """List ``rect`` under ``key``, which must not be listed yet (``remove`` it first)."""
+        self.rects[key] = rect
+        c0, r0, c1, r1 = self._cells_of(rect)
+        low, high, cells = self.low, self.high, self.cells
+        if not cells:
+            low[:], high[:] = (c0, r0), (c1, r1)
         else:
-            self.low = [min(self.low[0], c0), min(self.low[1], r0)]
-            self.high = [max(self.high[0], c1), max(self.high[1], r1)]
+            low[:] = min(low[0], c0), min(low[1], r0)
+            high[:] = max(high[0], c1), max(high[1], r1)
+        for column in range(c0, c1 + 1):
+            for row in range(r0, r1 + 1):
+                cells[(column, row)] = cells.get((column, row), ()) + (key,)
+
+    def remove(self, key: Hashable) -> None:
+        """Unlist ``key``'s rectangle; nothing happens if it is not listed."""
+        rect = self.rects.pop(key, None)
+        if rect is None:
+            return
+        c0, r0, c1, r1 = self._cells_of(rect)
         cells = self.cells
         for column in range(c0, c1 + 1):
             for row in range(r0, r1 + 1):
-                bucket = cells.get((column, row))
-                if bucket is None:
-                    cells[(column, row)] = [key]
+                bucket = tuple(k for k in cells[(column, row)] if k != key)
+                if bucket:
+                    cells[(column, row)] = bucket
                 else:
-                    bucket.append(key)
+                    del cells[(column, row)]
 
     def _candidates(self, left: float, top: float, right: float, bottom: float
                     ) -> Iterator[Hashable]:
