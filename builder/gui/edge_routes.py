@@ -12,10 +12,11 @@ and hands each EdgeItem its ``Route``:
 
 ``route_all`` routes every edge; ``refresh`` brings the routes up to date after anything
 changed (``reroute``: only the routes near what moved are done again, and they come out as a
-full routing would give them); ``drag_step`` is the cheap version for a node being dragged,
-before the document hears of the move: it places only the dragged edges' labels, and gives
-up for the rest of a drag that makes it too slow (the dragged edges are then drawn as
-S-curves until the drop). When the router refuses the data (a number that is not finite),
+full routing would give them; when the scene says only nodes moved, only those nodes and
+their edges are measured again, and only the edges whose route or label changed are told);
+``drag_step`` is the same for a node being dragged, before the document hears of the move,
+and gives up for the rest of a drag that makes it too slow (the dragged edges are then drawn
+as S-curves until the drop). When the router refuses the data (a number that is not finite),
 the edges are drawn as S-curves: never a crash.
 """
 
@@ -45,6 +46,7 @@ class EdgeRoutes:
         self.drag_too_slow = False  # this drag draws its edges as S-curves until the drop
         self._boxes: dict[str, Box] = {}
         self._requests: dict[tuple, tuple] = {}  # edge key -> (its item, its request)
+        self._edges_of: dict[str, list[tuple]] = {}  # node id -> keys of its edges
         self._seen: dict[str, tuple] = {}  # node id -> (x, y, size, look) last measured
 
     # -- what the router is given -------------------------------------------------------
@@ -95,7 +97,30 @@ class EdgeRoutes:
             if known[1] is not None:
                 requests[key] = known
         self._boxes, self._requests = boxes, requests
+        self._edges_of = {}
+        for key in requests:
+            self._edges_of.setdefault(key[0], []).append(key)
+            self._edges_of.setdefault(key[2], []).append(key)
         return boxes, [request for _, request in requests.values()], self._label_sizes()
+
+    def _moved_inputs(self, moved: set[str]) -> list[tuple] | None:
+        """The edges to route when only the nodes in ``moved`` moved: their boxes and their
+        edges' ends measured again, everything else as last measured. None when a box or a
+        port is not a finite number (a full ``inputs`` then says which)."""
+        for node_id in moved:
+            item = self.scene.nodes.get(node_id)
+            box = self._box(node_id) if item is not None else None
+            if box is None:
+                return None
+            self._boxes[node_id] = box
+            self._seen[node_id] = (box[0], box[1], item.size, item.look)
+            for key in self._edges_of.get(node_id, ()):
+                edge = self._requests[key][0]
+                request = self._request(key, edge)
+                if request is None:
+                    return None
+                self._requests[key] = (edge, request)
+        return [request for _, request in self._requests.values()]
 
     def _label_sizes(self) -> dict[tuple, tuple[float, float]]:
         edges = self.scene.edges
@@ -113,49 +138,41 @@ class EdgeRoutes:
         self._apply(routing)
         self.seconds = time.perf_counter() - started
 
-    def refresh(self, moved: Iterable[str] = ()) -> None:
+    def refresh(self, moved: Iterable[str] = (), only_moved: bool = False) -> None:
         """Routes up to date with the scene: ``moved`` nodes moved (any node whose box
-        changed counts too), edges or labels may have come, gone or changed."""
+        changed counts too), edges or labels may have come, gone or changed; with
+        ``only_moved`` the scene says nothing but those moves happened."""
         if self.routing is None or self.routing.flow != self.flow():
             self.route_all()
             return
         started = time.perf_counter()
-        boxes, edges, labels = self.inputs(fresh=False)
+        moved = set(moved)
+        edges = self._moved_inputs(moved) if only_moved else None
+        if edges is None:
+            boxes, edges, labels = self.inputs(fresh=False)
+        else:
+            boxes, labels = self._boxes, None  # None: the labels' sizes are as they were
         try:
-            routing = reroute(self.routing, boxes, edges, set(moved), label_sizes=labels)
+            routing = reroute(self.routing, boxes, edges, moved, label_sizes=labels)
         except ValueError as err:
             routing, self.problem = None, str(err)
-        self._apply(routing)
+        self._apply(routing, _changed(routing) if only_moved and labels is None else None)
         self.seconds = time.perf_counter() - started
 
     def drag_step(self, moved: set[str]) -> None:
         """The nodes in ``moved`` are being dragged: route their edges, and those they now
-        pass or no longer block, again. Only the dragged edges' labels are placed (placing
-        every label is most of a reroute's time); the drop's ``refresh`` places them all."""
+        pass or no longer block, again, and place the labels that must move."""
         if self.routing is None or self.drag_too_slow or not moved:
             return
         started = time.perf_counter()
-        for node_id in moved:
-            if node_id in self.scene.nodes:
-                box = self._box(node_id)
-                if box is None:
-                    return  # the drop's refresh says why
-                self._boxes[node_id] = box
-        edges = self.scene.edges
-        touched = {key for key in self._requests if key[0] in moved or key[2] in moved}
-        for key in touched:
-            request = self._request(key, edges[key])
-            if request is None:
-                return
-            self._requests[key] = (edges[key], request)
-        labels = {key: label_size(edges[key].label) for key in touched if edges[key].label}
+        edges = self._moved_inputs({n for n in moved if n in self.scene.nodes})
+        if edges is None:
+            return  # the drop's refresh says why
         try:
-            routing = reroute(self.routing, self._boxes,
-                              [request for _, request in self._requests.values()], moved,
-                              label_sizes=labels)
+            routing = reroute(self.routing, self._boxes, edges, moved)
         except ValueError:
             return
-        self._apply(routing, routing.recomputed)
+        self._apply(routing, _changed(routing))
         self.seconds = time.perf_counter() - started
         self.drag_too_slow = self.seconds > DRAG_BUDGET_S
 
@@ -169,3 +186,8 @@ class EdgeRoutes:
             item = edges.get(key)
             if item is not None:
                 item.set_route(routes.get(key))
+
+
+def _changed(routing: Routing | None) -> frozenset:
+    """The edges whose route or label a reroute made anew: the others kept theirs."""
+    return frozenset() if routing is None else routing.recomputed | routing.relabelled

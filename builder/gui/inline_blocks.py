@@ -196,15 +196,16 @@ class InlineBlocks(QObject):
         if item.size != (width, height):
             item.prepareGeometryChange()
             item.size = (width, height)
+            self.scene.node_item_moved(item.node_id)  # its box changed: route its edges
         if item.pos() != QPointF(x, y):
             item.setPos(x, y)
         for edge in item.edges:
             edge.adjust()
 
-    @staticmethod
-    def _restore(item: NodeItem) -> None:
+    def _restore(self, item: NodeItem) -> None:
         item.prepareGeometryChange()
         item.size = node_size(item.look, item.flow)
+        self.scene.node_item_moved(item.node_id)  # its box changed: route its edges
         item.snapping = True
         item.setVisible(True)
         for edge in item.edges:

@@ -57,6 +57,9 @@ class CanvasScene(QGraphicsScene):
         self.edge_routes = EdgeRoutes(self)
         self._moved_items: set[str] = set()  # nodes moved since the routes were last done
         self._routes_stale = False
+        # Something besides those moves changed since (an edge, a label, a node's size): the
+        # router must measure the whole scene again, not just the moved nodes.
+        self._more_than_moves = False
         self._in_mouse_move = False
         # The init check's word on nodes (builder/gui/init_badges.py keeps it current): kept
         # across rebuilds, as it is not the document's.
@@ -111,7 +114,7 @@ class CanvasScene(QGraphicsScene):
     def reroute_all(self) -> None:
         """Route every edge afresh (after the project's flow changed, say)."""
         self._moved_items.clear()
-        self._routes_stale = False
+        self._routes_stale = self._more_than_moves = False
         self.edge_routes.route_all()
         self._routes_done()
 
@@ -119,15 +122,18 @@ class CanvasScene(QGraphicsScene):
         """Bring stale routes up to date now (they would be at the next turn of the loop)."""
         if self._routes_stale or self._moved_items:
             moved, self._moved_items = self._moved_items, set()
-            self._routes_stale = False
-            self.edge_routes.refresh(moved)
+            only_moved = not self._more_than_moves
+            self._routes_stale = self._more_than_moves = False
+            self.edge_routes.refresh(moved, only_moved)
             self._routes_done()
 
     def _routes_done(self) -> None:
         self.overview.dirty = True
         self.routes_updated.emit()
 
-    def _mark_routes_stale(self) -> None:
+    def _mark_routes_stale(self, moves_only: bool = False) -> None:
+        if not moves_only:
+            self._more_than_moves = True
         if not self._routes_stale:
             self._routes_stale = True
             self._routes_went_stale.emit()
@@ -139,7 +145,7 @@ class CanvasScene(QGraphicsScene):
         """A node item moved (NodeItem calls this): by a drag, or to follow the document."""
         self._moved_items.add(node_id)
         if not self._in_mouse_move:
-            self._mark_routes_stale()
+            self._mark_routes_stale(moves_only=True)
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         self._in_mouse_move = True

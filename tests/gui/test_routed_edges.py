@@ -15,9 +15,10 @@ from builder.gui import edge_routes
 from builder.gui.items import EdgeItem, NodeItem
 from builder.gui.project_document import block_key
 from builder.gui.scene import UNKNOWN_SHAPE
-from graph_schema.route_check import route_crossings
+from graph_schema.document import Position
+from graph_schema.route_check import label_overlaps, route_crossings
 from graph_schema.routing import route_edges
-from tests.gui.route_support import drawn_path, drawn_problems, node_boxes
+from tests.gui.route_support import drawn_labels, drawn_path, drawn_problems, node_boxes
 from tests.gui.windows import open_window
 
 
@@ -185,3 +186,27 @@ def test_edges_below_an_error_say_their_shape_is_unknown(qtbot):
     assert below and all(item.label == UNKNOWN_SHAPE for item in below)
     assert all(not item.label_rect().isEmpty() for item in below)
     assert drawn_problems(scene) == []
+
+
+def test_after_moves_alone_only_the_moved_nodes_are_measured_again(qtbot, monkeypatch):
+    window, view, scene = basic_block(qtbot)
+    measured = []
+    full_inputs = scene.edge_routes.inputs
+    monkeypatch.setattr(scene.edge_routes, "inputs",
+                        lambda fresh=True: measured.append(fresh) or full_inputs(fresh))
+    relu = window.doc.node(scene.key, "r1").position
+    window.controller.move(scene.key, {"r1": Position(x=relu.x + 160, y=relu.y)})
+    assert measured == []  # the moved node and its edges only
+    points = {key: route.points for key, route in fresh_routes(scene).items()}
+    assert {key: item.route.points for key, item in scene.edges.items()} == points
+    assert label_overlaps(node_boxes(scene), drawn_labels(scene)) == []
+
+    # A node that changes size without moving (a longer name) is measured again, with the rest.
+    measured.clear()  # fresh_routes measured it all
+    conv = next(n for n, item in scene.nodes.items() if item.look.family == "conv")
+    width = scene.nodes[conv].size[0]
+    assert window.controller.rename(scene.key, conv, "a_much_longer_name_for_this_conv")
+    assert scene.nodes[conv].size[0] > width
+    scene.flush_routes()
+    assert measured == [False]
+    assert drawn_routes(scene) == fresh_routes(scene)
