@@ -1,19 +1,13 @@
-"""pyqtgraph for the Train panel's plots, bound to PySide6 and coloured from the window.
-
-pyqtgraph picks its Qt binding when first imported; naming PySide6 keeps it from choosing
-another binding that happens to be installed (two bindings in one process crash).
-"""
+"""The Train panel's plots coloured from the window (pyqtgraph, bound to PySide6 by
+curves_plotlib)."""
 
 from __future__ import annotations
 
-import os
+from PySide6.QtCore import QEvent
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QWidget
 
-os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-
-import pyqtgraph as pg  # noqa: E402  (after the binding is chosen)
-from PySide6.QtCore import QEvent  # noqa: E402
-from PySide6.QtGui import QColor, QPalette  # noqa: E402
-from PySide6.QtWidgets import QWidget  # noqa: E402
+from builder.gui.train.curves_plotlib import pg
 
 # matplotlib's tab10, the colours of `torchcanvas compare`'s PNG: run i has one colour in both.
 RUN_COLORS = (
