@@ -16,9 +16,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneMouseEvent, QStyleOpt
 
 from builder.gui.glyphs import DETAIL_LOD, PORT_RADIUS, node_size, paint_node
 from builder.gui.inline_body import TITLE_FONT, Body, InnerEdge
-from builder.gui.items import EDGE_FONT
+from builder.gui.items import EDGE_FONT, routed_path
 from builder.gui.theme import ERROR_COLOR, Theme
-from graph_schema.routing import path_steps
 
 Activated = Callable[[Body, str], None]
 FRAME_RADIUS = 10.0
@@ -138,14 +137,7 @@ def _edge_path(edge: InnerEdge) -> QPainterPath:
         path = QPainterPath(QPointF(*points[0]))
         path.lineTo(QPointF(*points[-1]))
         return path
-    steps = path_steps(points)
-    path = QPainterPath(QPointF(*steps[0][1]))
-    for step in steps[1:]:
-        if step[0] == "line":
-            path.lineTo(QPointF(*step[1]))
-        else:
-            path.quadTo(QPointF(*step[1]), QPointF(*step[2]))
-    return path
+    return routed_path(points)
 
 
 def _paint_edge(painter: QPainter, edge: InnerEdge, path: QPainterPath, theme: Theme,

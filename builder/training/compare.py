@@ -188,9 +188,9 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     best_header = f"best {next(iter(metrics))} (epoch)" if shared else "best metric (epoch)"
     header = ["run", "model", "params", best_header, "epochs", "time", "samples/s"]
     lines = [header] + [[
-        row["run"], str(row["model"] or "-"), _count(row["params"]),
-        _best_text(row, with_name=not shared), str(row["epochs"]), duration(row["seconds"]),
-        _count(row["samples_per_s"]),
+        row["run"], str(row["model"] or "-"), count_text(row["params"]),
+        best_text(row, with_name=not shared), str(row["epochs"]), duration(row["seconds"]),
+        count_text(row["samples_per_s"]),
     ] for row in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     numeric = {2, 4, 5, 6}  # right-aligned, so digits line up
@@ -207,12 +207,12 @@ def format_differences(found: dict[str, dict[str, Any]]) -> list[str]:
     lines = [f"note: these runs were not trained under the same setup; they differ in "
              f"{', '.join(found)}:"]
     for key, values in found.items():
-        shown = ", ".join(f"{label} {_setting(value)}" for label, value in values.items())
+        shown = ", ".join(f"{label} {setting_text(value)}" for label, value in values.items())
         lines.append(f"  {key}: {shown}")
     return lines
 
 
-def _setting(value: Any) -> str:
+def setting_text(value: Any) -> str:
     if value is None:
         return "(not recorded)"
     if isinstance(value, str):
@@ -220,7 +220,7 @@ def _setting(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _best_text(row: dict[str, Any], with_name: bool) -> str:
+def best_text(row: dict[str, Any], with_name: bool) -> str:
     if row["best"] is None:
         return "-"
     text = f"{_score(row['best'])} ({row['best_epoch']})"
@@ -231,7 +231,7 @@ def _score(value: float) -> str:
     return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e4 else f"{value:.3e}"
 
 
-def _count(value: Any) -> str:
+def count_text(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return f"{value:,.0f}"
     return "-"

@@ -29,7 +29,15 @@ from PySide6.QtWidgets import (
 )
 
 from builder.gui.train.compare_plot import integer_ticks, pg, run_color, themed_plot
-from builder.training.compare import CompareError, Run, duration, load_runs, report
+from builder.training.compare import (
+    CompareError,
+    Run,
+    best_text,
+    count_text,
+    duration,
+    load_runs,
+    report,
+)
 from builder.training.curves import metric_column, series
 
 SCORE_HEADERS = ("run", "model", "params", "best", "epochs", "time", "samples/s")
@@ -103,11 +111,11 @@ class CompareView(QWidget):
             cells = [
                 row["run"],
                 row["model"] or "-",
-                _count(row["params"]),
-                _best(row, named=len(metrics) > 1),
+                count_text(row["params"]),
+                best_text(row, with_name=len(metrics) > 1),
                 str(row["epochs"]),
                 duration(row["seconds"]),
-                _count(row["samples_per_s"]),
+                count_text(row["samples_per_s"]),
             ]
             cells += [_setting(differences[key][row["run"]]) for key in settings]
             for column, text in enumerate(cells):
@@ -179,19 +187,6 @@ def _setup_note(differences: dict[str, dict]) -> str:
         f"These runs were not trained under the same setup: they differ in "
         f"{', '.join(differences)} (the columns in bold)."
     )
-
-
-def _best(row: dict[str, Any], named: bool) -> str:
-    if row["best"] is None:
-        return "-"
-    text = f"{row['best']:.4f} ({row['best_epoch']})"
-    return f"{row['metric']} {text}" if named else text
-
-
-def _count(value: Any) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return f"{value:,.0f}"
-    return "-"
 
 
 def _setting(value: Any) -> str:
