@@ -15,6 +15,7 @@ from pathlib import Path
 from builder.compare_command import add_compare_parser
 from builder.import_command import add_import_arguments, cmd_import
 from builder.outputs import add_force_argument, output_problem
+from builder.panel_commands import add_panel_parsers
 from builder.probe_commands import add_probe_parsers
 from builder.render_command import add_render_parser
 from builder.train_command import add_train_parser
@@ -257,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     add_compare_parser(sub)
     add_probe_parsers(sub)
+    add_panel_parsers(sub)
     return parser
 
 

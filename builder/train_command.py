@@ -68,7 +68,23 @@ def resolve_config(args: argparse.Namespace):
         training = load_project(args.target).training
     if flags["data"] is None:
         flags["data"] = _project_data(training)
-    return resolve({"target": args.target, **flags}, training)
+    config = resolve({"target": args.target, **flags}, training)
+    _show_only_chosen_gpu(config)
+    return config
+
+
+def _show_only_chosen_gpu(config) -> None:
+    """A project's device `cuda:1`: the run sees that GPU alone, as its cuda:0 (set before
+    torch starts CUDA; our torchrun's workers inherit it). Under a user's own torchrun the
+    ranks are placed by local rank, as that launch intends."""
+    from builder.training.config import chosen_gpu_environment
+    from builder.training.distributed import under_torchrun
+
+    if under_torchrun():
+        return
+    visible = chosen_gpu_environment(config, dict(os.environ))
+    if visible is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = visible
 
 
 def _project_data(training) -> str:

@@ -381,6 +381,10 @@ class Block(Network):
 
 LOSSES = ("cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_with_logits")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+# Lightning's names, as the runner's --precision takes them.
+PRECISIONS = ("32-true", "16-mixed", "bf16-mixed")
+# "auto" (a GPU when there is one), "cpu", "cuda" (a GPU, required) or one GPU by its index.
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:[0-9]{1,3})?)$"
 
 
 class Training(_Strict):
@@ -398,6 +402,11 @@ class Training(_Strict):
     batch_size: int = Field(default=32, ge=1, le=1_000_000)
     epochs: int = Field(default=10, ge=1, le=1_000_000)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    # Where and how it runs. The defaults are the runner's own, so a file from before these
+    # fields trains as it did.
+    precision: Literal[PRECISIONS] = "32-true"  # type: ignore[valid-type]
+    device: Annotated[str, Field(max_length=16, pattern=DEVICE_PATTERN)] = "auto"
+    processes: int = Field(default=1, ge=1, le=1024)  # torchrun processes on this machine
 
 
 class Project(_Strict):

@@ -28,6 +28,7 @@ from builder.gui.panels import install as install_panels
 from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.quick_add import QuickAdd
 from builder.gui.theme import apply_to_application, system_theme, theme_named
+from builder.gui.train import install as install_train_panel
 from builder.gui.view import CanvasView
 from graph_schema.dims import format_shape_compact
 from graph_schema.edit_rules import PortEnd
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self._update_title()
         self.panels = install_panels(self, self.files.kept_source.review)
+        self.train = install_train_panel(self)  # a dock tabbed with the Project panel
         self._on_panels_menu_about_to_show()  # with the panels just docked
 
     # -- parts ------------------------------------------------------------------------------
@@ -412,9 +414,12 @@ class MainWindow(QMainWindow):
         store.setValue("window/state", self.saveState())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self.files.confirm_close():  # unsaved work: Save / Discard / Cancel
+        # A run going: stop it (with a checkpoint)? Then unsaved work: Save / Discard / Cancel.
+        # The run is stopped only once both answers let the window close.
+        if not self.train.confirm_close() or not self.files.confirm_close():
             event.ignore()
             return
+        self.train.shut_down()
         self.save_layout()
         super().closeEvent(event)
         self.closed.emit(self)

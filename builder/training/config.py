@@ -68,6 +68,8 @@ class TrainConfig:
     trust_kept_source: bool = False
     split: tuple = DEFAULT_SPLIT
     num_workers: int = 0
+    # The one GPU the project's `device` names ("cuda:1"), or None: any (by local rank).
+    cuda_device: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
@@ -79,7 +81,7 @@ class TrainConfig:
 # Where a flag is not given, these fields of the project's `training` section decide.
 PROJECT_FIELDS = {"lr": "learning_rate", "optimizer": "optimizer", "weight_decay": "weight_decay",
                   "batch_size": "batch_size", "max_epochs": "epochs", "seed": "seed",
-                  "loss": "loss"}
+                  "loss": "loss", "precision": "precision", "devices": "processes"}
 
 
 def resolve(flags: dict[str, Any], training=None) -> TrainConfig:
@@ -91,10 +93,36 @@ def resolve(flags: dict[str, Any], training=None) -> TrainConfig:
             values.setdefault(name, getattr(training, project_field))
         if training.task in ("classification", "regression"):
             values.setdefault("task", training.task)
+        if "accelerator" not in values:  # --accelerator wins over the project's device
+            values["accelerator"], values["cuda_device"] = device_choice(training.device)
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in values.items() if k in known})
     check(config)
     return config
+
+
+def device_choice(device: str) -> tuple[str, int | None]:
+    """The project's `device` ("auto", "cpu", "cuda", "cuda:1") as (accelerator, GPU index)."""
+    if device in ("auto", "cpu"):
+        return device, None
+    _, _, index = device.partition(":")
+    return "gpu", int(index) if index else None
+
+
+def chosen_gpu_environment(config: TrainConfig, environ: dict[str, str]) -> str | None:
+    """The CUDA_VISIBLE_DEVICES that leaves only the project's chosen GPU visible (so it is
+    cuda:0 inside the run), or None to leave the environment alone. Indices count the GPUs
+    visible already, as `torchcanvas devices` lists them."""
+    if config.cuda_device is None:
+        return None
+    visible = environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is None:
+        return str(config.cuda_device)
+    ids = [part.strip() for part in visible.split(",") if part.strip()]
+    if config.cuda_device >= len(ids):
+        raise ConfigError(f"device cuda:{config.cuda_device}: only {len(ids)} GPU(s) are "
+                          f"visible here (CUDA_VISIBLE_DEVICES={visible})")
+    return ids[config.cuda_device]
 
 
 def is_spec(target: str) -> bool:
@@ -144,6 +172,10 @@ def check(config: TrainConfig) -> None:
                           "node rank 0)")
     if config.dist_timeout <= 0:
         raise ConfigError("--dist-timeout must be positive")
+    if config.cuda_device is not None and config.devices > 1:
+        raise ConfigError(f"the project's device cuda:{config.cuda_device} is one GPU, but "
+                          f"{config.devices} processes were asked for; choose device auto or "
+                          f"cuda to use several GPUs")
     if config.batch_size > 1_000_000:
         raise ConfigError(f"--batch-size {config.batch_size} is more than any dataset here holds")
 

@@ -6,6 +6,7 @@ accepts exactly what a project file may hold and says why in one line when it do
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, get_args
 
 from pydantic import ValidationError
@@ -17,10 +18,11 @@ from builder.gui.panels.fields import CheckedField
 from builder.gui.project_document import ProjectDocument
 from graph_schema.document import Training
 
-CHOICES = ("task", "loss", "optimizer")
-TEXTS = ("dataset", "metrics", "learning_rate", "weight_decay", "batch_size", "epochs", "seed")
+CHOICES = ("task", "loss", "optimizer", "precision")
+TEXTS = ("dataset", "metrics", "learning_rate", "weight_decay", "batch_size", "epochs", "seed",
+         "device", "processes")
 LABELS = {"learning_rate": "Learning rate", "weight_decay": "Weight decay",
-          "batch_size": "Batch size"}
+          "batch_size": "Batch size", "optimizer": "Optimiser"}
 
 
 def field_text(name: str, value: Any) -> str:
@@ -45,16 +47,26 @@ def check_training(training: Training, name: str, value: Any) -> Training:
         raise ValueError(f"{name}: {first['msg']}") from None
 
 
+def commit_training_field(doc: ProjectDocument, controller: EditController, name: str,
+                          value: Any) -> None:
+    """One field of the project's training section set through the controller (one undo
+    step, none when the value is what it was); ValueError (one line) when refused."""
+    controller.set_project_field("training", check_training(doc.project.training, name, value))
+
+
 class TrainingForm(QWidget):
+    """``names``: the fields to show, in order (default: every field of ``Training``).
+    ``form`` is the layout, for a caller that adds rows of its own."""
+
     def __init__(self, doc: ProjectDocument, controller: EditController,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, names: Sequence[str] | None = None):
         super().__init__(parent)
         self.doc, self.controller = doc, controller
-        form = QFormLayout(self)
+        form = self.form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         self.combos: dict[str, QComboBox] = {}
         self.fields: dict[str, CheckedField] = {}
-        for name in Training.model_fields:
+        for name in names or Training.model_fields:
             label = LABELS.get(name, name.replace("_", " ").capitalize())
             if name in CHOICES:
                 combo = QComboBox()
@@ -68,8 +80,11 @@ class TrainingForm(QWidget):
                 field.committed.connect(lambda training: self._commit_training(training))
                 self.fields[name] = field
                 form.addRow(label, field)
-        self.fields["metrics"].set_placeholder("accuracy, f1, …")
-        self.fields["dataset"].set_placeholder("e.g. MNIST, CIFAR-10, a folder")
+        placeholders = {"metrics": "accuracy, f1, …", "dataset": "e.g. MNIST, CIFAR-10, a folder",
+                        "device": "auto, cpu, cuda or cuda:0"}
+        for name, text in placeholders.items():
+            if name in self.fields:
+                self.fields[name].set_placeholder(text)
         self.refresh()
 
     def refresh(self) -> None:
@@ -84,7 +99,7 @@ class TrainingForm(QWidget):
         return check_training(self.doc.project.training, name, read_field(name, text))
 
     def _commit(self, name: str, value: Any) -> None:
-        self._commit_training(check_training(self.doc.project.training, name, value))
+        commit_training_field(self.doc, self.controller, name, value)
 
     def _commit_training(self, training: Training) -> None:
         self.controller.set_project_field("training", training)
