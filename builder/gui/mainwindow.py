@@ -22,13 +22,14 @@ from builder.gui.find_bar import FindBar
 from builder.gui.flow_action import FlowActions
 from builder.gui.graph_edits import add_network, remove_network, rename_graph
 from builder.gui.graph_tabs import GraphTabs
+from builder.gui.init_badges import InitBadges
 from builder.gui.inline_actions import InlineActions
 from builder.gui.palette import Palette
 from builder.gui.panels import install as install_panels
 from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.quick_add import QuickAdd
 from builder.gui.theme import apply_to_application, system_theme, theme_named
-from builder.gui.train import install as install_train_panel
+from builder.gui.train.dock import install as install_train_panel
 from builder.gui.view import CanvasView
 from graph_schema.dims import format_shape_compact
 from graph_schema.edit_rules import PortEnd
@@ -92,6 +93,8 @@ class MainWindow(QMainWindow):
         doc, controller, tabs, status_bar = self.doc, self.controller, self.tabs, \
             self.statusBar()
         # File menu, exports, kept source, autosave, drops of project files.
+        # The init check's badges on the canvases (the Train panel's Check init fills them).
+        self.init_badges = InitBadges(doc, tabs, status_bar)
         self.files = FileController(self, doc, controller, tabs, status_bar,
                                     open_window=lambda: windows.open_beside(self).files)
         # Cut/Copy/Paste/Duplicate/Delete, blocks and auto layout (Edit and Network menus).

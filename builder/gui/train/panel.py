@@ -66,6 +66,7 @@ class TrainPanel(QWidget):
     run_started = Signal(Path)
     run_finished = Signal(Path, int, str)
     status_changed = Signal(str)
+    shutting_down = Signal()  # the window is going: the parts with children of their own stop
 
     def __init__(
         self,
@@ -181,6 +182,7 @@ class TrainPanel(QWidget):
 
     def shut_down(self) -> None:
         """The window is going: no child of the panel outlives it."""
+        self.shutting_down.emit()
         self.stop_for_close()
         self.setup.device.command.cancel()
         self.setup.preview.command.cancel()
@@ -205,7 +207,7 @@ class TrainPanel(QWidget):
             return False
         request = RunRequest(
             run_dir,
-            trust_kept_source=_trusted(project),
+            trust_kept_source=trusted(project),
             extra=list(self.extra_args),
             cwd=working_dir(self.doc.path, runs),
         )
@@ -376,7 +378,7 @@ class TrainPanel(QWidget):
         self.resume_button.setEnabled(self.can_resume())
 
 
-def _trusted(project: Project) -> bool:
+def trusted(project: Project) -> bool:
     """Whether the app considers the project's kept source trusted (every block signed here):
     only then does the run get --trust-kept-source."""
     try:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QProcess, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
+    QGridLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -101,16 +101,14 @@ class RunsView(QWidget):
         self.message.linkActivated.connect(self._on_message_link_activated)
         self.compare_view = CompareView(self)
         self.compare_view.hide()
-        buttons = QHBoxLayout()
-        for button in (
-            self.compare_button,
-            self.overlay_button,
-            self.open_button,
-            self.tensorboard_button,
-        ):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.refresh_button)
+        # Two rows: the panel shares a narrow dock with the Inspector, and one row of five
+        # buttons would make the dock (and so every panel in it) wide.
+        buttons = QGridLayout()
+        for index, button in enumerate((self.compare_button, self.overlay_button,
+                                        self.refresh_button, self.open_button,
+                                        self.tensorboard_button)):
+            buttons.addWidget(button, index // 3, index % 3)
+        buttons.setColumnStretch(3, 1)
         top = QWidget(self)
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
