@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -91,6 +91,47 @@ def shoot_large(app: QApplication, name: str, size: int) -> None:
     print(f"wrote docs/{name}")
 
 
+def wait_until(app: QApplication, done, seconds: float = 240.0) -> None:
+    """Let the app run (a child training, its events arriving) until ``done()``."""
+    for _ in range(int(seconds * 10)):
+        if done():
+            return
+        QTest.qWait(100)
+    raise TimeoutError("the run shown in the screenshot did not get there in time")
+
+
+def shoot_train(app: QApplication, during: str, after: str) -> None:
+    """The Train panel on digits_cnn, widened: its live curves while the run goes, then the
+    confusion matrix and misclassified digits when it has finished."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "digits_cnn.json"  # its runs go beside it, not into examples/
+        path.write_bytes((ROOT / "examples" / "digits_cnn.json").read_bytes())
+        window = Windows().new_window(ProjectDocument(load_project(path), path))
+        window.set_theme("light")
+        window.resize(1500, 940)
+        window.show()
+        dock = window.docks["train"]
+        dock.raise_()
+        window.resizeDocks([dock], [760], Qt.Orientation.Horizontal)
+        panel = window.train
+        panel.extra_args = ["--max-epochs", "6", "--log-every-n-steps", "1"]
+        epochs = []
+        panel.event_received.connect(lambda e: e.get("event") == "epoch" and epochs.append(e))
+        finished = []
+        panel.run_finished.connect(lambda *args: finished.append(args))
+        panel.start()
+        wait_until(app, lambda: len(epochs) >= 3)
+        settle(app)
+        window.grab().save(str(ROOT / "docs" / during))
+        print(f"wrote docs/{during}")
+        wait_until(app, lambda: finished)
+        panel.views.setCurrentWidget(panel.run_views.result)
+        settle(app)
+        window.grab().save(str(ROOT / "docs" / after))
+        window.close()
+    print(f"wrote docs/{after}")
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as settings_dir:
         QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, settings_dir)
@@ -102,6 +143,7 @@ def main() -> int:
         shoot_block(app, "canvas-basicblock.png", "resnet18.json", "BasicBlock", "light")
         shoot_block(app, "canvas-basicblock-dark.png", "resnet18.json", "BasicBlock", "dark")
         shoot_large(app, "canvas-500-fit.png", 500)
+        shoot_train(app, "train-during.png", "train-after.png")
     return 0
 
 
