@@ -28,8 +28,8 @@ pytestmark = pytest.mark.skipif(not torch.distributed.is_available(),
 MODELS = Path(__file__).parent / "training_models" / "tiny_mlp.py"
 DATA = "synthetic:shape=1,8,8,classes=10,n=400"  # ten well-separated classes: learnt at once
 QUICK = ["--data", DATA, "--accelerator", "cpu", "--batch-size", "32", "--lr", "0.01"]
-RUN_FILES = {"checkpoints", "config.json", "curves.png", "metrics.csv", "model.py",
-             "summary.json", "tensorboard", "train.log"}
+RUN_FILES = {"checkpoints", "config.json", "confusion.json", "curves.png", "metrics.csv",
+             "misclassified.json", "model.py", "summary.json", "tensorboard", "train.log"}
 WEIGHTS = re.compile(r"^rank (\d+) of (\d+): final weights sha256 ([0-9a-f]{16})$", re.M)
 TORCHRUN_NOISE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d|Traceback|ChildFailedError|^=====",
                             re.M)
