@@ -215,7 +215,7 @@ def moving_graphs(draw):
     return graph, label, moves
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(moving_graphs(), st.sampled_from(["down", "right"]))
 def test_after_any_moves_labels_are_kept_or_placed_again_and_never_overlap(case, flow):
     graph, label, moves = case

@@ -50,7 +50,12 @@ def start(args: list[str], cwd: Path, prefix: tuple[str, ...] = ("-m", "builder"
                             text=True)
 
 
-def finish(child: subprocess.Popen, timeout: float = 150) -> tuple[int, str, str]:
+# A guard against a hang, not a speed test: under a loaded test run a two-node launch that takes
+# 20 s alone has taken over 150 s.
+HANG_S = 300
+
+
+def finish(child: subprocess.Popen, timeout: float = HANG_S) -> tuple[int, str, str]:
     try:
         out, err = child.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -60,7 +65,7 @@ def finish(child: subprocess.Popen, timeout: float = 150) -> tuple[int, str, str
     return child.returncode, out, err
 
 
-def finish_all(*children: subprocess.Popen, timeout: float = 150) -> list[tuple[int, str, str]]:
+def finish_all(*children: subprocess.Popen, timeout: float = HANG_S) -> list[tuple[int, str, str]]:
     """Wait for children that run at the same time, reading all their pipes at once: a child
     left unread fills its pipe and blocks, and a node blocked before torchrun's exit barrier
     keeps every other node waiting there too."""
