@@ -20,7 +20,7 @@ import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from builder.gui.train.curves_metrics import metric_column, number, read_metrics_csv
@@ -33,6 +33,8 @@ __all__ = ["LiveCurves", "read_metrics_csv"]
 
 REDRAW_MS = 50
 LEGEND_COLUMNS = 3
+LEGEND_COLUMN_WIDTH = 130  # px a legend entry takes: fewer columns in a narrow dock
+AXES_WIDTH = 120  # px the left and right axes take beside the legend's column
 LEFT_AXIS_WIDTH, RIGHT_AXIS_WIDTH = 52, 60  # fixed, so both plots' x-axes line up
 # role -> (legend label, line width, marker)
 LIVE_CURVES = {
@@ -205,6 +207,7 @@ class LiveCurves(QWidget):
         self._dirty.clear()
         self._settle_ranges()
         self._update_titles()
+        self._fit_plots()  # a legend that changed its columns may have held a plot wide
         self.curves_redrawn.emit()
 
     def _settle_ranges(self) -> None:
@@ -242,13 +245,13 @@ class LiveCurves(QWidget):
             if len(self._series["step_loss"]) or len(self._series["train_loss"])
             else "  (waiting for the first step)"
         )
-        self.loss_plot.setTitle(f"{prefix}loss{waiting}", color=colors.text, size="9pt")
+        _set_title(self.loss_plot, f"{prefix}loss{waiting}", colors.text)
         best = self.best_item.getData()[1]
         title = self.metric_name or "metric"
         if best is not None and len(best):
             word = "highest" if self.higher_is_better else "lowest"
             title += f"  · {word} {best[0]:.4g} at step {self.best_item.getData()[0][0]:.0f}"
-        self.metric_plot.setTitle(title, color=colors.text, size="9pt")
+        _set_title(self.metric_plot, title, colors.text)
 
     def _update_metric_visibility(self) -> None:
         has_overlay_metric = any(o.metric_item is not None for o in self.overlays.values())
@@ -286,6 +289,32 @@ class LiveCurves(QWidget):
             (self.metric_plot if role == "metric" else self.loss_plot).addItem(item)
         return item
 
+    def resizeEvent(self, event) -> None:  # noqa: N802  (Qt's name)
+        """As many legend columns as fit: a legend wider than the plot widens the plot's
+        scene past its view, and the right axis (the learning rate) is cut off."""
+        super().resizeEvent(event)
+        room = self.width() - AXES_WIDTH
+        columns = max(1, min(LEGEND_COLUMNS, room // LEGEND_COLUMN_WIDTH))
+        for plot in (self.loss_plot, self.metric_plot):
+            if plot.legend.columnCount != columns:
+                plot.legend.setColumnCount(columns)
+        QTimer.singleShot(0, self._fit_plots)
+
+    def showEvent(self, event) -> None:  # noqa: N802  (Qt's name)
+        super().showEvent(event)
+        QTimer.singleShot(0, self._fit_plots)
+
+    def _fit_plots(self) -> None:
+        """Each plot exactly as wide as its view. A tab page shown for the first time hands
+        pyqtgraph the size it had while hidden, and the plot keeps it when the page then
+        shrinks to the dock (a legend still laid out in more columns holds it wide too): its
+        right axis (the learning rate) was cut off."""
+        for widget in (self.loss_widget, self.metric_widget):
+            viewport = widget.viewport().rect()
+            item = widget.getPlotItem()
+            if item.size().width() != viewport.width() or item.size().height() != viewport.height():
+                pg.GraphicsView.setRange(widget, QRectF(viewport), padding=0)
+
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802  (Qt's name)
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "items"):
@@ -315,6 +344,7 @@ def _plot_widget(name: str) -> tuple[pg.PlotWidget, pg.PlotItem]:
     widget = pg.PlotWidget()
     widget.setMinimumHeight(120)
     plot = widget.getPlotItem()
+    _let_title_shrink(plot)
     _add_legend_below(plot)
     plot.showGrid(x=True, y=True, alpha=0.15)
     plot.setLabel("bottom", "step")
@@ -327,6 +357,29 @@ def _plot_widget(name: str) -> tuple[pg.PlotWidget, pg.PlotItem]:
         plot.getAxis("right").setStyle(showValues=False)
     plot.setMenuEnabled(False)  # its menu offers exports and transforms the panel has no use for
     return widget, plot
+
+
+def _set_title(plot: pg.PlotItem, text: str, color) -> None:
+    plot.setTitle(text, color=color, size="9pt")
+
+
+def _let_title_shrink(plot: pg.PlotItem) -> None:
+    """The plot's title may be cut off at the right but never sets the plot's width.
+    pyqtgraph's LabelItem makes itself at least (and preferably) as wide as its text again
+    at every setText and resize (updateMin), and a plot wider than its view has its right axis
+    (the learning rate) cut off in a narrow dock; so its width hints are taken back to 0 there."""
+    label = plot.titleLabel
+    measure = label.updateMin
+
+    def update_min() -> None:
+        measure()
+        label.setMinimumWidth(0)
+        for which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+            label._sizeHint[which] = (0, label._sizeHint[which][1])  # pyqtgraph's own hints
+        label.updateGeometry()
+
+    label.updateMin = update_min
+    update_min()
 
 
 class _LegendRow(pg.LegendItem):

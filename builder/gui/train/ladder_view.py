@@ -50,6 +50,10 @@ class RungRow:
         self.mark.setFont(bigger)
         self.title = QLabel(RUNGS.get(name, name), parent)
         self.detail = QLabel(parent)
+        # Both wrap: the panel shares a narrow dock, which a long line would widen (the canvas
+        # shrinking under the user's eyes when a rung ends).
+        self.title.setWordWrap(True)
+        self.detail.setWordWrap(True)
         self.notes = QLabel(parent)
         self.notes.setWordWrap(True)
         self.notes.hide()

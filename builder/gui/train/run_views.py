@@ -5,7 +5,7 @@
 - Result: a finished classification run's confusion matrix and misclassified samples.
 - Checks: the sanity ladder (its failing rungs' causes link to the node on the canvas) and the
   init check (badges on the canvas: builder/gui/init_badges.py).
-- LR finder: its curve, and "use this learning rate" as one undo step.
+- LR (the learning-rate finder): its curve, and "use this learning rate" as one undo step.
 - Runs: the project's runs folder, to compare runs, overlay one, open its folder.
 """
 
@@ -54,7 +54,7 @@ class RunViews(QObject):
         views.addTab(self.result, "Result")
         views.addTab(self._check_tab("sanity", "Run the sanity ladder", self.ladder,
                                      [("init", "Check init")]), "Checks")
-        views.addTab(self._check_tab("lr-find", "Find the learning rate", self.lr), "LR finder")
+        views.addTab(self._check_tab("lr-find", "Find the learning rate", self.lr), "LR")
         views.addTab(self.runs, "Runs")
         views.addTab(log, "Log")
 

@@ -101,14 +101,14 @@ class RunsView(QWidget):
         self.message.linkActivated.connect(self._on_message_link_activated)
         self.compare_view = CompareView(self)
         self.compare_view.hide()
-        # Two rows: the panel shares a narrow dock with the Inspector, and one row of five
-        # buttons would make the dock (and so every panel in it) wide.
+        # Two columns: the panel shares a narrow dock with the Inspector, and one row of five
+        # buttons would make the dock (and so every panel in it) wide, or cut it off.
         buttons = QGridLayout()
         for index, button in enumerate((self.compare_button, self.overlay_button,
                                         self.refresh_button, self.open_button,
                                         self.tensorboard_button)):
-            buttons.addWidget(button, index // 3, index % 3)
-        buttons.setColumnStretch(3, 1)
+            buttons.addWidget(button, index // 2, index % 2)
+        buttons.setColumnStretch(2, 1)
         top = QWidget(self)
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
