@@ -5,6 +5,10 @@ undo step; the init check puts badges on the canvas. The project is never touche
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
@@ -56,7 +60,7 @@ def test_a_run_draws_its_curves_and_ends_with_its_result_and_a_row_in_runs(qtbot
     with qtbot.waitSignal(views.runs.overlay_requested):
         QTest.mouseClick(views.runs.overlay_button, Qt.MouseButton.LeftButton)
     assert run_dir.name in views.curves.overlays
-    assert panel.views.currentWidget() is views.curves
+    assert panel.views.currentWidget() is views.pages["curves"]
     assert as_json(window) == before and window.controller.undo_stack.count() == 0
 
 
@@ -120,3 +124,15 @@ def test_each_check_runs_the_command_the_cli_has():
     assert check_arguments("init", "p.json", "d")[:2] == ["train", "p.json"]
     assert "--fast-dev-run" in check_arguments("init", "p.json", "d")
     assert check_arguments("lr-find", "p.json", "d")[-2:] == ["--out", "d"]
+
+
+def test_a_window_that_never_trains_never_imports_the_plots():
+    # pyqtgraph (and numpy with it) is half a second of every start-up otherwise.
+    code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]); "
+            "from builder.gui.app import Windows; window = Windows().new_window(); "
+            "window.docks['train'].raise_(); app.processEvents(); "
+            "print(sorted(m for m in ('pyqtgraph', 'numpy', 'torch') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

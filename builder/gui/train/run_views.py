@@ -7,6 +7,10 @@
   init check (badges on the canvas: builder/gui/init_badges.py).
 - LR (the learning-rate finder): its curve, and "use this learning rate" as one undo step.
 - Runs: the project's runs folder, to compare runs, overlay one, open its folder.
+
+The plots (Curves, LR, Runs' Compare) are pyqtgraph, whose import takes about half a second:
+their pages are made the first time they are shown or fed (builder/gui/train/lazy_page.py), so a
+window that never trains never pays for it.
 """
 
 from __future__ import annotations
@@ -20,11 +24,9 @@ from builder.gui.panels.training_form import commit_training_field
 from builder.gui.train.checks import CHECKS, Checks
 from builder.gui.train.confusion_view import ConfusionView
 from builder.gui.train.curves_metrics import read_metrics_csv
-from builder.gui.train.curves_view import LiveCurves
 from builder.gui.train.ladder_view import LadderView
-from builder.gui.train.lr_view import LrFindView
+from builder.gui.train.lazy_page import LazyPage
 from builder.gui.train.panel import TrainPanel, trusted
-from builder.gui.train.runs_view import RunsView
 
 METRICS_FILE = "metrics.csv"
 CONFUSION_FILE = "confusion.json"
@@ -38,8 +40,9 @@ class RunViews(QObject):
         super().__init__(panel)
         self.panel, self.focus_node, self.init_badges, self.status = \
             panel, focus_node, init_badges, status
-        self.curves, self.result = LiveCurves(), ConfusionView()
-        self.ladder, self.lr, self.runs = LadderView(), LrFindView(), RunsView()
+        self.result, self.ladder = ConfusionView(), LadderView()
+        self.pages = {"curves": LazyPage(self._make_curves), "lr": LazyPage(self._make_lr),
+                      "runs": LazyPage(self._make_runs)}
         self.checks = Checks(self)
         self.check_buttons: dict[str, QPushButton] = {}
         self._add_tabs()
@@ -50,13 +53,47 @@ class RunViews(QObject):
         views = self.panel.views
         log = views.widget(1)  # the runner's words go last: the pictures come first
         views.removeTab(1)
-        views.addTab(self.curves, "Curves")
+        views.addTab(self.pages["curves"], "Curves")
         views.addTab(self.result, "Result")
         views.addTab(self._check_tab("sanity", "Run the sanity ladder", self.ladder,
                                      [("init", "Check init")]), "Checks")
-        views.addTab(self._check_tab("lr-find", "Find the learning rate", self.lr), "LR")
-        views.addTab(self.runs, "Runs")
+        views.addTab(self._check_tab("lr-find", "Find the learning rate", self.pages["lr"]),
+                     "LR")
+        views.addTab(self.pages["runs"], "Runs")
         views.addTab(log, "Log")
+
+    # The pages made when first needed, each wired as it is made.
+    def _make_curves(self) -> QWidget:
+        from builder.gui.train.curves_view import LiveCurves
+
+        return LiveCurves()
+
+    def _make_lr(self) -> QWidget:
+        from builder.gui.train.lr_view import LrFindView
+
+        view = LrFindView()
+        view.lr_chosen.connect(self._on_lr_lr_chosen)
+        return view
+
+    def _make_runs(self) -> QWidget:
+        from builder.gui.train.runs_view import RunsView
+
+        view = RunsView()
+        view.overlay_requested.connect(self._on_runs_overlay_requested)
+        view.set_folder(self.panel.runs_folder())
+        return view
+
+    @property
+    def curves(self):
+        return self.pages["curves"].content()
+
+    @property
+    def lr(self):
+        return self.pages["lr"].content()
+
+    @property
+    def runs(self):
+        return self.pages["runs"].content()
 
     def _check_tab(self, kind: str, title: str, view: QWidget, more=()) -> QWidget:
         tab, buttons = QWidget(), QHBoxLayout()
@@ -78,9 +115,7 @@ class RunViews(QObject):
         panel.run_started.connect(self._on_panel_run_started)
         panel.run_finished.connect(self._on_panel_run_finished)
         panel.event_received.connect(self._on_panel_event_received)
-        self.runs.overlay_requested.connect(self._on_runs_overlay_requested)
         self.ladder.node_requested.connect(self._on_ladder_node_requested)
-        self.lr.lr_chosen.connect(self._on_lr_lr_chosen)
         self.checks.started.connect(self._on_checks_started)
         self.checks.event_received.connect(self._on_checks_event_received)
         self.checks.finished.connect(self._on_checks_finished)
@@ -88,7 +123,8 @@ class RunViews(QObject):
         panel.doc.project_replaced.connect(self._on_doc_project_replaced)
 
     def show_runs_folder(self) -> None:
-        self.runs.set_folder(self.panel.runs_folder())
+        if self.pages["runs"].made():  # a Runs page made later reads the folder then
+            self.runs.set_folder(self.panel.runs_folder())
 
     def shut_down(self) -> None:
         self.checks.shut_down()
@@ -99,9 +135,9 @@ class RunViews(QObject):
         for row in _metrics(run_dir):  # a resumed run: the epochs it has done already
             self.curves.add_event({"event": "epoch", **row})
         self.result.clear()
-        self.show_runs_folder()
+        self.runs.set_folder(self.panel.runs_folder())
         self.runs.set_running([run_dir])
-        self.panel.views.setCurrentWidget(self.curves)
+        self.panel.views.setCurrentWidget(self.pages["curves"])
 
     def _on_panel_event_received(self, event: dict) -> None:
         self.curves.add_event(event)
@@ -110,7 +146,7 @@ class RunViews(QObject):
 
     def _on_panel_run_finished(self, run_dir: Path, _code: int, _message: str) -> None:
         self.runs.set_running([])
-        self.show_runs_folder()
+        self.runs.set_folder(self.panel.runs_folder())
         if (run_dir / CONFUSION_FILE).is_file():
             self.result.show_run(run_dir)
 
@@ -120,7 +156,7 @@ class RunViews(QObject):
             self.status(f"{run_dir.name} has no finished epoch to overlay")
             return
         self.curves.overlay(run_dir.name, rows)
-        self.panel.views.setCurrentWidget(self.curves)
+        self.panel.views.setCurrentWidget(self.pages["curves"])
 
     # -- checks ----------------------------------------------------------------------------
     def run_check(self, kind: str) -> bool:
@@ -193,7 +229,8 @@ class RunViews(QObject):
 
     def _on_doc_project_replaced(self) -> None:
         self.show_runs_folder()
-        self.curves.clear_overlays()
+        if self.pages["curves"].made():
+            self.curves.clear_overlays()
 
 
 def _metrics(run_dir: Path) -> list[dict]:
