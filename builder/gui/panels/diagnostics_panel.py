@@ -80,13 +80,17 @@ class DiagnosticsPanel(QWidget):
             return
         self.diagnostics = found
         self.tree.clear()
-        for index, diagnostic in enumerate(found):
-            self._add_row(index, diagnostic)
+        # The fix column sizes to its items' text; a button needs its own width and a margin.
+        # Asked once for all rows: the header measures every row each time it is asked.
+        wanted = max((self._add_row(index, d) for index, d in enumerate(found)), default=0)
+        if wanted and self.tree.columnWidth(FIX) < wanted:
+            self.tree.setColumnWidth(FIX, wanted)
         self.pages.setCurrentWidget(self.tree if found else self.empty)
         errors = sum(d.is_error for d in found)
         self.counts_changed.emit(errors, len(found) - errors)
 
-    def _add_row(self, index: int, diagnostic: Diagnostic) -> None:
+    def _add_row(self, index: int, diagnostic: Diagnostic) -> int:
+        """Add the row; the width its fix button needs (0: it has none)."""
         item = QTreeWidgetItem()
         item.setIcon(SEVERITY, severity_icon(diagnostic.severity))
         item.setToolTip(SEVERITY, diagnostic.severity)
@@ -109,12 +113,10 @@ class DiagnosticsPanel(QWidget):
             button.setToolTip("Read the kept source, then trust it (one undo step)")
             button.clicked.connect(
                 lambda _=False, d=diagnostic: self.review_requested.emit(d.network))
-        if button is not None:
-            self.tree.setItemWidget(item, FIX, button)
-            # The column sizes to its items' text; a button needs its own width and a margin.
-            wanted = button.sizeHint().width() + 12
-            if self.tree.columnWidth(FIX) < wanted:
-                self.tree.setColumnWidth(FIX, wanted)
+        if button is None:
+            return 0
+        self.tree.setItemWidget(item, FIX, button)
+        return button.sizeHint().width() + 12
 
     def summary_text(self) -> str:
         errors = sum(d.is_error for d in self.diagnostics)
