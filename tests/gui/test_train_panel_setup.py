@@ -103,6 +103,17 @@ def test_the_device_list_and_the_data_preview_come_from_child_processes(qtbot, t
     assert window.controller.undo_stack.count() == 1
 
 
+def test_the_preview_follows_the_models_input_shape(qtbot, tmp_path):
+    window, panel, _prompts = open_train_window(qtbot, tmp_path)
+    preview = panel.setup.preview
+    with qtbot.waitSignal(preview.shown, timeout=RUN_TIMEOUT_MS):
+        window.docks["train"].raise_()
+    assert preview.summary.text().startswith("1×8×8 samples")
+    with qtbot.waitSignal(preview.shown, timeout=RUN_TIMEOUT_MS):
+        window.controller.set_param(("network", "tiny"), "x", "shape", ["N", 64])
+    assert preview.summary.text().startswith("64 samples"), preview.summary.text()
+
+
 def test_untrusted_kept_source_is_offered_for_review_before_a_run(qtbot, tmp_path):
     untrusted = placed_gate(kept_block(sign=False))
     untrusted.training = tiny_project().training

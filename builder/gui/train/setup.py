@@ -79,7 +79,8 @@ class TrainSetup(QWidget):
         layout.addStretch(1)
         doc.project_changed.connect(self._on_doc_project_changed)
         doc.project_replaced.connect(self._on_doc_project_replaced)
-        self._dataset = None  # what the preview was last asked about
+        doc.node_changed.connect(self._on_doc_node_changed)
+        self._previewed = None  # the dataset and input shapes the preview was last asked about
         self._visible_once = False
         self.refresh()
 
@@ -94,23 +95,38 @@ class TrainSetup(QWidget):
         self._visible_once = True
         if not self.device.asked:
             self.device.list_devices()
-        if self._dataset is None:
+        if self._previewed is None:
             self.refresh_preview()
 
     def refresh_preview(self) -> None:
-        self._dataset = self.doc.project.training.dataset
+        self._previewed = self._preview_subject()
         self.preview.request(self.doc.project, self.doc.path)
+
+    def _preview_subject(self) -> tuple:
+        """What the preview shows depends on: the dataset, and the inputs of the network a
+        run trains (the project's first), which the samples are fitted to."""
+        project = self.doc.project
+        inputs = tuple(repr(node.params.get("shape")) for node in project.networks[0].nodes
+                       if node.type == "io.Input") if project.networks else ()
+        return project.training.dataset, inputs
+
+    def _refresh_preview_if_changed(self) -> None:
+        if self._visible_once and self._preview_subject() != self._previewed:
+            self.refresh_preview()
 
     def _on_doc_project_changed(self, field: str) -> None:
         if field != "training":
             return
         self.refresh()
-        if self._visible_once and self.doc.project.training.dataset != self._dataset:
-            self.refresh_preview()
+        self._refresh_preview_if_changed()
+
+    def _on_doc_node_changed(self, key, _node_id: str) -> None:
+        if key[0] == "network":  # an input's shape, say: the samples are fitted to it
+            self._refresh_preview_if_changed()
 
     def _on_doc_project_replaced(self) -> None:
         self.refresh()
-        self._dataset = None
+        self._previewed = None
         if self._visible_once:
             self.refresh_preview()
 
