@@ -228,3 +228,47 @@ def test_torchruns_own_output_becomes_one_line_and_other_lines_pass(capsys):
         interrupted.take(line)
     assert interrupted.summary() == "DistStoreError: Timed out after 6 seconds"
     assert capsys.readouterr().err == ""
+
+
+def running_with(text: str) -> set[int]:
+    """Live processes (not zombies) whose command line mentions ``text`` (Linux /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in command and state != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_launcher_killed_outright_takes_torchrun_and_its_workers_with_it(tmp_path):
+    # The app kills the launcher when a Stop times out: torchrun (in a session of its own) and
+    # its workers must not go on training with nobody to report to.
+    run = tmp_path / "run"
+    child = start([f"{MODELS}:TinyMLP", *QUICK, "--devices", "2", "--max-epochs", "500",
+                   "--early-stopping-patience", "0", "--out", str(run), "--json-progress"],
+                  tmp_path)
+    for line in child.stdout:  # training on both ranks
+        if line.startswith("{") and json.loads(line).get("event") == "epoch":
+            break
+    assert len(running_with(str(run)) - {child.pid}) >= 3  # torchrun and two workers
+    child.kill()
+    try:  # the pipes close when the last worker, which holds them too, has gone
+        child.communicate(timeout=HANG_S)
+    except subprocess.TimeoutExpired:
+        for pid in running_with(str(run)):
+            os.kill(pid, signal.SIGKILL)
+        pytest.fail("torchrun or a worker outlived its launcher")
+    deadline = time.monotonic() + 30
+    while running_with(str(run)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert running_with(str(run)) == set()
+    # Stopped as a stop is, with a checkpoint: not trained on, unseen, to the 500th epoch.
+    assert len(epoch_rows(run)) < 500 and not (run / "summary.json").exists()
+    assert (run / "checkpoints" / "last.pt").is_file()

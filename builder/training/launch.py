@@ -92,7 +92,9 @@ def launch(command: list[str], error_dir: str, machine_local: bool) -> Launched:
 def _start_quiet(command: list[str], env: dict, noise: TorchrunOutput):
     read_end, write_end = os.pipe()
     try:
-        child = subprocess.Popen(_quiet(command), env={**env, _LOG_FD_VARIABLE: str(write_end)},
+        child = subprocess.Popen(_quiet(command),
+                                 env={**env, _LOG_FD_VARIABLE: str(write_end),
+                                      _PARENT_VARIABLE: str(os.getpid())},
                                  pass_fds=(write_end,), start_new_session=True)
     except BaseException:
         os.close(read_end)
@@ -114,8 +116,19 @@ def _quiet(command: list[str]) -> list[str]:
 _LOG_FD_VARIABLE = "TORCHCANVAS_TORCHRUN_LOG_FD"
 # torchrun's C++ logging (its store's connection errors, with C++ stack frames) writes to fd 2
 # itself; it is turned down for torchrun alone, whose errors still reach the pipe as exceptions.
+# torchrun runs in a session of its own (see launch), so a launcher killed outright (SIGKILL:
+# the app's Stop after its timeout, an OOM killer) would leave it and its workers running, on
+# the GPUs, with nobody to report to. On Linux it asks to be sent SIGTERM when the launcher
+# dies (prctl PR_SET_PDEATHSIG), which it handles as a stop, and leaves at once if the launcher
+# died before it asked.
+_PARENT_VARIABLE = "TORCHCANVAS_LAUNCHER_PID"
 _TORCHRUN_BOOTSTRAP = (
     "import os, sys\n"
+    "if sys.platform.startswith('linux'):\n"
+    "    import ctypes, signal\n"
+    "    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)\n"
+    f"    if os.getppid() != int(os.environ.pop({_PARENT_VARIABLE!r}, os.getppid())):\n"
+    "        sys.exit(143)\n"
     f"sys.stderr = os.fdopen(int(os.environ.pop({_LOG_FD_VARIABLE!r})), 'w', buffering=1)\n"
     "level = os.environ.get('TORCH_CPP_LOG_LEVEL')\n"
     "os.environ['TORCH_CPP_LOG_LEVEL'] = 'FATAL'\n"
