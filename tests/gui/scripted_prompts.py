@@ -17,7 +17,10 @@ class UnexpectedQuestion(AssertionError):
     pass
 
 
-class ScriptedPrompts(Prompts):
+class ScriptedAnswers:
+    """The queue of answers given in advance, for a prompts class to take its answers from:
+    ``answers`` (question -> values), what was ``asked``, and the ``errors`` shown."""
+
     def __init__(self, parent, **answers):
         super().__init__(parent)
         self.answers: dict[str, deque] = defaultdict(deque)
@@ -26,7 +29,7 @@ class ScriptedPrompts(Prompts):
         for question, values in answers.items():
             self.answer(question, *values)
 
-    def answer(self, question: str, *values) -> ScriptedPrompts:
+    def answer(self, question: str, *values):
         self.answers[question].extend(values)
         return self
 
@@ -35,6 +38,9 @@ class ScriptedPrompts(Prompts):
         if not self.answers[question]:
             raise UnexpectedQuestion(f"unexpected question {question!r} about {about!r}")
         return self.answers[question].popleft()
+
+
+class ScriptedPrompts(ScriptedAnswers, Prompts):
 
     def unsaved_changes(self, name: str) -> str:
         return self._next("unsaved_changes", name)

@@ -3,7 +3,6 @@ scripted answers to the panel's questions, and waiting for a real run to end."""
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
 from pathlib import Path
 
 from builder.gui.app import Windows
@@ -12,7 +11,7 @@ from builder.gui.train.prompts import TrainPrompts
 from graph_schema import load_project, save_project
 from graph_schema.document import Edge, Network, Node, Position, Project, Training
 from graph_schema.files import project_to_json
-from tests.gui.scripted_prompts import UnexpectedQuestion, script
+from tests.gui.scripted_prompts import ScriptedAnswers, script
 
 RUN_TIMEOUT_MS = 90_000  # a child imports torch first: seconds on a busy machine
 # Long enough that Stop or a kill lands mid-run: batch 1, a step event for every step.
@@ -55,22 +54,8 @@ def diverging_project() -> Project:
     )
 
 
-class ScriptedTrainPrompts(TrainPrompts):
-    """Answers queued in advance; a question nobody answered fails the test at once."""
-
-    def __init__(self, parent, **answers):
-        super().__init__(parent)
-        self.answers: dict[str, deque] = defaultdict(deque)
-        self.asked: list[tuple[str, object]] = []
-        self.errors: list[str] = []
-        for question, values in answers.items():
-            self.answers[question].extend(values)
-
-    def _next(self, question: str, about):
-        self.asked.append((question, about))
-        if not self.answers[question]:
-            raise UnexpectedQuestion(f"unexpected question {question!r} about {about!r}")
-        return self.answers[question].popleft()
+class ScriptedTrainPrompts(ScriptedAnswers, TrainPrompts):
+    """The panel's questions answered from a queue; a question nobody answered fails at once."""
 
     def stop_run_on_close(self, description: str) -> bool:
         return self._next("stop_run_on_close", description)

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QMainWindow, QScrollArea, QTabWidget, QWidget
+from PySide6.QtWidgets import QMainWindow, QTabWidget
 
 from builder.gui.panels.code_panel import CodePanel
-from builder.gui.panels.common import problem_count_text
+from builder.gui.panels.common import problem_count_text, scrolling
 from builder.gui.panels.diagnostics_panel import DiagnosticsPanel
 from builder.gui.panels.inspector import Inspector
 from builder.gui.panels.notes_panel import NotesPanel
@@ -53,7 +53,7 @@ def install(window: QMainWindow, review_kept_source: Callable[[str], object]) ->
     )
     inspector = window.add_dock("inspector", "Inspector", panels.inspector, RIGHT)
     code = window.add_dock("code", "Code", panels.code, RIGHT)
-    notes = window.add_dock("notes", "Project", _scrolling(panels.notes), RIGHT)
+    notes = window.add_dock("notes", "Project", scrolling(panels.notes), RIGHT)
     window.tabifyDockWidget(inspector, code)
     window.tabifyDockWidget(code, notes)
     # Diagnostics and summary share one dock with tabs of its own, not two tabified docks:
@@ -96,14 +96,6 @@ def _give_canvas_room(window: QMainWindow, inspector, bottom) -> None:
                        Qt.Orientation.Horizontal)
     window.resizeDocks([bottom], [BOTTOM_HEIGHT], Qt.Orientation.Vertical)
 
-
-def _scrolling(panel: QWidget) -> QScrollArea:
-    """A tall form scrolls inside its dock rather than forcing the window to its height."""
-    area = QScrollArea()
-    area.setWidget(panel)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    return area
 
 
 def _title_with_counts(tabs: QTabWidget, panel: DiagnosticsPanel) -> None:

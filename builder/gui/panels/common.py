@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
 from builder.gui.project_document import GraphKey, ProjectDocument
 from builder.gui.theme import ERROR_COLOR, WARNING_COLOR
@@ -124,3 +124,12 @@ def problem_count_text(errors: int, warnings: int) -> str:
     if warnings:
         parts.append(f"{warnings} warning{'s' * (warnings != 1)}")
     return ", ".join(parts) or "no problems"
+
+
+def scrolling(panel: QWidget) -> QScrollArea:
+    """A tall form scrolls inside its dock rather than forcing the window to its height."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    return area

@@ -26,18 +26,17 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from builder.gui.controller import EditController
+from builder.gui.panels.common import scrolling
 from builder.gui.panels.fields import DERIVED_COLOR
 from builder.gui.project_document import ProjectDocument
 from builder.gui.theme import WARNING_COLOR
@@ -120,7 +119,7 @@ class TrainPanel(QWidget):
         self.log.setPlaceholderText("What the runner says, as it says it (its terminal output)")
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
-        self.views.addTab(_scrolling(self.setup), "Setup")
+        self.views.addTab(scrolling(self.setup), "Setup")
         self.views.addTab(self.log, "Log")
         self.folder_label = QLabel()
         self.folder_label.setStyleSheet(f"color: {DERIVED_COLOR};")
@@ -385,11 +384,3 @@ def trusted(project: Project) -> bool:
         return bool(kept_blocks(project)) and not untrusted_blocks(project)
     except TrustError:
         return False
-
-
-def _scrolling(widget: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidget(widget)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    return area
